@@ -1,0 +1,109 @@
+// The output-hash functions of paper §3.4.6 (eq. 7), over a canonical byte encoding.
+//
+// Encoding (identical to what contracts/ computes; all integers big-endian):
+//   leaf(seq, o)      = keccak256( uint64(seq) ‖ keccak256(o) )                      — 40 bytes hashed
+//   α(K)              = [ leaf(seq_k, o_k) for k in K ]                               — one hash per output
+//   γ(salt, K)        = keccak256( bytes32(salt) ‖ uint32(|K|) ‖ leaf_1 ‖ … ‖ leaf_n ) — K sorted by seq
+//   Γ(salt, K)        = keccak256( γ(salt, K) )                                       — 32 bytes hashed
+//   seal(s, id, γ)    = keccak256( abi.encode(address s, bytes32 id, bytes32 γ) )
+//
+// Deviations from the paper, and why:
+// - Each output is bound to the sequence number of its input (`seq`), so an output only counts
+//   for the input it answers, and γ has one canonical order (ascending seq).
+// - γ is salted with a secret the Customer draws per allocation and reveals only after the stream
+//   has ended. Without it, a Supplier could recover low-entropy test outputs (a people count, a
+//   flag) from the commitment by brute force instead of processing the inputs.
+// - The count n is hashed in, so a commitment to fewer test outputs than the allocation's n can
+//   never match an honest Supplier's γ.
+// - A Supplier never publishes γ itself, only seal(s, id, γ): bound to its address and to the
+//   allocation, so another Supplier cannot copy it, and it reveals nothing about γ
+//   (iExec's seal = H(worker, task, digest) plays the same role).
+import { AbiCoder, getBytes, keccak256 } from "ethers";
+import { InvalidParameterError } from "./errors.ts";
+import type { Address, Bytes32 } from "./schemas.ts";
+
+/** One output of a service, tagged with the sequence number of the input it answers. */
+export interface SequencedOutput {
+  /** Sequence number of the input in the allocation's input stream (0-based, < 2^64). */
+  readonly seq: bigint;
+  /** The raw output bytes the service produced. */
+  readonly output: Uint8Array;
+}
+
+const U64_MAX = (1n << 64n) - 1n;
+
+function u64(value: bigint): Uint8Array {
+  if (value < 0n || value > U64_MAX) throw new InvalidParameterError("seq", value, "an integer in [0, 2^64)");
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, value);
+  return out;
+}
+
+function u32(value: number): Uint8Array {
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, value);
+  return out;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+/** keccak256 of raw bytes, as 0x-prefixed hex. */
+export function hashBytes(bytes: Uint8Array): Bytes32 {
+  return keccak256(bytes) as Bytes32;
+}
+
+/** leaf(seq, o): one output bound to its input's sequence number. */
+export function outputLeaf(item: SequencedOutput): Bytes32 {
+  return hashBytes(concat([u64(item.seq), getBytes(hashBytes(item.output))]));
+}
+
+/** α(K): the per-output hashes, in the given order. */
+export function alpha(items: readonly SequencedOutput[]): Bytes32[] {
+  return items.map(outputLeaf);
+}
+
+function sortedUnique(items: readonly SequencedOutput[]): SequencedOutput[] {
+  const sorted = [...items].sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i]!.seq === sorted[i - 1]!.seq) {
+      throw new InvalidParameterError("seq", sorted[i]!.seq, "each test output to answer a distinct input");
+    }
+  }
+  return sorted;
+}
+
+/** γ(salt, K): the salted hash of the set K, canonical in order (ascending seq). */
+export function gamma(salt: Bytes32, items: readonly SequencedOutput[]): Bytes32 {
+  const saltBytes = getBytes(salt);
+  if (saltBytes.length !== 32) throw new InvalidParameterError("salt", salt, "32 bytes");
+  if (items.length === 0 || items.length > 0xffff_ffff) {
+    throw new InvalidParameterError("test outputs", items.length, "between 1 and 2^32 − 1 outputs");
+  }
+  const leaves = sortedUnique(items).map((item) => getBytes(outputLeaf(item)));
+  return hashBytes(concat([saltBytes, u32(leaves.length), ...leaves]));
+}
+
+/** Γ from γ: the double hash the Customer commits to when it signs. */
+export function commitmentOf(g: Bytes32): Bytes32 {
+  return hashBytes(getBytes(g));
+}
+
+/** Γ(salt, K) = keccak256(γ(salt, K)). */
+export function doubleGamma(salt: Bytes32, items: readonly SequencedOutput[]): Bytes32 {
+  return commitmentOf(gamma(salt, items));
+}
+
+/** seal(s, id, γ): a Supplier's verification evidence, bound to its address and the allocation. */
+export function seal(supplier: Address, allocationId: Bytes32, g: Bytes32): Bytes32 {
+  return keccak256(
+    AbiCoder.defaultAbiCoder().encode(["address", "bytes32", "bytes32"], [supplier, allocationId, g]),
+  ) as Bytes32;
+}
