@@ -1,5 +1,10 @@
 // @surplus/core — the protocol, pure: no I/O. Every other package uses these definitions.
+export * from "./chunking.ts";
 export * from "./eip712.ts";
 export * from "./errors.ts";
+export * from "./feasibility.ts";
 export * from "./hashing.ts";
+export * from "./incentives.ts";
+export * from "./pricing.ts";
+export * from "./replicas.ts";
 export * from "./schemas.ts";
