@@ -8,7 +8,9 @@ type Teardown = () => Promise<void>;
 type ServiceSetup = (project: TestProject) => Promise<Teardown>;
 
 /** The services integration tests need, started in this order and stopped in reverse. */
-const services: Array<[name: string, load: () => Promise<{ setup: ServiceSetup }>]> = [];
+const services: Array<[name: string, load: () => Promise<{ setup: ServiceSetup }>]> = [
+  ["dynamodb", () => import("./dynamodb.ts")],
+];
 
 const teardowns: Teardown[] = [];
 
