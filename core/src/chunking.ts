@@ -34,12 +34,8 @@ export function chunkWindow(
     chunks.push({ start: cursor, end: cursor + chunkSeconds });
     cursor += chunkSeconds;
   }
-  // What is left is shorter than chunkSeconds + δ_min: one chunk if it fits in chunkSeconds,
-  // otherwise a full chunk plus a remainder of at least δ_min.
-  if (end - cursor > chunkSeconds) {
-    chunks.push({ start: cursor, end: cursor + chunkSeconds });
-    cursor += chunkSeconds;
-  }
+  // What is left is shorter than chunkSeconds + δ_min: splitting it could leave a piece shorter
+  // than δ_min, so it stays one chunk.
   chunks.push({ start: cursor, end });
   return chunks;
 }
