@@ -1,0 +1,3 @@
+export * from "./abi.ts";
+export * from "./errors.ts";
+export * from "./sandbox.ts";
