@@ -60,9 +60,25 @@ export function hashBytes(bytes: Uint8Array): Bytes32 {
   return keccak256(bytes) as Bytes32;
 }
 
+/** An output reduced to what verification needs: its input's sequence number and keccak256(o). */
+export interface SequencedOutputHash {
+  readonly seq: bigint;
+  readonly outputHash: Bytes32;
+}
+
+/** The form verification works on: a Supplier keeps only these, not every output. */
+export function toOutputHash(item: SequencedOutput): SequencedOutputHash {
+  return { seq: item.seq, outputHash: hashBytes(item.output) };
+}
+
+/** leaf(seq, o) from keccak256(o). */
+export function leafOfHash(item: SequencedOutputHash): Bytes32 {
+  return hashBytes(concat([u64(item.seq), getBytes(item.outputHash)]));
+}
+
 /** leaf(seq, o): one output bound to its input's sequence number. */
 export function outputLeaf(item: SequencedOutput): Bytes32 {
-  return hashBytes(concat([u64(item.seq), getBytes(hashBytes(item.output))]));
+  return leafOfHash(toOutputHash(item));
 }
 
 /** α(K): the per-output hashes, in the given order. */
@@ -70,7 +86,7 @@ export function alpha(items: readonly SequencedOutput[]): Bytes32[] {
   return items.map(outputLeaf);
 }
 
-function sortedUnique(items: readonly SequencedOutput[]): SequencedOutput[] {
+function sortedUnique<T extends { readonly seq: bigint }>(items: readonly T[]): T[] {
   const sorted = [...items].sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
   for (let i = 1; i < sorted.length; i++) {
     if (sorted[i]!.seq === sorted[i - 1]!.seq) {
@@ -82,12 +98,17 @@ function sortedUnique(items: readonly SequencedOutput[]): SequencedOutput[] {
 
 /** γ(salt, K): the salted hash of the set K, canonical in order (ascending seq). */
 export function gamma(salt: Bytes32, items: readonly SequencedOutput[]): Bytes32 {
+  return gammaOfHashes(salt, items.map(toOutputHash));
+}
+
+/** γ(salt, K) from the outputs' hashes. */
+export function gammaOfHashes(salt: Bytes32, items: readonly SequencedOutputHash[]): Bytes32 {
   const saltBytes = getBytes(salt);
   if (saltBytes.length !== 32) throw new InvalidParameterError("salt", salt, "32 bytes");
   if (items.length === 0 || items.length > 0xffff_ffff) {
     throw new InvalidParameterError("test outputs", items.length, "between 1 and 2^32 − 1 outputs");
   }
-  const leaves = sortedUnique(items).map((item) => getBytes(outputLeaf(item)));
+  const leaves = sortedUnique(items).map((item) => getBytes(leafOfHash(item)));
   return hashBytes(concat([saltBytes, u32(leaves.length), ...leaves]));
 }
 

@@ -1,2 +1,4 @@
 // @surplus/edge — the runtime on Supplier, Customer and Mediator machines.
 export * from "./sandbox/index.ts";
+export * from "./sources/frames.ts";
+export * from "./verification/index.ts";
