@@ -1,0 +1,3 @@
+export * from "./config.ts";
+export * from "./keystore.ts";
+export * from "./main.ts";

@@ -1,0 +1,98 @@
+// surplus-edge: the runtime a Supplier installs on its devices (and Customers and Mediators run).
+import { readFileSync } from "node:fs";
+import { createInterface } from "node:readline/promises";
+import { parseArgs } from "node:util";
+import { SurplusError } from "@surplus/core";
+import { ServiceSandbox, serviceHash } from "../sandbox/index.ts";
+import { prng, syntheticFrame } from "../sources/frames.ts";
+import { loadConfig } from "./config.ts";
+import { createKeystore, keystoreAddress } from "./keystore.ts";
+
+const USAGE = `surplus-edge — the Surplus runtime for Suppliers, Customers and Mediators
+
+Usage:
+  surplus-edge init --keystore FILE         create a key in a new encrypted keystore
+  surplus-edge address --keystore FILE      print the keystore's Ethereum address
+  surplus-edge validate --config FILE       check a config file and say what is wrong
+  surplus-edge hash SERVICE.wasm            print a service's id (keccak256 of its bytes)
+  surplus-edge calibrate SERVICE.wasm       measure a service's throughput in the sandbox
+
+The keystore password is read from SURPLUS_KEYSTORE_PASSWORD, or asked for on the terminal.`;
+
+async function password(): Promise<string> {
+  const fromEnv = process.env.SURPLUS_KEYSTORE_PASSWORD;
+  if (fromEnv) return fromEnv;
+  if (!process.stdin.isTTY)
+    throw new SurplusError("NO_PASSWORD", "set SURPLUS_KEYSTORE_PASSWORD (no terminal to ask on)");
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await rl.question("keystore password: ");
+  } finally {
+    rl.close();
+  }
+}
+
+async function calibrate(file: string): Promise<void> {
+  const sandbox = ServiceSandbox.load(readFileSync(file));
+  try {
+    const random = prng(1);
+    const inputs = Array.from({ length: 256 }, () => syntheticFrame(random));
+    await sandbox.process(inputs); // warm-up
+    const started = performance.now();
+    let done = 0;
+    while (performance.now() - started < 2_000) {
+      await sandbox.process(inputs);
+      done += inputs.length;
+    }
+    const perSecond = done / ((performance.now() - started) / 1000);
+    console.log(
+      `${file}: ${perSecond.toFixed(0)} inputs/s in the sandbox (${inputs[0]!.length}-byte frames)`,
+    );
+  } finally {
+    await sandbox.close();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      keystore: { type: "string" },
+      config: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  const [command, arg] = positionals;
+  const need = (v: string | undefined, what: string): string => {
+    if (!v) throw new SurplusError("USAGE", `${command} needs ${what}\n\n${USAGE}`);
+    return v;
+  };
+  switch (values.help ? "help" : command) {
+    case "init": {
+      const path = need(values.keystore, "--keystore FILE");
+      console.log(`created ${path} for ${await createKeystore(path, await password())}`);
+      return 0;
+    }
+    case "address":
+      console.log(keystoreAddress(need(values.keystore, "--keystore FILE")));
+      return 0;
+    case "validate": {
+      const config = loadConfig(need(values.config, "--config FILE"));
+      console.log(`${values.config}: valid ${config.role} configuration`);
+      return 0;
+    }
+    case "hash":
+      console.log(serviceHash(readFileSync(need(arg, "SERVICE.wasm"))));
+      return 0;
+    case "calibrate":
+      await calibrate(need(arg, "SERVICE.wasm"));
+      return 0;
+    case undefined:
+    case "help":
+      console.log(USAGE);
+      return 0;
+    default:
+      throw new SurplusError("USAGE", `unknown command '${command}'\n\n${USAGE}`);
+  }
+}

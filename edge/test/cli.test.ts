@@ -1,0 +1,83 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { createKeystore, keystoreAddress, loadConfig, openKeystore } from "../src/cli/index.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "edge-cli-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const validConfig = {
+  role: "supplier",
+  keystore: "key.json",
+  pulsar: { url: "http://127.0.0.1:8080" },
+  chain: { rpcUrl: "http://127.0.0.1:8545", market: "0x5FbDB2315678afecb367f032d93F642f64180aa3" },
+  supplier: {
+    capacityMips: 2000,
+    ramMb: 512,
+    minPricePerMi: "100",
+    mediators: ["0x2B5AD5c4795c026514f8317c7a215E218DcCD6cF"],
+  },
+};
+
+function writeConfig(name: string, value: unknown): string {
+  const file = join(dir, name);
+  writeFileSync(file, JSON.stringify(value));
+  return file;
+}
+
+describe("edge configuration", () => {
+  it("loads a valid file with defaults, resolving paths from the file's folder", () => {
+    const config = loadConfig(writeConfig("ok.json", validConfig), {});
+    expect(config.keystore).toBe(join(dir, "key.json"));
+    expect(config.supplier?.strategy.processProbability).toBe(1);
+    expect(config.pulsar.tenant).toBe("surplus");
+  });
+
+  it("names the field at fault", () => {
+    expect(() =>
+      loadConfig(
+        writeConfig("bad.json", { ...validConfig, chain: { ...validConfig.chain, market: "0x12" } }),
+        {},
+      ),
+    ).toThrow(/chain\.market: expected a 0x-prefixed 20-byte hex address/);
+    expect(() =>
+      loadConfig(writeConfig("nosupplier.json", { ...validConfig, supplier: undefined }), {}),
+    ).toThrow(/a supplier needs a `supplier` section/);
+    expect(() =>
+      loadConfig(writeConfig("scheme.json", { ...validConfig, pulsar: { url: "ftp://x" } }), {}),
+    ).toThrow(/pulsar\.url: expected a http: or https: URL/);
+    writeFileSync(join(dir, "broken.json"), "{");
+    expect(() => loadConfig(join(dir, "broken.json"), {})).toThrow(/invalid config/);
+  });
+
+  it("takes the Pulsar token from the environment", () => {
+    const config = loadConfig(writeConfig("env.json", validConfig), { SURPLUS_PULSAR_TOKEN: "jwt" });
+    expect(config.pulsar.token).toBe("jwt");
+  });
+});
+
+describe("keystore", () => {
+  it("keeps the key encrypted, opens with the password, refuses a wrong one and never overwrites", async () => {
+    const path = join(dir, "key.json");
+    const address = await createKeystore(path, "correct horse");
+    expect(readFileSync(path, "utf8")).not.toMatch(/privateKey/);
+    expect(keystoreAddress(path).toLowerCase()).toBe(address.toLowerCase());
+    expect((await openKeystore(path, "correct horse")).address).toBe(address);
+    await expect(openKeystore(path, "wrong password")).rejects.toThrow(/wrong password/);
+    await expect(createKeystore(path, "correct horse")).rejects.toThrow(/not overwriting/);
+  }, 30_000);
+});
+
+describe("the bundled runtime", () => {
+  it("runs as one self-contained file and computes a service's id", () => {
+    const bundle = new URL("../dist/surplus-edge.mjs", import.meta.url).pathname;
+    const wasm = new URL("../build/echo.wasm", import.meta.url).pathname;
+    const out = execFileSync(process.execPath, [bundle, "hash", wasm], { encoding: "utf8" });
+    expect(out.trim()).toMatch(/^0x[0-9a-f]{64}$/);
+    expect(() => execFileSync(process.execPath, [bundle, "frobnicate"], { stdio: "pipe" })).toThrow(
+      /unknown command 'frobnicate'/,
+    );
+  });
+});
