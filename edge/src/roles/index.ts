@@ -1,0 +1,3 @@
+export * from "./customer.ts";
+export * from "./mediator.ts";
+export * from "./supplier-job.ts";

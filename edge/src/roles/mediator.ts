@@ -1,0 +1,44 @@
+// The Mediator's finding (paper ⑨–⑩): re-execute the n test inputs from the retained input channel,
+// compute γ_m with the revealed salt, and check each disputed Supplier's live output stream at the
+// test positions (the lazy-Supplier check). The contract then assigns fault from γ_m and the mask.
+import { type Address, type Bytes32, type Checklist, gamma, hashBytes } from "@surplus/core";
+import type { ServiceSandbox } from "../sandbox/index.ts";
+
+export interface MediationInputs {
+  readonly checklist: Checklist;
+  /** The inputs at the test positions, as the retained input channel holds them. */
+  readonly inputs: ReadonlyMap<bigint, Uint8Array>;
+  /** Each Supplier's published outputs at the test positions (from its retained output channel). */
+  readonly published: ReadonlyMap<Address, ReadonlyMap<bigint, Uint8Array>>;
+  readonly suppliers: readonly Address[];
+  readonly sandbox: ServiceSandbox;
+}
+
+export interface MediationFinding {
+  /** γ over the Mediator's own outputs; undefined when a test input is missing from the channel. */
+  readonly gammaM: Bytes32 | undefined;
+  /** Suppliers whose live outputs at the test positions were wrong or missing (bitmask over suppliers). */
+  readonly lazyMask: number;
+}
+
+export async function mediate(m: MediationInputs): Promise<MediationFinding> {
+  const seqs = m.checklist.testSeqs;
+  const inputs = seqs.map((s) => m.inputs.get(s));
+  if (inputs.some((i) => i === undefined)) return { gammaM: undefined, lazyMask: 0 };
+  const results = await m.sandbox.process(inputs as Uint8Array[]);
+  const outputs = results.map((r) => (r.ok ? r.output : new Uint8Array()));
+  const gammaM = gamma(
+    m.checklist.salt,
+    seqs.map((seq, i) => ({ seq, output: outputs[i]! })),
+  );
+  let lazyMask = 0;
+  m.suppliers.forEach((s, k) => {
+    const theirs = m.published.get(s);
+    const ok = seqs.every((seq, i) => {
+      const o = theirs?.get(seq);
+      return o !== undefined && hashBytes(o) === hashBytes(outputs[i]!);
+    });
+    if (!ok) lazyMask |= 1 << k;
+  });
+  return { gammaM, lazyMask };
+}

@@ -1,0 +1,118 @@
+// A Supplier's work on one allocation (paper ⑤ and ⑦): consume the input channel, run the service
+// in the sandbox, publish outputs at least at rate λ, keep what verification needs, and answer the
+// Customer's checklist with its seal. Restartable: inputs are acknowledged only after their
+// outputs are published and recorded, and an input already recorded is never processed twice.
+
+import {
+  type Address,
+  type Bytes32,
+  type Checklist,
+  hashBytes,
+  type MarketDomain,
+  seal,
+  signTyped,
+} from "@surplus/core";
+import type { Signer } from "ethers";
+import type { InputSubscription, OutputPublisher, PublishedOutput, SignedResult } from "../ports.ts";
+import type { ServiceSandbox } from "../sandbox/index.ts";
+import type { OutputLedger } from "../verification/ledger.ts";
+import { type Decision, decider, HONEST, type SupplierStrategy } from "../verification/strategy.ts";
+
+export interface SupplierJobOptions {
+  readonly allocationId: Bytes32;
+  readonly supplier: Address;
+  readonly sandbox: ServiceSandbox;
+  readonly ledger: OutputLedger;
+  readonly input: InputSubscription;
+  readonly output: OutputPublisher;
+  /** Inputs in the allocation: λΔ. The job ends after input endSeq − 1. */
+  readonly endSeq: bigint;
+  readonly strategy?: SupplierStrategy;
+  /** Inputs per sandbox batch. @default 64 */
+  readonly batchSize?: number;
+}
+
+export interface SupplierProgress {
+  processed: number;
+  skipped: number;
+  corrupted: number;
+  failed: number;
+  duplicates: number;
+  lastSeq: bigint;
+}
+
+export class SupplierJob {
+  readonly #o: SupplierJobOptions;
+  readonly #decide: (seq: bigint) => Decision;
+  readonly progress: SupplierProgress = {
+    processed: 0,
+    skipped: 0,
+    corrupted: 0,
+    failed: 0,
+    duplicates: 0,
+    lastSeq: -1n,
+  };
+
+  constructor(options: SupplierJobOptions) {
+    this.#o = options;
+    this.#decide = decider(options.strategy ?? HONEST);
+  }
+
+  /** True once every input of the allocation has been handled. */
+  get done(): boolean {
+    return BigInt(this.#o.ledger.size + this.progress.skipped) >= this.#o.endSeq;
+  }
+
+  /** Handles one batch of inputs; returns how many it received. */
+  async step(waitMs = 200): Promise<number> {
+    const batch = await this.#o.input.receive(this.#o.batchSize ?? 64, waitMs);
+    if (batch.length === 0) return 0;
+    const fresh = batch.filter((m) => m.seq < this.#o.endSeq && !this.#o.ledger.has(m.seq));
+    this.progress.duplicates += batch.length - fresh.length;
+    const decisions = fresh.map((m) => this.#decide(m.seq));
+    const toRun = fresh.filter((_, i) => decisions[i] === "process");
+    const results = await this.#o.sandbox.process(toRun.map((m) => m.payload));
+    const outputs: PublishedOutput[] = [];
+    let r = 0;
+    fresh.forEach((m, i) => {
+      const d = decisions[i];
+      if (d === "process") {
+        const result = results[r++]!;
+        if (result.ok) {
+          outputs.push({ seq: m.seq, payload: result.output });
+          this.progress.processed++;
+        } else {
+          outputs.push({ seq: m.seq, payload: new Uint8Array(), error: result.error });
+          this.progress.failed++;
+        }
+      } else if (d === "corrupt") {
+        // A plausible-looking wrong answer: the hash of the input, cut to the input's length class.
+        outputs.push({ seq: m.seq, payload: new TextEncoder().encode(hashBytes(m.payload).slice(2, 10)) });
+        this.progress.corrupted++;
+      } else {
+        this.progress.skipped++;
+      }
+      if (m.seq > this.progress.lastSeq) this.progress.lastSeq = m.seq;
+    });
+    await this.#o.output.publish(outputs);
+    this.#o.ledger.record(outputs.map((o) => ({ seq: o.seq, output: o.payload })));
+    await Promise.all(batch.map((m) => m.ack()));
+    return batch.length;
+  }
+
+  /**
+   * Answers the Customer's checklist (paper ⑦): γ over this Supplier's published outputs at the
+   * test positions, sealed to its address and the allocation, signed. A Supplier missing an output
+   * at a test position seals a zero γ: it cannot match, and mediation decides.
+   */
+  async result(checklist: Checklist, signer: Signer, domain: MarketDomain): Promise<SignedResult> {
+    const g = this.#o.ledger.gamma(checklist.salt, checklist.testSeqs) ?? (`0x${"00".repeat(32)}` as Bytes32);
+    const s = seal(this.#o.supplier, this.#o.allocationId, g);
+    const signature = await signTyped(signer, domain, "SupplierResult", {
+      allocationId: this.#o.allocationId,
+      account: this.#o.supplier,
+      seal: s,
+    });
+    return { supplier: this.#o.supplier, seal: s, signature };
+  }
+}

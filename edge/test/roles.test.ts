@@ -1,0 +1,193 @@
+// One allocation played through the role logic with in-memory channels (the integration tests do
+// the same over the real broker and chain): an honest and a cheating replica, a crash and restart,
+// the Customer's checks and the Mediator's finding.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Address, type Bytes32, commitmentOf, recoverSigner, seal } from "@surplus/core";
+import { Wallet } from "ethers";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  feedInputs,
+  type InputSubscription,
+  mediate,
+  OutputCollector,
+  OutputLedger,
+  type PublishedOutput,
+  prepareTestPlan,
+  prng,
+  type ReceivedInput,
+  ServiceSandbox,
+  SupplierJob,
+  syntheticFrame,
+  type TestPlan,
+} from "../src/index.ts";
+
+const domain = {
+  chainId: 31337n,
+  verifyingContract: "0x5FbDB2315678afecb367f032d93F642f64180aa3" as Address,
+};
+const allocationId = `0x${"a1".repeat(32)}` as Bytes32;
+const honest = new Wallet(`0x${"11".repeat(32)}`);
+const cheater = new Wallet(`0x${"22".repeat(32)}`);
+const suppliers = [honest.address, cheater.address] as Address[];
+const TOTAL = 400n;
+
+/** An input topic with one durable subscription per Supplier: unacked inputs are redelivered. */
+class MemoryTopic {
+  readonly log: Array<{ seq: bigint; payload: Uint8Array }> = [];
+  subscribe(): InputSubscription & { crash(): void } {
+    const acked = new Set<bigint>();
+    let cursor = 0;
+    const inflight = new Set<bigint>();
+    const log = this.log;
+    return {
+      async receive(max: number): Promise<ReceivedInput[]> {
+        const out: ReceivedInput[] = [];
+        while (cursor < log.length && out.length < max) {
+          const m = log[cursor++]!;
+          if (acked.has(m.seq)) continue;
+          inflight.add(m.seq);
+          out.push({ ...m, ack: async () => void (acked.add(m.seq), inflight.delete(m.seq)) });
+        }
+        return out;
+      },
+      crash() {
+        cursor = 0; // a restarted consumer gets every unacked input again
+        inflight.clear();
+      },
+    };
+  }
+}
+
+let sandbox: ServiceSandbox;
+let plan: TestPlan;
+const dir = mkdtempSync(join(tmpdir(), "roles-"));
+const topic = new MemoryTopic();
+
+beforeAll(async () => {
+  sandbox = ServiceSandbox.load(readFileSync(new URL("../build/people-counter.wasm", import.meta.url)));
+  const random = prng(3);
+  const testInputs = Array.from({ length: 8 }, () => syntheticFrame(random));
+  const testOutputs = (await sandbox.process(testInputs)).map((r) => (r.ok ? r.output : new Uint8Array()));
+  plan = prepareTestPlan(testInputs, testOutputs, Number(TOTAL));
+  const live = prng(4);
+  await feedInputs({
+    plan,
+    publisher: { publish: async (batch) => void topic.log.push(...batch) },
+    inputsPerSecond: 1e9,
+    total: TOTAL,
+    source: () => syntheticFrame(live),
+  });
+});
+afterAll(async () => {
+  await sandbox.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("an allocation through the role logic", () => {
+  const published = new Map<Address, PublishedOutput[]>(suppliers.map((s) => [s, []]));
+  let cheaterJob: SupplierJob;
+  const publisher = (s: Address) => ({
+    publish: async (o: readonly PublishedOutput[]) => void published.get(s)!.push(...o),
+  });
+
+  it("feeds every input once, with the test inputs at their secret positions", () => {
+    expect(topic.log.map((m) => m.seq)).toEqual(Array.from({ length: Number(TOTAL) }, (_, i) => BigInt(i)));
+    for (const t of plan.tests) expect(topic.log[Number(t.seq)]!.payload).toEqual(t.input);
+  });
+
+  it("an honest Supplier that crashes mid-stream resumes without losing or duplicating an output", async () => {
+    const sub = topic.subscribe();
+    const file = join(dir, "honest.jsonl");
+    const first = new SupplierJob({
+      allocationId,
+      supplier: honest.address as Address,
+      sandbox,
+      ledger: new OutputLedger(file),
+      input: sub,
+      output: publisher(honest.address as Address),
+      endSeq: TOTAL,
+    });
+    for (let i = 0; i < 3; i++) await first.step(0);
+    sub.crash();
+    const restarted = new SupplierJob({
+      allocationId,
+      supplier: honest.address as Address,
+      sandbox,
+      ledger: new OutputLedger(file),
+      input: sub,
+      output: publisher(honest.address as Address),
+      endSeq: TOTAL,
+    });
+    while (!restarted.done) await restarted.step(0);
+    const seqs = published.get(honest.address as Address)!.map((o) => o.seq);
+    expect(new Set(seqs).size).toBe(seqs.length);
+    expect(seqs).toHaveLength(Number(TOTAL));
+  });
+
+  it("a Supplier that skips inputs publishes fewer outputs", async () => {
+    const job = new SupplierJob({
+      allocationId,
+      supplier: cheater.address as Address,
+      sandbox,
+      ledger: new OutputLedger(),
+      input: topic.subscribe(),
+      output: publisher(cheater.address as Address),
+      endSeq: TOTAL,
+      strategy: { processProbability: 0.5, cheatMode: "skip", seed: 5 },
+    });
+    while (!job.done) await job.step(0);
+    expect(job.progress.skipped).toBeGreaterThan(100);
+    expect(published.get(cheater.address as Address)!.length).toBe(Number(TOTAL) - job.progress.skipped);
+    cheaterJob = job; // answers the checklist below
+  });
+
+  it("the Customer delivers every input's output once, from whichever replica answered first, and disputes the cheater", () => {
+    const downstream: bigint[] = [];
+    const collector = new OutputCollector(plan, suppliers, (seq) => downstream.push(seq));
+    for (const s of suppliers) for (const o of published.get(s)!) collector.take(s, o);
+    expect(new Set(downstream).size).toBe(Number(TOTAL));
+    expect(collector.disputeMask(suppliers)).toBe(0b10);
+  });
+
+  it("seals: the honest Supplier's matches the Customer's γ, the cheater's does not; both are signed", async () => {
+    const checklist = { allocationId, salt: plan.salt, testSeqs: plan.tests.map((t) => t.seq) };
+    const honestJob = new SupplierJob({
+      allocationId,
+      supplier: honest.address as Address,
+      sandbox,
+      ledger: new OutputLedger(join(dir, "honest.jsonl")),
+      input: topic.subscribe(),
+      output: publisher(honest.address as Address),
+      endSeq: TOTAL,
+    });
+    const good = await honestJob.result(checklist, honest, domain);
+    expect(good.seal).toBe(seal(honest.address as Address, allocationId, plan.gamma));
+    expect(
+      recoverSigner(
+        domain,
+        "SupplierResult",
+        { allocationId, account: good.supplier, seal: good.seal },
+        good.signature,
+      ),
+    ).toBe(honest.address);
+    const bad = await cheaterJob.result(checklist, cheater, domain);
+    expect(bad.seal).not.toBe(seal(cheater.address as Address, allocationId, plan.gamma));
+  });
+
+  it("the Mediator recomputes the Customer's γ and finds the cheater lazy", async () => {
+    const inputs = new Map(plan.tests.map((t) => [t.seq, topic.log[Number(t.seq)]!.payload]));
+    const outputsAt = (s: Address) => new Map(published.get(s)!.map((o) => [o.seq, o.payload]));
+    const finding = await mediate({
+      checklist: { allocationId, salt: plan.salt, testSeqs: plan.tests.map((t) => t.seq) },
+      inputs,
+      published: new Map(suppliers.map((s) => [s, outputsAt(s)])),
+      suppliers,
+      sandbox,
+    });
+    expect(finding.gammaM).toBe(plan.gamma);
+    expect(commitmentOf(finding.gammaM!)).toBe(plan.commitment);
+    expect(finding.lazyMask).toBe(0b10);
+  });
+});
