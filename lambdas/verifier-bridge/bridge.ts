@@ -1,0 +1,180 @@
+// The verifier-bridge use case: connects the chain to the streams. Each run reads the market
+// contract's events from its stored block cursor up to `head − confirmations` (blocks that deep are
+// taken as final: re-orgs shallower than the confirmation depth never reach it), and for each event,
+// in chain order:
+//   1. does its side effects, all idempotent: per-allocation channels are provisioned when an
+//      allocation opens and revoked when it closes; the state change is announced on Pulsar with a
+//      sequence id derived from (block, log index), so the broker drops a repeated announcement;
+//   2. records it in the allocations registry under its dedup key (block number, log index) with a
+//      conditional write — an event applied once is never applied again;
+// and finally advances the cursor with a compare-and-set, so a concurrent run that got there first
+// wins and this one stops. A run that crashes anywhere is simply retried: side effects repeat
+// harmlessly and nothing is recorded twice.
+import type { Allocation, Bytes32 } from "@surplus/core";
+
+/** The market's allocation states, as the bridge mirrors them (ISurplusMarket.State). */
+export const AllocationState = {
+  Signing: "Signing",
+  Running: "Running",
+  MediationRequested: "MediationRequested",
+  Closed: "Closed",
+} as const;
+export type AllocationState = (typeof AllocationState)[keyof typeof AllocationState];
+
+/** One decoded market event. */
+export interface MarketEvent {
+  readonly name: string;
+  /** The allocation it concerns (undefined for Deposited/Withdrawn). */
+  readonly allocationId?: Bytes32;
+  readonly args: Readonly<Record<string, unknown>>;
+  readonly blockNumber: number;
+  readonly logIndex: number;
+  readonly transactionHash: string;
+  /** Block timestamp, unix seconds. */
+  readonly timestamp: number;
+}
+
+export interface ChainReader {
+  headBlock(): Promise<number>;
+  /** Market events in [fromBlock, toBlock], ordered by block then log index. */
+  events(fromBlock: number, toBlock: number): Promise<MarketEvent[]>;
+}
+
+/** The entry an applied event leaves in the registry. */
+export interface AppliedEvent {
+  readonly dedupKey: string;
+  readonly allocationId: Bytes32;
+  readonly event: string;
+  /** The state the allocation is in after it, when the event changes state. */
+  readonly state?: AllocationState;
+  readonly blockNumber: number;
+  readonly transactionHash: string;
+  readonly timestamp: number;
+  readonly args: Readonly<Record<string, unknown>>;
+}
+
+export interface BridgeRegistry {
+  /** The terms the Allocator recorded for an allocation. */
+  termsOf(allocationId: Bytes32): Promise<Allocation | undefined>;
+  /** Records an event once; false when its dedup key was recorded already. */
+  applyEvent(applied: AppliedEvent): Promise<boolean>;
+  cursor(name: string): Promise<number | undefined>;
+  /** Moves the cursor from `from` to `to`; false when another run moved it first. */
+  advanceCursor(name: string, from: number | undefined, to: number): Promise<boolean>;
+}
+
+export interface StateAnnouncement {
+  readonly allocationId: Bytes32;
+  readonly event: string;
+  readonly state?: AllocationState;
+  readonly blockNumber: number;
+  readonly transactionHash: string;
+  readonly args: Readonly<Record<string, unknown>>;
+}
+
+export interface Announcer {
+  /** Publishes on the allocations channel; `sequenceId` increases with chain order (dedup). */
+  announce(announcement: StateAnnouncement, sequenceId: number): Promise<void>;
+}
+
+export interface ChannelProvisioner {
+  /** Creates the allocation's private topics with Table 4's grants (idempotent). */
+  provision(allocationId: Bytes32, terms: Allocation): Promise<void>;
+  /** Revokes every grant on them (idempotent). */
+  revoke(allocationId: Bytes32, terms: Allocation): Promise<void>;
+}
+
+export interface BridgeDeps {
+  readonly chain: ChainReader;
+  readonly registry: BridgeRegistry;
+  readonly announcer: Announcer;
+  readonly channels: ChannelProvisioner;
+}
+
+export interface BridgeOptions {
+  /** Blocks to wait before an event is final. @default 2 */
+  readonly confirmations?: number;
+  /** Where to start when no cursor is stored (the market's deployment block). @default 0 */
+  readonly startBlock?: number;
+  /** Most blocks read per run. @default 2000 */
+  readonly maxBlocksPerRun?: number;
+  /** The cursor's name (one per market). @default "verifier-bridge" */
+  readonly cursorName?: string;
+}
+
+export interface BridgeRunResult {
+  readonly fromBlock: number;
+  readonly toBlock: number;
+  readonly events: number;
+  readonly applied: number;
+  readonly duplicates: number;
+  /** Events about allocations the registry has no terms for (not ours, or not yet recorded). */
+  readonly unknown: number;
+  /** True when another run advanced the cursor first. */
+  readonly lostRace: boolean;
+}
+
+const STATE_OF: Readonly<Record<string, AllocationState>> = {
+  AllocationOpened: AllocationState.Signing,
+  AllocationRunning: AllocationState.Running,
+  MediationRequested: AllocationState.MediationRequested,
+  AllocationClosed: AllocationState.Closed,
+};
+
+/** Dedup key of an event: its position in the chain. */
+export const dedupKey = (e: Pick<MarketEvent, "blockNumber" | "logIndex">) =>
+  `${e.blockNumber}:${e.logIndex}`;
+
+/** The announcement's producer sequence id: increases with (block, log index). */
+export const sequenceIdOf = (e: Pick<MarketEvent, "blockNumber" | "logIndex">) =>
+  e.blockNumber * 100_000 + e.logIndex;
+
+/** One scheduled run of the bridge. */
+export async function runBridge(deps: BridgeDeps, options: BridgeOptions = {}): Promise<BridgeRunResult> {
+  const name = options.cursorName ?? "verifier-bridge";
+  const stored = await deps.registry.cursor(name);
+  const fromBlock = stored === undefined ? (options.startBlock ?? 0) : stored + 1;
+  const safeHead = (await deps.chain.headBlock()) - (options.confirmations ?? 2);
+  const toBlock = Math.min(safeHead, fromBlock + (options.maxBlocksPerRun ?? 2000) - 1);
+  const result = { fromBlock, toBlock, events: 0, applied: 0, duplicates: 0, unknown: 0, lostRace: false };
+  if (toBlock < fromBlock) return result;
+
+  const events = await deps.chain.events(fromBlock, toBlock);
+  result.events = events.length;
+  for (const e of events) {
+    if (!e.allocationId) continue; // Deposited / Withdrawn: balances are read from the chain directly
+    const terms = await deps.registry.termsOf(e.allocationId);
+    if (!terms) {
+      result.unknown++;
+      continue;
+    }
+    const state = STATE_OF[e.name];
+    if (e.name === "AllocationOpened") await deps.channels.provision(e.allocationId, terms);
+    if (e.name === "AllocationClosed") await deps.channels.revoke(e.allocationId, terms);
+    await deps.announcer.announce(
+      {
+        allocationId: e.allocationId,
+        event: e.name,
+        ...(state ? { state } : {}),
+        blockNumber: e.blockNumber,
+        transactionHash: e.transactionHash,
+        args: e.args,
+      },
+      sequenceIdOf(e),
+    );
+    const applied = await deps.registry.applyEvent({
+      dedupKey: dedupKey(e),
+      allocationId: e.allocationId,
+      event: e.name,
+      ...(state ? { state } : {}),
+      blockNumber: e.blockNumber,
+      transactionHash: e.transactionHash,
+      timestamp: e.timestamp,
+      args: e.args,
+    });
+    if (applied) result.applied++;
+    else result.duplicates++;
+  }
+  result.lostRace = !(await deps.registry.advanceCursor(name, stored, toBlock));
+  return result;
+}
