@@ -5,6 +5,7 @@ export * from "./errors.ts";
 export * from "./feasibility.ts";
 export * from "./hashing.ts";
 export * from "./incentives.ts";
+export * from "./ports.ts";
 export * from "./pricing.ts";
 export * from "./replicas.ts";
 export * from "./schemas.ts";

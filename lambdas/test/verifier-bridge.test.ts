@@ -1,13 +1,7 @@
 import type { Allocation, Bytes32 } from "@surplus/core";
 import { describe, expect, it } from "vitest";
-import {
-  type AppliedEvent,
-  type BridgeDeps,
-  type BridgeRegistry,
-  type MarketEvent,
-  runBridge,
-  sequenceIdOf,
-} from "../verifier-bridge/bridge.ts";
+import { type BridgeDeps, type MarketEvent, runBridge, sequenceIdOf } from "../verifier-bridge/bridge.ts";
+import { MemoryBridgeRegistry } from "./support/memory-registry.ts";
 
 const idA = `0x${"aa".repeat(32)}` as Bytes32;
 const idB = `0x${"bb".repeat(32)}` as Bytes32;
@@ -40,37 +34,8 @@ const CHAIN: MarketEvent[] = [
   ev("MediationRequested", idB, 7),
 ];
 
-class MemoryRegistry implements BridgeRegistry {
-  readonly applied = new Map<string, AppliedEvent>();
-  readonly states = new Map<Bytes32, string>();
-  readonly cursors = new Map<string, number>();
-  /** Makes the next cursor advance fail, as a crash right before it would. */
-  crashBeforeCursor = false;
-  async termsOf(id: Bytes32) {
-    return id === foreign ? undefined : terms;
-  }
-  async applyEvent(a: AppliedEvent) {
-    if (this.applied.has(a.dedupKey)) return false;
-    this.applied.set(a.dedupKey, a);
-    if (a.state) this.states.set(a.allocationId, a.state);
-    return true;
-  }
-  async cursor(name: string) {
-    return this.cursors.get(name);
-  }
-  async advanceCursor(name: string, from: number | undefined, to: number) {
-    if (this.crashBeforeCursor) {
-      this.crashBeforeCursor = false;
-      throw new Error("crashed");
-    }
-    if (this.cursors.get(name) !== from) return false;
-    this.cursors.set(name, to);
-    return true;
-  }
-}
-
 function world(head: number) {
-  const registry = new MemoryRegistry();
+  const registry = new MemoryBridgeRegistry((id) => (id === foreign ? undefined : terms));
   const announced: Array<{ event: string; seq: number }> = [];
   const provisioned: string[] = [];
   const chain = { head };

@@ -10,7 +10,9 @@
 // and finally advances the cursor with a compare-and-set, so a concurrent run that got there first
 // wins and this one stops. A run that crashes anywhere is simply retried: side effects repeat
 // harmlessly and nothing is recorded twice.
-import type { Allocation, Bytes32 } from "@surplus/core";
+import type { Allocation, Bytes32, ChainReader, MarketEvent } from "@surplus/core";
+
+export type { ChainReader, MarketEvent };
 
 /** The market's allocation states, as the bridge mirrors them (ISurplusMarket.State). */
 export const AllocationState = {
@@ -20,25 +22,6 @@ export const AllocationState = {
   Closed: "Closed",
 } as const;
 export type AllocationState = (typeof AllocationState)[keyof typeof AllocationState];
-
-/** One decoded market event. */
-export interface MarketEvent {
-  readonly name: string;
-  /** The allocation it concerns (undefined for Deposited/Withdrawn). */
-  readonly allocationId?: Bytes32;
-  readonly args: Readonly<Record<string, unknown>>;
-  readonly blockNumber: number;
-  readonly logIndex: number;
-  readonly transactionHash: string;
-  /** Block timestamp, unix seconds. */
-  readonly timestamp: number;
-}
-
-export interface ChainReader {
-  headBlock(): Promise<number>;
-  /** Market events in [fromBlock, toBlock], ordered by block then log index. */
-  events(fromBlock: number, toBlock: number): Promise<MarketEvent[]>;
-}
 
 /** The entry an applied event leaves in the registry. */
 export interface AppliedEvent {
