@@ -1,0 +1,2 @@
+export * from "./chain/index.ts";
+export * from "./pulsar/index.ts";

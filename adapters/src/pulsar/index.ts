@@ -1,0 +1,11 @@
+// The Pulsar channel layer: ports, the WebSocket + admin REST adapter, Table 4 channels and the
+// validation pipeline for received messages.
+export * from "./admin.ts";
+export * from "./auth.ts";
+export * from "./errors.ts";
+export * from "./lru.ts";
+export * from "./message-id.ts";
+export * from "./ports.ts";
+export * from "./topics.ts";
+export * from "./window.ts";
+export * from "./ws-client.ts";

@@ -1,0 +1,32 @@
+// A bounded set that forgets its oldest entries: remembers recently acknowledged message ids
+// and recently accepted message keys (replay protection) without growing without bound.
+
+export class BoundedSet<T> {
+  readonly capacity: number;
+  readonly #items = new Set<T>();
+
+  constructor(capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`capacity must be ≥ 1, got ${capacity}`);
+    this.capacity = capacity;
+  }
+
+  get size(): number {
+    return this.#items.size;
+  }
+
+  has(item: T): boolean {
+    return this.#items.has(item);
+  }
+
+  /** Adds the item (refreshing its age); returns false when it was already present. */
+  add(item: T): boolean {
+    const had = this.#items.delete(item);
+    this.#items.add(item);
+    if (this.#items.size > this.capacity) {
+      const oldest = this.#items.values().next();
+      if (!oldest.done) this.#items.delete(oldest.value);
+    }
+    return !had;
+  }
+}

@@ -1,0 +1,776 @@
+// The MessageBus over Pulsar's WebSocket API (served by the broker's web port):
+//   {ws|wss}://host:port/ws/v2/{producer|consumer|reader}/persistent/tenant/ns/topic[/subscription]
+// One socket per producer / consumer / reader. Each reconnects with exponential backoff when its
+// socket drops (broker restart, network) and resumes:
+//   - a producer re-sends every unacknowledged message with its original sequence id, so the
+//     broker's deduplication (producerName + sequenceId) stores it at most once;
+//   - a consumer drops what it buffered but had not handed out (the broker redelivers it) and
+//     filters redeliveries of messages it already acknowledged;
+//   - a reader resumes after the last message it handed out.
+// Flow control: producers bound the sends in flight (PendingWindow); consumers use the pull mode
+// (permits) and readers acknowledge each message handed out, so neither buffers unboundedly.
+import WebSocket from "ws";
+import {
+  errorForStatus,
+  PulsarClosedError,
+  PulsarConnectionError,
+  PulsarMessageTooLargeError,
+  PulsarProducerQueueFullError,
+  PulsarSendError,
+  PulsarTimeoutError,
+} from "./errors.ts";
+import { BoundedSet } from "./lru.ts";
+import { isDuplicateAckId } from "./message-id.ts";
+import type {
+  Consumer,
+  ConsumerOptions,
+  MessageBus,
+  OutgoingMessage,
+  Producer,
+  ProducerOptions,
+  Properties,
+  Reader,
+  ReaderOptions,
+  ReceivedMessage,
+  SendReceipt,
+} from "./ports.ts";
+import { topicPath } from "./topics.ts";
+import { PendingWindow } from "./window.ts";
+
+/** Events for logs and metrics; the client itself never logs. */
+export type BusEvent =
+  | { type: "connected"; url: string; attempt: number }
+  | { type: "disconnected"; url: string; code: number; reason: string }
+  | { type: "reconnect-failed"; url: string; attempt: number; error: Error }
+  | { type: "fatal"; url: string; error: Error };
+
+export interface WebSocketBusOptions {
+  /** The broker's web service URL: http://host:8080, or https://… for TLS (wss://). */
+  readonly url: string;
+  /** JWT sent as `Authorization: Bearer …`. */
+  readonly token?: string;
+  /** @default 10000 */
+  readonly connectTimeoutMs?: number;
+  /** Backoff between reconnection attempts. @default 100 ms doubling up to 5000 ms */
+  readonly reconnectInitialDelayMs?: number;
+  readonly reconnectMaxDelayMs?: number;
+  /**
+   * The broker's `webSocketMaxTextFrameSize` (1 MiB by default). Payloads travel in base64
+   * inside a JSON text frame, so the usable payload is about 3/4 of it. @default 1048576
+   */
+  readonly maxFrameBytes?: number;
+  /** TLS options for wss:// (e.g. a private CA). */
+  readonly tls?: { readonly ca?: string | Buffer; readonly rejectUnauthorized?: boolean };
+  readonly onEvent?: (event: BusEvent) => void;
+}
+
+/** Room left in a text frame for the JSON envelope around the base64 payload. */
+const ENVELOPE_BYTES = 16 * 1024;
+const PING_INTERVAL_MS = 15_000;
+
+export class WebSocketMessageBus implements MessageBus {
+  readonly options: WebSocketBusOptions;
+  readonly wsBase: string;
+  readonly maxPayloadBytes: number;
+  readonly #open = new Set<{ close(): Promise<void> }>();
+
+  constructor(options: WebSocketBusOptions) {
+    this.options = options;
+    const url = new URL(options.url);
+    if (
+      url.protocol !== "http:" &&
+      url.protocol !== "https:" &&
+      url.protocol !== "ws:" &&
+      url.protocol !== "wss:"
+    ) {
+      throw new TypeError(`unsupported Pulsar URL scheme ${url.protocol} (use http(s):// or ws(s)://)`);
+    }
+    const scheme = url.protocol === "https:" || url.protocol === "wss:" ? "wss:" : "ws:";
+    this.wsBase = `${scheme}//${url.host}${url.pathname.replace(/\/+$/, "")}/ws/v2`;
+    this.maxPayloadBytes = Math.floor((((options.maxFrameBytes ?? 1_048_576) - ENVELOPE_BYTES) * 3) / 4);
+  }
+
+  async createProducer(topic: string, options: ProducerOptions = {}): Promise<Producer> {
+    const producer = new WsProducer(this, topic, options);
+    await producer.start();
+    this.#track(producer);
+    return producer;
+  }
+
+  async subscribe(topic: string, subscription: string, options: ConsumerOptions = {}): Promise<Consumer> {
+    const consumer = new WsConsumer(this, topic, subscription, options);
+    await consumer.start();
+    this.#track(consumer);
+    return consumer;
+  }
+
+  async createReader(topic: string, options: ReaderOptions = {}): Promise<Reader> {
+    const reader = new WsReader(this, topic, options);
+    await reader.start();
+    this.#track(reader);
+    return reader;
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.#open].map((c) => c.close()));
+    this.#open.clear();
+  }
+
+  #track(link: Link): void {
+    this.#open.add(link);
+    link.onClosed = () => this.#open.delete(link);
+  }
+}
+
+/**
+ * One reconnecting WebSocket. Subclasses build the URL, react to frames, and re-establish
+ * their state in `onConnected` (called after the first connect and after each reconnect).
+ */
+abstract class Link {
+  readonly bus: WebSocketMessageBus;
+  readonly topic: string;
+  onClosed: (() => void) | undefined;
+  protected socket: WebSocket | undefined;
+  protected closed = false;
+  protected fatal: Error | undefined;
+  #attempt = 0;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #pingTimer: NodeJS.Timeout | undefined;
+  #alive = true;
+
+  constructor(bus: WebSocketMessageBus, topic: string) {
+    this.bus = bus;
+    this.topic = topic;
+    topicPath(topic); // validates the name early
+  }
+
+  /** What this link does, for error messages: "produce", "consume" or "read". */
+  protected abstract readonly operation: string;
+  protected abstract url(): string;
+  protected abstract onFrame(data: string): void;
+  protected abstract onConnected(): void;
+  protected abstract onDisconnected(): void;
+  /** Fails whatever waits on this link (the link will not come back). */
+  protected abstract failAll(error: Error): void;
+
+  get connected(): boolean {
+    return this.socket?.readyState === WebSocket.OPEN;
+  }
+
+  /** First connection: errors are thrown to the caller (no retry). */
+  async start(): Promise<void> {
+    await this.#connect();
+    this.onConnected();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.#reconnectTimer);
+    clearInterval(this.#pingTimer);
+    const socket = this.socket;
+    this.socket = undefined;
+    if (socket && socket.readyState !== WebSocket.CLOSED) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          socket.terminate();
+          resolve();
+        }, 2_000);
+        socket.once("close", () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        socket.close(1000, "client closed");
+      });
+    }
+    this.failAll(new PulsarClosedError(this.describe()));
+    this.onClosed?.();
+  }
+
+  protected describe(): string {
+    return `${this.constructor.name.replace(/^Ws/, "").toLowerCase()} on ${this.topic}`;
+  }
+
+  protected sendFrame(frame: string): Promise<void> {
+    const socket = this.socket;
+    if (!socket || socket.readyState !== WebSocket.OPEN) return Promise.resolve(); // resent on reconnect
+    return new Promise((resolve) => socket.send(frame, () => resolve()));
+  }
+
+  /** Opens a socket; on success it is wired and becomes `this.socket` synchronously on "open",
+   * so frames the broker sends right after the upgrade are not missed. */
+  #connect(): Promise<WebSocket> {
+    const url = this.url();
+    const { token, tls, connectTimeoutMs = 10_000 } = this.bus.options;
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(url, {
+        headers: token ? { Authorization: `Bearer ${token}` } : {},
+        handshakeTimeout: connectTimeoutMs,
+        perMessageDeflate: false,
+        ...(tls ?? {}),
+      });
+      let settled = false;
+      const fail = (error: Error) => {
+        if (settled) return;
+        settled = true;
+        socket.removeAllListeners();
+        socket.on("error", () => {});
+        socket.terminate();
+        reject(error);
+      };
+      socket.once("unexpected-response", (_req, res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          body += chunk;
+        });
+        res.on("end", () =>
+          fail(
+            errorForStatus(
+              res.statusCode ?? 0,
+              this.operation,
+              redact(url),
+              this.topic,
+              body || res.statusMessage || "",
+            ),
+          ),
+        );
+        res.on("error", () => fail(new PulsarConnectionError(redact(url), `HTTP ${res.statusCode}`)));
+      });
+      socket.once("error", (error) =>
+        fail(new PulsarConnectionError(redact(url), error.message, { cause: error })),
+      );
+      socket.once("open", () => {
+        if (settled) return;
+        settled = true;
+        socket.removeAllListeners();
+        if (this.closed) {
+          socket.terminate();
+          reject(new PulsarClosedError(this.describe()));
+          return;
+        }
+        this.socket = socket;
+        this.#wire(socket);
+        resolve(socket);
+      });
+    });
+  }
+
+  #wire(socket: WebSocket): void {
+    this.#alive = true;
+    socket.on("message", (data, isBinary) => {
+      if (isBinary) return;
+      this.onFrame(data.toString());
+    });
+    socket.on("pong", () => {
+      this.#alive = true;
+    });
+    socket.on("error", () => {
+      // "close" follows; reconnection happens there
+    });
+    socket.on("close", (code, reason) => {
+      if (this.socket !== socket) return;
+      this.socket = undefined;
+      clearInterval(this.#pingTimer);
+      if (this.closed) return;
+      this.bus.options.onEvent?.({
+        type: "disconnected",
+        url: redact(this.url()),
+        code,
+        reason: reason.toString(),
+      });
+      this.onDisconnected();
+      this.#scheduleReconnect();
+    });
+    clearInterval(this.#pingTimer);
+    this.#pingTimer = setInterval(() => {
+      if (!this.#alive) {
+        socket.terminate(); // no pong since the last ping: the connection is dead
+        return;
+      }
+      this.#alive = false;
+      socket.ping();
+    }, PING_INTERVAL_MS);
+    this.#pingTimer.unref();
+  }
+
+  #scheduleReconnect(): void {
+    const { reconnectInitialDelayMs = 100, reconnectMaxDelayMs = 5_000 } = this.bus.options;
+    const delay = Math.min(reconnectMaxDelayMs, reconnectInitialDelayMs * 2 ** Math.min(this.#attempt, 16));
+    this.#attempt++;
+    this.#reconnectTimer = setTimeout(() => void this.#reconnect(), delay);
+  }
+
+  async #reconnect(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.#connect();
+      this.bus.options.onEvent?.({ type: "connected", url: redact(this.url()), attempt: this.#attempt });
+      this.#attempt = 0;
+      this.onConnected();
+    } catch (error) {
+      const err = error as Error;
+      if (this.closed) return;
+      // Credentials or permissions that stopped working will not come back by retrying.
+      if (err.name === "PulsarAuthenticationError" || err.name === "PulsarAuthorizationError") {
+        this.fatal = err;
+        this.bus.options.onEvent?.({ type: "fatal", url: redact(this.url()), error: err });
+        this.failAll(err);
+        await this.close();
+        return;
+      }
+      this.bus.options.onEvent?.({
+        type: "reconnect-failed",
+        url: redact(this.url()),
+        attempt: this.#attempt,
+        error: err,
+      });
+      this.#scheduleReconnect();
+    }
+  }
+}
+
+/** The URL without its query string (keeps errors and events short and free of parameters). */
+function redact(url: string): string {
+  return url.replace(/\?.*$/, "");
+}
+
+function query(params: Record<string, string | number | boolean | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : "";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Producer
+
+interface PendingSend {
+  readonly sequenceId: number;
+  readonly frame: string;
+  readonly deadline: number;
+  readonly resolve: (receipt: SendReceipt) => void;
+  readonly reject: (error: Error) => void;
+  /** The caller got a timeout; the entry stays (and is re-sent) until the broker answers. */
+  abandoned: boolean;
+}
+
+/**
+ * Sequence ids. The WebSocket producer does not take a sequence id per message: the broker-side
+ * producer numbers the messages of a session initialSequenceId + 1, + 2, … in arrival order. So
+ * the client opens every session with `initialSequenceId` = (its oldest unacknowledged id) − 1
+ * and re-sends the unacknowledged messages in order: each gets its original id again and the
+ * broker drops those it already stored (deduplication on producerName + sequenceId).
+ *
+ * The default first id is the current time in microseconds: a later producer with the same name
+ * starts above everything an earlier one sent (unless that one averaged more than a million
+ * messages per second), without asking the broker for the last id.
+ */
+export function defaultInitialSequenceId(): number {
+  return Date.now() * 1000;
+}
+
+class WsProducer extends Link implements Producer {
+  protected readonly operation = "produce";
+  readonly producerName: string;
+  readonly #options: ProducerOptions;
+  readonly #window: PendingWindow;
+  readonly #pending = new Map<string, PendingSend>();
+  #nextSequenceId: number;
+  #nextContext = 0;
+  #sweep: NodeJS.Timeout | undefined;
+
+  constructor(bus: WebSocketMessageBus, topic: string, options: ProducerOptions) {
+    super(bus, topic);
+    this.#options = options;
+    this.producerName = options.producerName ?? `surplus-${crypto.randomUUID()}`;
+    this.#window = new PendingWindow(options.maxPendingMessages ?? 1000);
+    this.#nextSequenceId = (options.initialSequenceId ?? defaultInitialSequenceId()) + 1;
+  }
+
+  get pending(): number {
+    return this.#window.inFlight;
+  }
+
+  protected url(): string {
+    const oldest = this.#pending.values().next();
+    const first = oldest.done ? this.#nextSequenceId : oldest.value.sequenceId;
+    return `${this.bus.wsBase}/producer/${topicPath(this.topic)}${query({
+      producerName: this.producerName,
+      initialSequenceId: first - 1,
+      sendTimeoutMillis: this.#options.sendTimeoutMs ?? 30_000,
+      // The broker-side producer never needs more room than our window.
+      maxPendingMessages: this.#window.capacity,
+      batchingEnabled: this.#options.batching ?? false,
+      batchingMaxPublishDelay: this.#options.batching ? 1 : undefined,
+    })}`;
+  }
+
+  override async start(): Promise<void> {
+    await super.start();
+    const timeout = this.#options.sendTimeoutMs ?? 30_000;
+    this.#sweep = setInterval(() => this.#expire(), Math.max(50, Math.min(1_000, timeout / 4)));
+    this.#sweep.unref();
+  }
+
+  async send(message: OutgoingMessage): Promise<SendReceipt> {
+    if (this.closed) throw this.fatal ?? new PulsarClosedError(this.describe());
+    if (message.payload.byteLength > this.bus.maxPayloadBytes) {
+      throw new PulsarMessageTooLargeError(this.topic, message.payload.byteLength, this.bus.maxPayloadBytes);
+    }
+    if (this.#options.blockIfQueueFull === false) {
+      if (!this.#window.tryAcquire())
+        throw new PulsarProducerQueueFullError(this.topic, this.#window.capacity);
+    } else {
+      await this.#window.acquire();
+    }
+    if (this.closed) {
+      this.#window.release();
+      throw this.fatal ?? new PulsarClosedError(this.describe());
+    }
+    const sequenceId = this.#nextSequenceId++;
+    const context = (this.#nextContext++).toString(36);
+    const frame = JSON.stringify({
+      payload: Buffer.from(
+        message.payload.buffer,
+        message.payload.byteOffset,
+        message.payload.byteLength,
+      ).toString("base64"),
+      properties: message.properties ?? {},
+      key: message.key,
+      eventTime: message.eventTime === undefined ? undefined : new Date(message.eventTime).toISOString(),
+      context,
+    });
+    return new Promise<SendReceipt>((resolve, reject) => {
+      this.#pending.set(context, {
+        sequenceId,
+        frame,
+        deadline: Date.now() + (this.#options.sendTimeoutMs ?? 30_000),
+        resolve,
+        reject,
+        abandoned: false,
+      });
+      void this.sendFrame(frame);
+    });
+  }
+
+  async flush(): Promise<void> {
+    await this.#window.drained();
+  }
+
+  override async close(): Promise<void> {
+    if (this.closed) return;
+    // Let what is in flight complete (or time out) before the socket goes.
+    await this.flush();
+    clearInterval(this.#sweep);
+    await super.close();
+  }
+
+  protected onFrame(data: string): void {
+    let ack: { result?: string; messageId?: string; context?: string; errorMsg?: string };
+    try {
+      ack = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (ack.context === undefined) return;
+    const pending = this.#pending.get(ack.context);
+    if (!pending) return; // timed out already
+    this.#pending.delete(ack.context);
+    this.#window.release();
+    if (pending.abandoned) return;
+    if (ack.result === "ok" && typeof ack.messageId === "string") {
+      pending.resolve({
+        messageId: ack.messageId,
+        sequenceId: pending.sequenceId,
+        duplicate: isDuplicateAckId(ack.messageId),
+      });
+    } else {
+      pending.reject(
+        new PulsarSendError(
+          this.topic,
+          pending.sequenceId,
+          `${ack.result ?? "error"}: ${ack.errorMsg ?? ""}`.trim(),
+        ),
+      );
+    }
+  }
+
+  protected onConnected(): void {
+    // After a reconnect: re-send, in order, everything the broker has not acknowledged.
+    for (const p of this.#pending.values()) void this.sendFrame(p.frame);
+  }
+
+  protected onDisconnected(): void {}
+
+  protected failAll(error: Error): void {
+    clearInterval(this.#sweep);
+    for (const [context, p] of this.#pending) {
+      this.#pending.delete(context);
+      this.#window.release();
+      if (!p.abandoned) p.reject(error);
+    }
+    this.#window.rejectWaiters(error);
+  }
+
+  /**
+   * Fails sends older than the send timeout. They stay in the re-send list (and keep their
+   * window slot) until the broker answers: dropping them would shift the sequence ids of the
+   * later ones on the next session.
+   */
+  #expire(): void {
+    const now = Date.now();
+    for (const p of this.#pending.values()) {
+      if (p.deadline > now) break; // insertion order is deadline order
+      if (p.abandoned) continue;
+      p.abandoned = true;
+      p.reject(
+        new PulsarTimeoutError(
+          `send of sequence id ${p.sequenceId} on ${this.topic}`,
+          this.#options.sendTimeoutMs ?? 30_000,
+        ),
+      );
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Consumer and reader: a buffer of received messages handed out in order.
+
+interface Waiter {
+  readonly resolve: (message: ReceivedMessage) => void;
+  readonly reject: (error: Error) => void;
+  timer?: NodeJS.Timeout;
+}
+
+interface WireMessage {
+  messageId?: string;
+  payload?: string;
+  properties?: Record<string, string>;
+  publishTime?: string;
+  eventTime?: string;
+  redeliveryCount?: number;
+  key?: string;
+}
+
+function toReceived(topic: string, m: WireMessage): ReceivedMessage | undefined {
+  if (typeof m.messageId !== "string" || typeof m.payload !== "string") return undefined;
+  const eventTime = m.eventTime ? Date.parse(m.eventTime) : Number.NaN;
+  const message: ReceivedMessage = {
+    topic,
+    messageId: m.messageId,
+    payload: new Uint8Array(Buffer.from(m.payload, "base64")),
+    properties: (m.properties ?? {}) as Properties,
+    publishTime: m.publishTime ? Date.parse(m.publishTime) : 0,
+    redeliveryCount: m.redeliveryCount ?? 0,
+    ...(Number.isFinite(eventTime) && eventTime > 0 ? { eventTime } : {}),
+    ...(m.key ? { key: m.key } : {}),
+  };
+  return message;
+}
+
+abstract class ReceivingLink extends Link {
+  protected readonly buffer: ReceivedMessage[] = [];
+  readonly #waiters: Waiter[] = [];
+
+  protected take(timeoutMs: number | undefined): Promise<ReceivedMessage> {
+    if (this.closed) return Promise.reject(this.fatal ?? new PulsarClosedError(this.describe()));
+    const next = this.buffer.shift();
+    if (next) {
+      this.handedOut(next);
+      return Promise.resolve(next);
+    }
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject };
+      if (timeoutMs !== undefined) {
+        waiter.timer = setTimeout(() => {
+          const i = this.#waiters.indexOf(waiter);
+          if (i >= 0) this.#waiters.splice(i, 1);
+          reject(new PulsarTimeoutError(`receive on ${this.topic}`, timeoutMs));
+        }, timeoutMs);
+      }
+      this.#waiters.push(waiter);
+    });
+  }
+
+  protected deliver(message: ReceivedMessage): void {
+    const waiter = this.#waiters.shift();
+    if (waiter) {
+      clearTimeout(waiter.timer);
+      this.handedOut(message);
+      waiter.resolve(message);
+    } else {
+      this.buffer.push(message);
+    }
+  }
+
+  /** Called for every message the application takes. */
+  protected abstract handedOut(message: ReceivedMessage): void;
+
+  protected failAll(error: Error): void {
+    for (const w of this.#waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(error);
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<ReceivedMessage> {
+    while (!this.closed) {
+      try {
+        yield await this.take(undefined);
+      } catch (error) {
+        if (error instanceof PulsarClosedError) return;
+        throw error;
+      }
+    }
+  }
+}
+
+class WsConsumer extends ReceivingLink implements Consumer {
+  protected readonly operation = "consume";
+  readonly subscription: string;
+  readonly #options: ConsumerOptions;
+  readonly #queueSize: number;
+  /** Permits granted to the broker and not yet used by a delivered message. */
+  #permits = 0;
+  /** Recently acknowledged ids: their redeliveries (after a reconnect) are dropped and re-acked. */
+  readonly #acked = new BoundedSet<string>(100_000);
+
+  constructor(bus: WebSocketMessageBus, topic: string, subscription: string, options: ConsumerOptions) {
+    super(bus, topic);
+    if (!subscription || subscription.includes("/"))
+      throw new TypeError(`invalid subscription name ${subscription}`);
+    this.subscription = subscription;
+    this.#options = options;
+    this.#queueSize = options.receiverQueueSize ?? 1000;
+  }
+
+  protected url(): string {
+    const o = this.#options;
+    return `${this.bus.wsBase}/consumer/${topicPath(this.topic)}/${encodeURIComponent(this.subscription)}${query(
+      {
+        subscriptionType: o.subscriptionType ?? "Exclusive",
+        subscriptionInitialPosition: o.initialPosition ?? "Latest",
+        receiverQueueSize: this.#queueSize,
+        ackTimeoutMillis: o.ackTimeoutMs,
+        negativeAckRedeliveryDelay: o.negativeAckRedeliveryDelayMs ?? 1000,
+        maxRedeliverCount: o.maxRedeliverCount,
+        deadLetterTopic: o.deadLetterTopic,
+        consumerName: o.consumerName,
+        pullMode: true,
+      },
+    )}`;
+  }
+
+  receive(timeoutMs?: number): Promise<ReceivedMessage> {
+    return this.take(timeoutMs);
+  }
+
+  async ack(message: ReceivedMessage | string): Promise<void> {
+    const messageId = typeof message === "string" ? message : message.messageId;
+    if (this.closed) throw this.fatal ?? new PulsarClosedError(this.describe());
+    this.#acked.add(messageId);
+    await this.sendFrame(JSON.stringify({ messageId }));
+  }
+
+  async nack(message: ReceivedMessage | string): Promise<void> {
+    const messageId = typeof message === "string" ? message : message.messageId;
+    if (this.closed) throw this.fatal ?? new PulsarClosedError(this.describe());
+    await this.sendFrame(JSON.stringify({ type: "negativeAcknowledge", messageId }));
+  }
+
+  protected onFrame(data: string): void {
+    let frame: WireMessage & { type?: string };
+    try {
+      frame = JSON.parse(data);
+    } catch {
+      return;
+    }
+    const message = toReceived(this.topic, frame);
+    if (!message) return;
+    this.#permits = Math.max(0, this.#permits - 1);
+    if (this.#acked.has(message.messageId)) {
+      // Acknowledged before a reconnect but redelivered: never hand it out twice.
+      void this.sendFrame(JSON.stringify({ messageId: message.messageId }));
+      this.#topUp();
+      return;
+    }
+    this.deliver(message);
+    this.#topUp();
+  }
+
+  protected handedOut(): void {
+    this.#topUp();
+  }
+
+  protected onConnected(): void {
+    this.#permits = 0;
+    this.#topUp();
+  }
+
+  protected onDisconnected(): void {
+    // Not yet handed out and not acknowledged: the broker redelivers these after reconnecting.
+    this.buffer.length = 0;
+  }
+
+  /** Grants permits so that buffered + promised messages stay within the receiver queue. */
+  #topUp(): void {
+    const room = this.#queueSize - this.buffer.length - this.#permits;
+    if (room >= Math.max(1, Math.floor(this.#queueSize / 2)) && this.connected) {
+      this.#permits += room;
+      void this.sendFrame(JSON.stringify({ type: "permit", permitMessages: room }));
+    }
+  }
+}
+
+class WsReader extends ReceivingLink implements Reader {
+  protected readonly operation = "read";
+  readonly #options: ReaderOptions;
+  /** Where to resume after a reconnect: the last message handed out. */
+  #lastHandedOut: string | undefined;
+
+  constructor(bus: WebSocketMessageBus, topic: string, options: ReaderOptions) {
+    super(bus, topic);
+    this.#options = options;
+  }
+
+  protected url(): string {
+    return `${this.bus.wsBase}/reader/${topicPath(this.topic)}${query({
+      messageId: this.#lastHandedOut ?? this.#options.startMessageId ?? "earliest",
+      receiverQueueSize: this.#options.receiverQueueSize ?? 1000,
+    })}`;
+  }
+
+  readNext(timeoutMs?: number): Promise<ReceivedMessage> {
+    return this.take(timeoutMs);
+  }
+
+  protected onFrame(data: string): void {
+    let frame: WireMessage;
+    try {
+      frame = JSON.parse(data);
+    } catch {
+      return;
+    }
+    const message = toReceived(this.topic, frame);
+    if (!message) return;
+    if (message.messageId === this.#lastHandedOut) {
+      // A resumed reader may start at (not after) its start id: it was handed out already.
+      void this.sendFrame(JSON.stringify({ messageId: message.messageId }));
+      return;
+    }
+    this.deliver(message);
+  }
+
+  protected handedOut(message: ReceivedMessage): void {
+    this.#lastHandedOut = message.messageId;
+    // The WebSocket reader counts unacknowledged messages for its flow control.
+    void this.sendFrame(JSON.stringify({ messageId: message.messageId }));
+  }
+
+  protected onConnected(): void {}
+
+  protected onDisconnected(): void {
+    this.buffer.length = 0; // re-read after #lastHandedOut
+  }
+}
