@@ -1,0 +1,333 @@
+// One round of the interval double auction (paper §2.1, §3.1, §3.3; Appendix C.1, C.3).
+//
+// Problem. Each open Customer offer c wants r_c replicas (at least r_min) of its service over
+// the open parts of its window; each replica needs I_c·λ MIPS and R_c MB on one Supplier for the
+// whole of an allocation. A Supplier offer s sells I_s MIPS and R_s MB over its window and may
+// host several replicas at once (of different Customers, or of one Customer in consecutive
+// chunks) while their sum fits. An allocation needs r distinct Supplier accounts, one Mediator
+// trusted by the Customer and all of them, lasts at least δ_min and starts no earlier than
+// now + δ_alloc + δ_setup (core/src/feasibility.ts). Welfare is
+//   Σ_allocations Σ_replicas (π_xmax(c) − π_xmin(s)) · I_c · λ · Δ,
+// i.e. buyer value minus seller cost. Maximising it is NP-hard (it contains multi-dimensional
+// bin packing), so we use a greedy that is exact in the one-dimensional special case:
+//
+// Greedy (deterministic: everything is ordered by price, then by offer id; no clock, no randomness):
+//  1. Suppliers are sorted by ask π_xmin ascending and indexed by time slot; each slot lists the
+//     Suppliers whose window meets it, cheapest first. Building the index is O(S log S).
+//  2. Customers are served in order of bid π_xmax descending (surplus per million instructions
+//     is π_xmax − π_xmin, so the highest bids get the cheapest capacity first, as in a classic
+//     double auction).
+//  3. For a Customer, time advances from the start of each open window. At instant t the slot of
+//     t is scanned cheapest first, stopping at the first ask above the bid; a Supplier is a
+//     candidate when it is available at t for at least δ_min, is large enough, is not the
+//     Customer's account, and has room at t for one more replica (CapacityTimeline). Candidates
+//     are grouped by the Mediators they share with the Customer; the first group that reaches r
+//     distinct accounts wins (its dearest ask is the lowest possible), otherwise the largest group
+//     with ≥ r_min. The chunk runs until the first chosen Supplier leaves or fills up (or the
+//     window, maxChunkSeconds, or the n ≤ maxTestCount bound ends it); a remainder shorter than
+//     δ_min is avoided by ending the chunk δ_min before the window's end. If no group is large
+//     enough, time jumps to the next instant at which a new candidate can appear (a Supplier's
+//     start or a commitment's end) and the skipped piece stays open for later rounds.
+//  Cost: O(S log S + C log C + Σ_chunks · scan), where a scan visits the Suppliers of one slot up
+//  to the Customer's bid, i.e. O(n log n) for windows and prices spread as in the benchmark.
+//
+// Price: each allocation is priced by `priceRule` (default k-double auction with k = ½,
+// price-rules.ts) from the Customer's bid and the chosen Suppliers' asks, so
+// π_xmin(s) ≤ π_x ≤ π_xmax(c) for every matched offer.
+import { InvalidParameterError } from "../errors.ts";
+import { DEFAULT_DELAYS, isExpired, requiredMips } from "../feasibility.ts";
+import { inputsPerReplica, testCountFor } from "../pricing.ts";
+import { type Address, type Allocation, SCHEMA_VERSION, type VoidAllocation } from "../schemas.ts";
+import { CapacityTimeline } from "./capacity.ts";
+import { halfwayPrice } from "./price-rules.ts";
+import type {
+  AuctionInput,
+  AuctionResult,
+  CustomerOutcome,
+  OpenCustomerOffer,
+  OpenSupplierOffer,
+  PlannedAllocation,
+} from "./types.ts";
+
+const MAX_TEST_COUNT = 1_000_000;
+const MAX_SLOTS = 1 << 16;
+
+const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+const bigintAsc = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
+
+interface LiveSupplier {
+  readonly open: OpenSupplierOffer;
+  /** Effective start: max(s_start, now + δ_alloc + δ_setup). */
+  readonly start: number;
+  readonly end: number;
+  readonly account: Address;
+  readonly mediators: ReadonlySet<Address>;
+  readonly timeline: CapacityTimeline;
+}
+
+/** The Suppliers whose window meets each time slot, cheapest first (indices into the sorted array). */
+class SupplierIndex {
+  readonly origin: number;
+  readonly slotSeconds: number;
+  readonly slots: Int32Array[];
+  /** Effective starts of all Suppliers, ascending (for "when does the next one arrive"). */
+  readonly starts: Float64Array;
+
+  constructor(suppliers: readonly LiveSupplier[]) {
+    this.starts = Float64Array.from(suppliers.map((s) => s.start)).sort();
+    if (suppliers.length === 0) {
+      this.origin = 0;
+      this.slotSeconds = 1;
+      this.slots = [];
+      return;
+    }
+    let origin = Infinity;
+    let horizon = -Infinity;
+    const durations: number[] = [];
+    for (const s of suppliers) {
+      origin = Math.min(origin, s.start);
+      horizon = Math.max(horizon, s.end);
+      durations.push(s.end - s.start);
+    }
+    durations.sort((a, b) => a - b);
+    const median = durations[durations.length >> 1]!;
+    // About three slots per typical window keeps both the lists short and the duplication small.
+    let slotSeconds = Math.max(1, Math.ceil(median / 3));
+    if ((horizon - origin) / slotSeconds > MAX_SLOTS) slotSeconds = Math.ceil((horizon - origin) / MAX_SLOTS);
+    const count = Math.max(1, Math.ceil((horizon - origin) / slotSeconds) + 1);
+    this.origin = origin;
+    this.slotSeconds = slotSeconds;
+    const sizes = new Int32Array(count);
+    for (const s of suppliers) {
+      const last = this.slotOf(s.end - 1);
+      for (let k = this.slotOf(s.start); k <= last; k++) sizes[k]!++;
+    }
+    this.slots = Array.from(sizes, (n) => new Int32Array(n));
+    const fill = new Int32Array(count);
+    suppliers.forEach((s, i) => {
+      const last = this.slotOf(s.end - 1);
+      for (let k = this.slotOf(s.start); k <= last; k++) this.slots[k]![fill[k]!++] = i;
+    });
+  }
+
+  slotOf(t: number): number {
+    return Math.floor((t - this.origin) / this.slotSeconds);
+  }
+
+  /** Suppliers whose window meets instant t, cheapest first. */
+  at(t: number): Int32Array | undefined {
+    const k = this.slotOf(t);
+    return k < 0 ? undefined : this.slots[k];
+  }
+
+  /** Where the slot of t ends: Suppliers not listed at t may be listed from there on. */
+  slotEnd(t: number): number {
+    return this.origin + (this.slotOf(t) + 1) * this.slotSeconds;
+  }
+
+  /** The first effective Supplier start strictly after t (Infinity if none). */
+  nextStartAfter(t: number): number {
+    let lo = 0;
+    let hi = this.starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.starts[mid]! <= t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.starts.length ? this.starts[lo]! : Infinity;
+  }
+}
+
+function isWholeWindow(c: OpenCustomerOffer): boolean {
+  const w = c.openWindows;
+  return w === undefined || (w.length === 1 && w[0]!.start === c.offer.start && w[0]!.end === c.offer.end);
+}
+
+/** Runs one auction round. Pure and deterministic: the same input gives the same result. */
+export function runAuction(input: AuctionInput): AuctionResult {
+  const { params } = input;
+  const delays = params.delays ?? DEFAULT_DELAYS;
+  const priceRule = params.priceRule ?? halfwayPrice;
+  const now = params.nowSeconds;
+  const earliest = now + delays.allocSeconds + delays.setupSeconds;
+  if (params.penaltyRate <= 0n) throw new InvalidParameterError("penaltyRate", params.penaltyRate, "> 0");
+  const maxTestCount = params.maxTestCount ?? MAX_TEST_COUNT;
+  let nonce = params.nonceBase ?? 0n;
+  const voids: VoidAllocation[] = [];
+  const voidOf = (id: `0x${string}`, account: Address): VoidAllocation => ({
+    schemaVersion: SCHEMA_VERSION,
+    allocator: params.allocator,
+    offer: id,
+    account,
+    reason: "expired",
+  });
+
+  // 1. Suppliers, cheapest first, indexed by time.
+  const sortedSuppliers = [...input.suppliers].sort(
+    (a, b) => bigintAsc(a.offer.minPricePerMi, b.offer.minPricePerMi) || byId(a, b),
+  );
+  const live: LiveSupplier[] = [];
+  for (const s of sortedSuppliers) {
+    const start = Math.max(s.offer.start, earliest);
+    if (s.offer.end <= start) {
+      if (!s.commitments?.length) voids.push(voidOf(s.id, s.offer.account));
+      continue;
+    }
+    live.push({
+      open: s,
+      start,
+      end: s.offer.end,
+      account: s.offer.account,
+      mediators: new Set(s.offer.mediators),
+      timeline: new CapacityTimeline(s.offer.capacityMips, s.offer.ramMb, s.offer.end, s.commitments),
+    });
+  }
+  const asks = live.map((s) => s.open.offer.minPricePerMi);
+  const index = new SupplierIndex(live);
+
+  // 2. Customers, highest bid first.
+  const customers = [...input.customers].sort(
+    (a, b) => bigintAsc(b.offer.maxPricePerMi, a.offer.maxPricePerMi) || byId(a, b),
+  );
+  const allocations: PlannedAllocation[] = [];
+  const outcomes: CustomerOutcome[] = [];
+  let welfare = 0n;
+
+  for (const c of customers) {
+    const o = c.offer;
+    const dMin = o.minServiceSeconds;
+    if (isExpired(o, now, delays)) {
+      if (isWholeWindow(c)) voids.push(voidOf(c.id, o.account));
+      outcomes.push({ customerOfferId: c.id, pieces: [], stillOpen: [], closed: true });
+      continue;
+    }
+    const mips = requiredMips(o);
+    const bid = o.maxPricePerMi;
+    // Suppliers [0, limit) ask at most the bid.
+    let lo = 0;
+    let hi = asks.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (asks[mid]! <= bid) lo = mid + 1;
+      else hi = mid;
+    }
+    const limit = lo;
+    const maxByTests = Math.floor((maxTestCount * Number(params.penaltyRate)) / o.inputsPerSecond);
+    const maxChunk = Math.min(params.maxChunkSeconds ?? Infinity, maxByTests);
+    const mediators = o.mediators.filter((m) => m !== o.account);
+    const pieces: Array<{ start: number; end: number; allocation?: number }> = [];
+    const unserved = (start: number, end: number) => {
+      const last = pieces[pieces.length - 1];
+      if (last && last.allocation === undefined && last.end === start) last.end = end;
+      else pieces.push({ start, end });
+    };
+
+    for (const open of c.openWindows ?? [{ start: o.start, end: o.end }]) {
+      const wEnd = Math.min(open.end, o.end);
+      let t = Math.max(open.start, o.start, earliest);
+      if (wEnd <= t) continue;
+      while (wEnd - t >= dMin && maxChunk >= dMin && limit > 0) {
+        const list = index.at(t);
+        let nextFree = Infinity;
+        // groups[j]: candidates sharing mediators[j], in ask order, distinct accounts.
+        const groups: Array<Array<{ s: number; until: number }>> = mediators.map(() => []);
+        const accounts: Array<Set<Address>> = mediators.map(() => new Set());
+        let winner = -1;
+        if (list) {
+          for (let k = 0; k < list.length; k++) {
+            const i = list[k]!;
+            if (i >= limit) break;
+            const s = live[i]!;
+            if (s.end - t < dMin) continue;
+            const so = s.open.offer;
+            if (so.capacityMips < mips || so.ramMb < o.ramMb || s.account === o.account) continue;
+            let shares = false;
+            for (let j = 0; j < mediators.length; j++) {
+              if (s.mediators.has(mediators[j]!) && s.account !== mediators[j]) shares = true;
+            }
+            if (!shares) continue;
+            if (s.start > t) {
+              // Not there yet: the candidate set can grow when it arrives.
+              if (s.start < nextFree) nextFree = s.start;
+              continue;
+            }
+            const fit = s.timeline.fit(t, mips, o.ramMb, wEnd);
+            if (!fit.ok) {
+              if (fit.freeAt < nextFree) nextFree = fit.freeAt;
+              continue;
+            }
+            const until = Math.min(fit.until, wEnd);
+            if (until - t < dMin) continue;
+            for (let j = 0; j < mediators.length; j++) {
+              const m = mediators[j]!;
+              if (!s.mediators.has(m) || s.account === m || accounts[j]!.has(s.account)) continue;
+              accounts[j]!.add(s.account);
+              groups[j]!.push({ s: i, until });
+              if (groups[j]!.length === o.replicas && winner < 0) winner = j;
+            }
+            if (winner >= 0) break;
+          }
+        }
+        if (winner < 0) {
+          let best = 0;
+          for (let j = 0; j < groups.length; j++) if (groups[j]!.length > best) best = groups[j]!.length;
+          if (best >= o.minReplicas) winner = groups.findIndex((g) => g.length === best);
+        }
+        if (winner < 0) {
+          let next = Math.min(index.slotEnd(t), nextFree, wEnd);
+          if (!(next > t)) next = wEnd;
+          unserved(t, next);
+          t = next;
+          continue;
+        }
+        const chosen = groups[winner]!;
+        let end = Math.min(wEnd, t + maxChunk);
+        for (const { until } of chosen) end = Math.min(end, until);
+        if (wEnd - end > 0 && wEnd - end < dMin && wEnd - dMin - t >= dMin) end = wEnd - dMin;
+        const duration = end - t;
+        const suppliers = chosen.map(({ s }) => live[s]!);
+        const supplierAsks = suppliers.map((s) => s.open.offer.minPricePerMi);
+        const volume = BigInt(o.miPerInput) * inputsPerReplica(o.inputsPerSecond, duration);
+        let w = 0n;
+        for (const a of supplierAsks) w += (bid - a) * volume;
+        const allocation: Allocation = {
+          schemaVersion: SCHEMA_VERSION,
+          allocator: params.allocator,
+          customer: o.account,
+          suppliers: suppliers.map((s) => s.account),
+          mediator: mediators[winner]!,
+          customerOffer: c.id,
+          supplierOffers: suppliers.map((s) => s.open.id),
+          serviceHash: o.serviceHash,
+          start: t,
+          end,
+          pricePerMi: priceRule.price([bid], supplierAsks),
+          miPerInput: o.miPerInput,
+          inputsPerSecond: o.inputsPerSecond,
+          testCount: testCountFor(inputsPerReplica(o.inputsPerSecond, duration), params.penaltyRate),
+          minReplicas: Math.min(o.minReplicas, suppliers.length),
+          nonce: nonce++,
+        };
+        const commitment = { start: t, end, mips, ramMb: o.ramMb };
+        for (const s of suppliers) s.timeline.add(commitment);
+        pieces.push({ start: t, end, allocation: allocations.length });
+        allocations.push({
+          allocation,
+          customerOfferId: c.id,
+          supplierOfferIds: allocation.supplierOffers,
+          welfare: w,
+          commitment,
+        });
+        welfare += w;
+        t = end;
+      }
+      if (wEnd > t) unserved(t, wEnd);
+    }
+    // What is left can still be served by a later round if it is long enough (new Suppliers may come).
+    const stillOpen = pieces
+      .filter((p) => p.allocation === undefined && p.end - p.start >= dMin)
+      .map(({ start, end }) => ({ start, end }));
+    outcomes.push({ customerOfferId: c.id, pieces, stillOpen, closed: stillOpen.length === 0 });
+  }
+  return { allocations, voids, customers: outcomes, welfare };
+}

@@ -1,0 +1,460 @@
+import { getAddress } from "ethers";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  type Address,
+  type Bytes32,
+  type CustomerOffer,
+  checkRound,
+  DEFAULT_DELAYS,
+  kDoublePrice,
+  type OpenCustomerOffer,
+  type OpenSupplierOffer,
+  pairFeasibility,
+  referenceAllocate,
+  runAuction,
+  SCHEMA_VERSION,
+  type SupplierOffer,
+  toWire,
+  tradeReductionPrice,
+} from "../src/index.ts";
+
+const T0 = 1_800_000_000;
+const account = (n: number) => getAddress(`0x${(n + 1).toString(16).padStart(40, "0")}`) as Address;
+const id = (n: number) => `0x${(n + 1).toString(16).padStart(64, "0")}` as Bytes32;
+const MEDIATORS = [account(9_000), account(9_001), account(9_002)];
+const ALLOCATOR = account(9_999);
+
+let serial = 0;
+function supplier(o: Partial<SupplierOffer> = {}, commitments: OpenSupplierOffer["commitments"] = []) {
+  const n = serial++;
+  const s: OpenSupplierOffer = {
+    id: id(n),
+    offer: {
+      kind: "supplier",
+      schemaVersion: SCHEMA_VERSION,
+      account: account(n),
+      nonce: 1n,
+      capacityMips: 4_000,
+      ramMb: 4_096,
+      start: T0,
+      end: T0 + 7_200,
+      minPricePerMi: 100n,
+      mediators: [MEDIATORS[0]!],
+      ...o,
+    },
+    commitments,
+  };
+  return s;
+}
+function customer(o: Partial<CustomerOffer> = {}, openWindows?: OpenCustomerOffer["openWindows"]) {
+  const n = serial++;
+  const c: OpenCustomerOffer = {
+    id: id(n),
+    offer: {
+      kind: "customer",
+      schemaVersion: SCHEMA_VERSION,
+      account: account(n),
+      nonce: 1n,
+      serviceName: "people-counter",
+      serviceHash: `0x${"ab".repeat(32)}` as Bytes32,
+      miPerInput: 100,
+      ramMb: 1_024,
+      inputsPerSecond: 10,
+      start: T0,
+      end: T0 + 3_600,
+      maxPricePerMi: 200n,
+      replicas: 1,
+      minReplicas: 1,
+      minServiceSeconds: 600,
+      mediators: [MEDIATORS[0]!],
+      ...o,
+    },
+    ...(openWindows ? { openWindows } : {}),
+  };
+  return c;
+}
+const params = (over: object = {}) => ({
+  allocator: ALLOCATOR,
+  nowSeconds: T0 - 10,
+  penaltyRate: 1_000n,
+  ...over,
+});
+
+describe("runAuction", () => {
+  describe("replicas", () => {
+    it("gives a Customer r distinct Suppliers, cheapest first", () => {
+      const s = [150n, 110n, 120n, 130n].map((p) => supplier({ minPricePerMi: p }));
+      const c = customer({ replicas: 3, minReplicas: 2 });
+      const input = { customers: [c], suppliers: s, params: params() };
+
+      const result = runAuction(input);
+
+      expect(result.allocations).toHaveLength(1);
+      const a = result.allocations[0]!.allocation;
+      expect(a.supplierOffers).toEqual([s[1]!.id, s[2]!.id, s[3]!.id]);
+      expect(new Set(a.suppliers).size).toBe(3);
+      expect(a.pricePerMi).toBe(165n); // halfway between the dearest ask 130 and the bid 200
+      expect(checkRound(input, result)).toEqual([]);
+    });
+
+    it("settles for r_min replicas when no more Suppliers are available", () => {
+      const s = [supplier(), supplier()];
+      const c = customer({ replicas: 3, minReplicas: 2 });
+
+      const result = runAuction({ customers: [c], suppliers: s, params: params() });
+
+      expect(result.allocations[0]!.allocation.suppliers).toHaveLength(2);
+    });
+
+    it("does not allocate below r_min, and keeps the offer open", () => {
+      const c = customer({ replicas: 3, minReplicas: 3 });
+
+      const result = runAuction({ customers: [c], suppliers: [supplier(), supplier()], params: params() });
+
+      expect(result.allocations).toEqual([]);
+      expect(result.customers[0]!.closed).toBe(false);
+      expect(result.customers[0]!.stillOpen).toEqual([{ start: T0, end: T0 + 3_600 }]);
+    });
+
+    it("uses one Mediator trusted by the Customer and every chosen Supplier", () => {
+      const s = [
+        supplier({ mediators: [MEDIATORS[1]!] }),
+        supplier({ mediators: [MEDIATORS[0]!] }),
+        supplier({ mediators: [MEDIATORS[1]!] }),
+      ];
+      const c = customer({ replicas: 2, minReplicas: 2, mediators: [MEDIATORS[0]!, MEDIATORS[1]!] });
+
+      const result = runAuction({ customers: [c], suppliers: s, params: params() });
+
+      const a = result.allocations[0]!.allocation;
+      expect(a.mediator).toBe(MEDIATORS[1]);
+      expect(a.supplierOffers).toEqual([s[0]!.id, s[2]!.id]);
+    });
+  });
+
+  describe("packing", () => {
+    it("puts several Customers on one Supplier while CPU and RAM fit", () => {
+      const s = supplier({ capacityMips: 3_000, ramMb: 8_192 });
+      const cs = [1, 2, 3, 4].map(() => customer()); // 1 000 MIPS each
+      const input = { customers: cs, suppliers: [s], params: params() };
+
+      const result = runAuction(input);
+
+      expect(result.allocations).toHaveLength(3);
+      expect(checkRound(input, result)).toEqual([]);
+    });
+
+    it("respects commitments from earlier rounds", () => {
+      const s = supplier({ capacityMips: 1_500 }, [{ start: T0, end: T0 + 1_800, mips: 1_000, ramMb: 0 }]);
+      const c = customer();
+
+      const result = runAuction({ customers: [c], suppliers: [s], params: params() });
+
+      expect(result.allocations.map((p) => [p.allocation.start, p.allocation.end])).toEqual([
+        [T0 + 1_800, T0 + 3_600],
+      ]);
+      expect(result.customers[0]!.stillOpen).toEqual([{ start: T0, end: T0 + 1_800 }]);
+    });
+  });
+
+  describe("chunking", () => {
+    it("serves a window longer than any Supplier's with consecutive allocations", () => {
+      const s = [supplier({ start: T0, end: T0 + 3_600 }), supplier({ start: T0 + 3_000, end: T0 + 7_200 })];
+      const c = customer({ end: T0 + 7_200 });
+      const input = { customers: [c], suppliers: s, params: params() };
+
+      const result = runAuction(input);
+
+      expect(result.allocations.map((p) => [p.allocation.start, p.allocation.end])).toEqual([
+        [T0, T0 + 3_600],
+        [T0 + 3_600, T0 + 7_200],
+      ]);
+      expect(result.customers[0]!.closed).toBe(true);
+      expect(checkRound(input, result)).toEqual([]);
+    });
+
+    it("never leaves a last chunk shorter than δ_min", () => {
+      const s = [supplier({ end: T0 + 3_300 }), supplier({ start: T0 + 1_000, end: T0 + 7_200 })];
+      const c = customer({ end: T0 + 3_600 });
+
+      const result = runAuction({ customers: [c], suppliers: s, params: params() });
+
+      for (const { allocation } of result.allocations)
+        expect(allocation.end - allocation.start).toBeGreaterThanOrEqual(600);
+      expect(result.customers[0]!.closed).toBe(true);
+    });
+
+    it("sets n = ⌈λΔ/ρ⌉ test inputs", () => {
+      const result = runAuction({ customers: [customer()], suppliers: [supplier()], params: params() });
+
+      expect(result.allocations[0]!.allocation.testCount).toBe(Math.ceil((10 * 3_600) / 1_000));
+    });
+  });
+
+  describe("expiry", () => {
+    it("voids a Customer offer past t_e that was never allocated", () => {
+      const c = customer({ end: T0 + 600 });
+
+      const result = runAuction({
+        customers: [c],
+        suppliers: [supplier()],
+        params: params({ nowSeconds: T0 + 100 }),
+      });
+
+      expect(result.allocations).toEqual([]);
+      expect(result.voids).toEqual([expect.objectContaining({ offer: c.id, reason: "expired" })]);
+    });
+
+    it("voids a Supplier offer that ended unused", () => {
+      const s = supplier({ end: T0 });
+
+      const result = runAuction({ customers: [], suppliers: [s], params: params({ nowSeconds: T0 }) });
+
+      expect(result.voids.map((v) => v.offer)).toEqual([s.id]);
+    });
+  });
+
+  describe("welfare", () => {
+    it("never matches a Supplier that asks more than the bid", () => {
+      const result = runAuction({
+        customers: [customer({ maxPricePerMi: 99n })],
+        suppliers: [supplier()],
+        params: params(),
+      });
+
+      expect(result.allocations).toEqual([]);
+    });
+
+    it("gives scarce cheap capacity to the highest bid", () => {
+      const low = customer({ maxPricePerMi: 150n });
+      const high = customer({ maxPricePerMi: 300n });
+      const s = supplier({ capacityMips: 1_000 });
+
+      const result = runAuction({ customers: [low, high], suppliers: [s], params: params() });
+
+      expect(result.allocations.map((p) => p.customerOfferId)).toEqual([high.id]);
+      expect(result.welfare).toBe((300n - 100n) * 100n * 10n * 3_600n);
+    });
+  });
+});
+
+describe("price rules", () => {
+  it("k-double prices lie between the dearest ask and the lowest bid", () => {
+    fc.assert(
+      fc.property(
+        fc.bigInt({ min: 0n, max: 10n ** 30n }),
+        fc.array(fc.bigInt({ min: 0n, max: 10n ** 30n }), { minLength: 1, maxLength: 5 }),
+        fc.integer({ min: 0, max: 100 }),
+        (bid, asks, k) => {
+          fc.pre(asks.every((a) => a <= bid));
+          const p = kDoublePrice(BigInt(k), 100n).price([bid], asks);
+          expect(p <= bid && asks.every((a) => a <= p)).toBe(true);
+        },
+      ),
+    );
+  });
+
+  it("McAfee trade reduction: the price is within the reduced trades' bids and asks", () => {
+    // k = 2; p₀ = (2 + 9) / 2 = 5 lies in [a₂, b₂] = [3, 8]: both trade at 5.
+    expect(tradeReductionPrice([10n, 8n, 2n], [1n, 3n, 9n])).toBe(5n);
+    // k = 2; p₀ = (1 + 12) / 2 = 6 > b₂ = 4: the second pair is dropped, the first trades at (4 + 3) / 2.
+    expect(tradeReductionPrice([10n, 4n, 1n], [1n, 3n, 12n])).toBe(3n);
+    expect(tradeReductionPrice([1n], [2n])).toBeUndefined();
+  });
+});
+
+// ── properties over random markets ────────────────────────────────────────────────────────────
+
+const GRID = 300;
+const supplierArb = fc.record({
+  cap: fc.constantFrom(1_000, 2_000, 4_000, 8_000),
+  ram: fc.constantFrom(1_024, 2_048, 4_096),
+  start: fc.integer({ min: 0, max: 20 }),
+  len: fc.integer({ min: 2, max: 16 }),
+  ask: fc.integer({ min: 50, max: 150 }),
+  meds: fc.subarray([0, 1, 2], { minLength: 1 }),
+  committed: fc.option(
+    fc.record({ from: fc.integer({ min: 0, max: 30 }), len: fc.integer({ min: 1, max: 10 }) }),
+  ),
+  account: fc.integer({ min: 0, max: 40 }),
+});
+const customerArb = fc.record({
+  mi: fc.integer({ min: 10, max: 200 }),
+  rate: fc.integer({ min: 1, max: 20 }),
+  ram: fc.constantFrom(256, 512, 1_024, 2_048),
+  start: fc.integer({ min: 0, max: 20 }),
+  len: fc.integer({ min: 2, max: 24 }),
+  bid: fc.integer({ min: 40, max: 170 }),
+  r: fc.integer({ min: 1, max: 3 }),
+  rMinOffset: fc.integer({ min: 0, max: 2 }),
+  meds: fc.subarray([0, 1, 2], { minLength: 1 }),
+  account: fc.integer({ min: 0, max: 40 }),
+});
+const marketArb = fc.record({
+  suppliers: fc.array(supplierArb, { maxLength: 25 }),
+  customers: fc.array(customerArb, { maxLength: 25 }),
+  now: fc.integer({ min: -5, max: 10 }),
+});
+
+type Market = typeof marketArb extends fc.Arbitrary<infer T> ? T : never;
+
+function toInput(m: Market) {
+  const suppliers: OpenSupplierOffer[] = m.suppliers.map((s, i) => {
+    const start = T0 + s.start * GRID;
+    return {
+      id: id(1_000 + i),
+      offer: {
+        kind: "supplier",
+        schemaVersion: SCHEMA_VERSION,
+        account: account(s.account),
+        nonce: BigInt(i),
+        capacityMips: s.cap,
+        ramMb: s.ram,
+        start,
+        end: start + s.len * GRID,
+        minPricePerMi: BigInt(s.ask),
+        mediators: s.meds.map((k) => MEDIATORS[k]!),
+      },
+      commitments: s.committed
+        ? [
+            {
+              start: T0 + s.committed.from * GRID,
+              end: T0 + (s.committed.from + s.committed.len) * GRID,
+              mips: Math.floor(s.cap / 2),
+              ramMb: Math.floor(s.ram / 2),
+            },
+          ]
+        : [],
+    };
+  });
+  const customers: OpenCustomerOffer[] = m.customers.map((c, i) => {
+    const start = T0 + c.start * GRID;
+    return {
+      id: id(2_000 + i),
+      offer: {
+        kind: "customer",
+        schemaVersion: SCHEMA_VERSION,
+        account: account(c.account),
+        nonce: BigInt(i),
+        serviceName: "svc",
+        serviceHash: `0x${"cd".repeat(32)}` as Bytes32,
+        miPerInput: c.mi,
+        ramMb: c.ram,
+        inputsPerSecond: c.rate,
+        start,
+        end: start + c.len * GRID,
+        maxPricePerMi: BigInt(c.bid),
+        replicas: c.r,
+        minReplicas: Math.max(1, c.r - c.rMinOffset),
+        minServiceSeconds: 2 * GRID,
+        mediators: c.meds.map((k) => MEDIATORS[k]!),
+      },
+    };
+  });
+  return { customers, suppliers, params: params({ nowSeconds: T0 + m.now * GRID }) };
+}
+
+describe("runAuction properties", () => {
+  it("every allocation is feasible, within capacity, with distinct replicas and bounded prices", () => {
+    fc.assert(
+      fc.property(marketArb, (m) => {
+        const input = toInput(m);
+        expect(checkRound(input, runAuction(input))).toEqual([]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("the pieces of each Customer offer tile its window from now + δ on", () => {
+    fc.assert(
+      fc.property(marketArb, (m) => {
+        const input = toInput(m);
+        const result = runAuction(input);
+        const earliest = input.params.nowSeconds + DEFAULT_DELAYS.allocSeconds + DEFAULT_DELAYS.setupSeconds;
+        for (const out of result.customers) {
+          if (out.pieces.length === 0) continue;
+          const o = input.customers.find((c) => c.id === out.customerOfferId)!.offer;
+          expect(out.pieces[0]!.start).toBe(Math.max(o.start, earliest));
+          expect(out.pieces[out.pieces.length - 1]!.end).toBe(o.end);
+          for (let i = 1; i < out.pieces.length; i++)
+            expect(out.pieces[i]!.start).toBe(out.pieces[i - 1]!.end);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("is deterministic: the order of the offers does not matter", () => {
+    fc.assert(
+      fc.property(marketArb, fc.integer(), (m, seed) => {
+        const input = toInput(m);
+        const shuffle = <T>(xs: readonly T[]) => {
+          const out = [...xs];
+          let x = seed | 1;
+          for (let i = out.length - 1; i > 0; i--) {
+            x = (x * 1_103_515_245 + 12_345) & 0x7fffffff;
+            const j = x % (i + 1);
+            [out[i], out[j]] = [out[j]!, out[i]!];
+          }
+          return out;
+        };
+        const a = runAuction(input);
+        const b = runAuction({
+          ...input,
+          customers: shuffle(input.customers),
+          suppliers: shuffle(input.suppliers),
+        });
+        expect(toWire(b.allocations)).toBe(toWire(a.allocations));
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe("against the reference method (max-cardinality matching + midpoint price)", () => {
+  function referenceWelfare(input: ReturnType<typeof toInput>) {
+    const ref = referenceAllocate(input.customers, input.suppliers);
+    let welfare = 0n;
+    let infeasible = 0;
+    for (const p of ref.pairs) {
+      const c = input.customers.find((x) => x.id === p.customerOfferId)!.offer;
+      const s = input.suppliers.find((x) => x.id === p.supplierOfferId)!.offer;
+      const f = pairFeasibility(s, c, input.params.nowSeconds);
+      if (!f.feasible) infeasible++;
+      else
+        welfare +=
+          (c.maxPricePerMi - s.minPricePerMi) *
+          BigInt(c.miPerInput * c.inputsPerSecond) *
+          BigInt(f.window.end - f.window.start);
+    }
+    return { welfare, infeasible };
+  }
+
+  it("never prices an infeasible pair, where the reference does", () => {
+    let referenceInfeasible = 0;
+    fc.assert(
+      fc.property(marketArb, (m) => {
+        const input = toInput({ ...m, now: -1 });
+        expect(checkRound(input, runAuction(input))).toEqual([]);
+        referenceInfeasible += referenceWelfare(input).infeasible;
+      }),
+      { numRuns: 200, seed: 42 },
+    );
+    expect(referenceInfeasible).toBeGreaterThan(0);
+  });
+
+  it("reaches more welfare in total than the reference's feasible pairs", () => {
+    let ours = 0n;
+    let theirs = 0n;
+    fc.assert(
+      fc.property(marketArb, (m) => {
+        const input = toInput({ ...m, now: -1 });
+        ours += runAuction(input).welfare;
+        theirs += referenceWelfare(input).welfare;
+      }),
+      { numRuns: 200, seed: 7 },
+    );
+    expect(ours).toBeGreaterThan(theirs);
+  });
+});
