@@ -1,12 +1,12 @@
 // Containment: the sandbox survives services that trap, loop, exhaust memory, or reach outside.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ServiceRejectedError, ServiceSandbox, serviceHash } from "../src/index.ts";
+import { Isolation, ServiceRejectedError, ServiceSandbox, serviceHash } from "../src/index.ts";
 
 const wasm = (name: string) => readFileSync(new URL(`../build/${name}.wasm`, import.meta.url));
 const bytes = (...b: number[]) => new Uint8Array(b);
 
-describe("ServiceSandbox", () => {
+describe.each([Isolation.Inline, Isolation.Worker])("ServiceSandbox (%s isolation)", (isolation) => {
   it("refuses a module whose hash differs from the allocation's", () => {
     const echo = wasm("echo");
     expect(() => ServiceSandbox.load(echo, { expectedHash: serviceHash(wasm("people-counter")) })).toThrow(
@@ -22,7 +22,7 @@ describe("ServiceSandbox", () => {
   });
 
   it("fails only the input on which a service traps, and goes on", async () => {
-    const sandbox = ServiceSandbox.load(wasm("test/trap"));
+    const sandbox = ServiceSandbox.load(wasm("test/trap"), { isolation });
     try {
       const results = await sandbox.process([bytes(1), bytes(2)]);
       expect(results.map((r) => r.ok)).toEqual([false, false]);
@@ -34,7 +34,11 @@ describe("ServiceSandbox", () => {
   });
 
   it("stops a service that loops forever within its time budget, and keeps the other inputs", async () => {
-    const sandbox = ServiceSandbox.load(wasm("test/loop"), { timeBudgetMs: 50, batchSlackMs: 100 });
+    const sandbox = ServiceSandbox.load(wasm("test/loop"), {
+      timeBudgetMs: 50,
+      batchSlackMs: 100,
+      isolation,
+    });
     try {
       const results = await sandbox.process([bytes(1), bytes(0xff), bytes(3)]);
       expect(results[0]).toEqual({ ok: true, output: bytes(1) });
@@ -47,7 +51,7 @@ describe("ServiceSandbox", () => {
   });
 
   it("caps a service's memory and recovers from exhausting it", async () => {
-    const sandbox = ServiceSandbox.load(wasm("test/hog"), { memoryCapMb: 8 });
+    const sandbox = ServiceSandbox.load(wasm("test/hog"), { memoryCapMb: 8, isolation });
     try {
       const [first, second] = await sandbox.process([bytes(1), bytes(2)]);
       expect(first).toEqual({ ok: false, error: "memory cap exceeded (8192 KiB)" });
@@ -59,7 +63,8 @@ describe("ServiceSandbox", () => {
   });
 
   it("keeps no state from one input to the next", async () => {
-    const sandbox = ServiceSandbox.load(wasm("echo"));
+    const sandbox = ServiceSandbox.load(wasm("echo"), { isolation });
+    expect(sandbox.isolation).toBe(isolation);
     try {
       const big = new Uint8Array(100_000).fill(9);
       const [, small] = await sandbox.process([big, bytes(5)]);

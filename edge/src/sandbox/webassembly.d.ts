@@ -10,6 +10,14 @@ declare namespace WebAssembly {
     readonly name: string;
     readonly kind: "function" | "table" | "memory" | "global" | "tag";
   }
+  class Memory {
+    constructor(descriptor: { initial: number; maximum?: number });
+    readonly buffer: ArrayBuffer;
+  }
+  class Instance {
+    constructor(module: Module, imports?: Record<string, Record<string, unknown>>);
+    readonly exports: Record<string, unknown>;
+  }
   class Module {
     constructor(bytes: BufferSource);
     static imports(module: Module): ModuleImportDescriptor[];
