@@ -2,10 +2,12 @@
 // validation pipeline for received messages.
 export * from "./admin.ts";
 export * from "./auth.ts";
+export * from "./channels.ts";
 export * from "./errors.ts";
 export * from "./lru.ts";
 export * from "./message-id.ts";
 export * from "./ports.ts";
 export * from "./topics.ts";
+export * from "./validation.ts";
 export * from "./window.ts";
 export * from "./ws-client.ts";

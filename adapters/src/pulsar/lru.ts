@@ -30,3 +30,32 @@ export class BoundedSet<T> {
     return !had;
   }
 }
+
+/** A bounded map that forgets its least recently written entries. */
+export class BoundedMap<K, V> {
+  readonly capacity: number;
+  readonly #items = new Map<K, V>();
+
+  constructor(capacity: number) {
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`capacity must be ≥ 1, got ${capacity}`);
+    this.capacity = capacity;
+  }
+
+  get size(): number {
+    return this.#items.size;
+  }
+
+  get(key: K): V | undefined {
+    return this.#items.get(key);
+  }
+
+  set(key: K, value: V): void {
+    this.#items.delete(key);
+    this.#items.set(key, value);
+    if (this.#items.size > this.capacity) {
+      const oldest = this.#items.keys().next();
+      if (!oldest.done) this.#items.delete(oldest.value);
+    }
+  }
+}

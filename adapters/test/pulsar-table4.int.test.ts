@@ -1,0 +1,155 @@
+// Table 4 enforced by the broker itself: every (channel, party, produce/consume) cell of a
+// provisioned allocation is tried over the WebSocket API with that party's own token, and the
+// broker must allow exactly the granted ones; grants disappear when the allocation is revoked.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type AllocationChannels,
+  type AllocationParties,
+  admitParticipant,
+  allocationGrants,
+  allocationTopics,
+  allowedActions,
+  type MessageBus,
+  marketChannels,
+  PulsarAuthenticationError,
+  PulsarAuthorizationError,
+  provisionAllocationChannels,
+  provisionMarket,
+  revokeAllocationChannels,
+} from "../src/pulsar/index.ts";
+import { broker, busAs, randomAddress, text } from "./pulsar-support.ts";
+
+const parties: AllocationParties = {
+  allocationId: `t4-${Date.now().toString(36)}`,
+  customer: randomAddress(),
+  suppliers: [randomAddress(), randomAddress()],
+  mediator: randomAddress(),
+  allocator: randomAddress(),
+};
+const [s1, s2] = parties.suppliers as [`0x${string}`, `0x${string}`];
+/** A Supplier of some other allocation. */
+const outsider = randomAddress();
+const roles = {
+  customer: parties.customer,
+  "supplier 1": s1,
+  "supplier 2": s2,
+  mediator: parties.mediator,
+  allocator: parties.allocator,
+  outsider,
+} as Record<string, `0x${string}`>;
+
+const buses = new Map<string, MessageBus>();
+let channels: AllocationChannels;
+let probe = 0;
+
+async function can(who: string, op: "produce" | "consume", topic: string): Promise<boolean> {
+  const bus = buses.get(who) as MessageBus;
+  try {
+    const link =
+      op === "produce"
+        ? await bus.createProducer(topic, { sendTimeoutMs: 5_000 })
+        : await bus.subscribe(topic, `probe-${probe++}`);
+    await link.close();
+    return true;
+  } catch (error) {
+    if (error instanceof PulsarAuthorizationError) return false;
+    throw error;
+  }
+}
+
+beforeAll(async () => {
+  const { admin } = broker();
+  await provisionMarket(admin);
+  for (const [kind, address] of [
+    ["customer", parties.customer],
+    ["supplier", s1],
+    ["supplier", s2],
+    ["mediator", parties.mediator],
+    ["allocator", parties.allocator],
+    ["supplier", outsider],
+  ] as const) {
+    await admitParticipant(admin, { address, kind });
+  }
+  channels = await provisionAllocationChannels(admin, parties);
+  for (const [name, address] of Object.entries(roles)) buses.set(name, await busAs(address));
+});
+
+afterAll(async () => {
+  for (const bus of buses.values()) await bus.close();
+});
+
+describe("the broker enforces Table 4 on an allocation's private channels", () => {
+  it("allows exactly the granted produce/consume cells, for every channel and party", async () => {
+    const grants = allocationGrants(parties);
+    const mismatches: string[] = [];
+    let checked = 0;
+    for (const topic of allocationTopics(channels)) {
+      for (const [who, address] of Object.entries(roles)) {
+        for (const op of ["produce", "consume"] as const) {
+          const expected = allowedActions(grants, topic, address).includes(op);
+          const actual = await can(who, op, topic);
+          checked++;
+          if (actual !== expected)
+            mismatches.push(`${who} ${op} ${topic}: broker ${actual}, table ${expected}`);
+        }
+      }
+    }
+    expect(mismatches).toEqual([]);
+    expect(checked).toBe(6 * 6 * 2);
+  });
+
+  it("refuses a Supplier publishing on another Supplier's output channel", async () => {
+    await expect(can("supplier 2", "produce", channels.outputs[s1] as string)).resolves.toBe(false);
+    await expect(can("supplier 1", "produce", channels.outputs[s1] as string)).resolves.toBe(true);
+  });
+
+  it("refuses a Supplier of another allocation reading the private input channel", async () => {
+    await expect(can("outsider", "consume", channels.input)).resolves.toBe(false);
+    await expect(can("supplier 1", "produce", channels.input)).resolves.toBe(false);
+  });
+
+  it("refuses an unauthenticated client on every channel", async () => {
+    const anonymous = await busAs("anonymous");
+    await expect(anonymous.createProducer(channels.input)).rejects.toBeInstanceOf(PulsarAuthenticationError);
+    await expect(anonymous.subscribe(marketChannels().offers, "anon")).rejects.toBeInstanceOf(
+      PulsarAuthenticationError,
+    );
+    await anonymous.close();
+  });
+
+  it("carries the Customer's input to a Supplier and the Supplier's output back", async () => {
+    const customer = buses.get("customer") as MessageBus;
+    const supplier = buses.get("supplier 1") as MessageBus;
+    const inbound = await supplier.subscribe(channels.input, "work", { initialPosition: "Earliest" });
+    const outbound = await customer.subscribe(channels.outputs[s1] as string, "results", {
+      initialPosition: "Earliest",
+    });
+    await (await customer.createProducer(channels.input)).send({ payload: text("2+2") });
+    const job = await inbound.receive(10_000);
+    await (await supplier.createProducer(channels.outputs[s1] as string)).send({ payload: text("4") });
+    await inbound.ack(job);
+    expect(new TextDecoder().decode((await outbound.receive(10_000)).payload)).toBe("4");
+  });
+
+  it("lets every participant read the offers, but only the Allocator publish allocations", async () => {
+    const m = marketChannels();
+    await expect(can("supplier 1", "produce", m.offers)).resolves.toBe(true);
+    await expect(can("mediator", "consume", m.offers)).resolves.toBe(true);
+    await expect(can("supplier 1", "produce", m.allocations)).resolves.toBe(false);
+    await expect(can("allocator", "produce", m.allocations)).resolves.toBe(true);
+  });
+});
+
+describe("closing the allocation", () => {
+  it("revokes every grant: former parties are refused afterwards", async () => {
+    await revokeAllocationChannels(broker().admin, parties);
+    const after = await Promise.all([
+      can("customer", "produce", channels.input),
+      can("supplier 1", "consume", channels.input),
+      can("supplier 1", "produce", channels.outputs[s1] as string),
+      can("mediator", "produce", channels.mediation),
+      can("allocator", "produce", channels.cleanup),
+    ]);
+    expect(after).toEqual([false, false, false, false, false]);
+  });
+});
