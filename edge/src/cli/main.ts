@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
 import { SurplusError } from "@surplus/core";
-import { ServiceSandbox, serviceHash } from "../sandbox/index.ts";
+import { Isolation, ServiceSandbox, serviceHash } from "../sandbox/index.ts";
 import { prng, syntheticFrame } from "../sources/frames.ts";
 import { loadConfig } from "./config.ts";
 import { createKeystore, keystoreAddress } from "./keystore.ts";
@@ -16,7 +16,7 @@ Usage:
   surplus-edge validate --config FILE       check a config file and say what is wrong
   surplus-edge hash SERVICE.wasm            print a service's id (keccak256 of its bytes)
   surplus-edge calibrate SERVICE.wasm       measure a service's throughput and memory in the sandbox
-               [--seconds N] [--json]
+               [--seconds N] [--json] [--isolation inline|worker]
 
 The keystore password is read from SURPLUS_KEYSTORE_PASSWORD, or asked for on the terminal.`;
 
@@ -39,8 +39,8 @@ const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10;
  * Runs a service flat out in the sandbox for `seconds` on synthetic frames; reports inputs/s and the
  * process's resident memory idle (service loaded, nothing to do) and loaded (peak while processing).
  */
-async function calibrate(file: string, seconds: number, json: boolean): Promise<void> {
-  const sandbox = ServiceSandbox.load(readFileSync(file));
+async function calibrate(file: string, seconds: number, json: boolean, isolation: Isolation): Promise<void> {
+  const sandbox = ServiceSandbox.load(readFileSync(file), { isolation });
   try {
     const random = prng(1);
     const inputs = Array.from({ length: 256 }, () => syntheticFrame(random));
@@ -81,6 +81,7 @@ export async function main(argv: string[]): Promise<number> {
       config: { type: "string" },
       seconds: { type: "string", default: "2" },
       json: { type: "boolean", default: false },
+      isolation: { type: "string", default: "inline" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -107,7 +108,15 @@ export async function main(argv: string[]): Promise<number> {
       console.log(serviceHash(readFileSync(need(arg, "SERVICE.wasm"))));
       return 0;
     case "calibrate":
-      await calibrate(need(arg, "SERVICE.wasm"), Number(values.seconds), values.json === true);
+      if (values.isolation !== Isolation.Inline && values.isolation !== Isolation.Worker) {
+        throw new SurplusError("USAGE", `--isolation must be inline or worker, not ${values.isolation}`);
+      }
+      await calibrate(
+        need(arg, "SERVICE.wasm"),
+        Number(values.seconds),
+        values.json === true,
+        values.isolation,
+      );
       return 0;
     case undefined:
     case "help":
