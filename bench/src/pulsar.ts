@@ -1,0 +1,399 @@
+// npm run bench:pulsar — the Pulsar channel layer on the local broker, next to Pulsar's own
+// pulsar-perf (Java client, binary protocol) on the same broker in the same run:
+//
+//   1. throughput: one WebSocket producer → one consumer (acking each message), 1 KB messages,
+//      as fast as the producer's window of 1000 pending sends allows;         target ≥ 10,000 msg/s
+//   2. latency: the same pair paced at 1,000 msg/s, publish → receive;     target p99 ≤ 25 ms
+//   3. pulsar-perf produce/consume on the same broker: unthrottled (outstanding ≤ 1000, batching
+//      off, like our producer) and at 1,000 msg/s;
+//   4. ratio = our throughput / pulsar-perf's.
+// Prints a table and writes bench/results/pulsar.json. A missed target is reported as a miss.
+// SURPLUS_BENCH_PULSAR_SECONDS sets the length of each phase (default 10).
+import { spawn } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import { cpus, loadavg } from "node:os";
+import { join } from "node:path";
+import {
+  type Consumer,
+  type MessageBus,
+  type Producer,
+  PulsarAdmin,
+  WebSocketMessageBus,
+} from "../../adapters/src/pulsar/index.ts";
+import {
+  findJava,
+  JVM_FLAGS,
+  resolveClasspath,
+  startPulsar,
+  stopPulsar,
+} from "../../localstack/src/pulsar.ts";
+import { type ResultRow, report } from "./report.ts";
+
+const SECONDS = Number(process.env.SURPLUS_BENCH_PULSAR_SECONDS ?? 10);
+const MESSAGE_BYTES = 1024;
+const WINDOW = 1000;
+const PACED_RATE = 1000;
+
+const say = (line: string) => process.stderr.write(`[bench:pulsar] ${line}\n`);
+
+function payload(): Uint8Array {
+  const bytes = new Uint8Array(MESSAGE_BYTES);
+  crypto.getRandomValues(bytes.subarray(8, 64));
+  return bytes;
+}
+
+/** Stamps the send time (performance.now(), ms) into the first 8 bytes. */
+function stamp(bytes: Uint8Array): Uint8Array {
+  new DataView(bytes.buffer, bytes.byteOffset, 8).setFloat64(0, performance.now());
+  return bytes;
+}
+
+function sentAt(bytes: Uint8Array): number {
+  return new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0);
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
+}
+
+async function pair(bus: MessageBus, admin: PulsarAdmin, label: string): Promise<[Producer, Consumer]> {
+  const topic = `persistent://public/default/bench-${label}-${Date.now().toString(36)}`;
+  await admin.createTopic(topic);
+  const consumer = await bus.subscribe(topic, "bench", {
+    initialPosition: "Earliest",
+    receiverQueueSize: 2000,
+  });
+  const producer = await bus.createProducer(topic, { maxPendingMessages: WINDOW });
+  return [producer, consumer];
+}
+
+/** Consumes (acking each) until `stop()` says so; records each message's publish→receive time. */
+function drain(consumer: Consumer, latencies: number[] | undefined, onMessage: () => void) {
+  let stopped = false;
+  const done = (async () => {
+    while (!stopped) {
+      let m: Awaited<ReturnType<Consumer["receive"]>>;
+      try {
+        m = await consumer.receive(2_000);
+      } catch {
+        continue;
+      }
+      latencies?.push(performance.now() - sentAt(m.payload));
+      void consumer.ack(m);
+      onMessage();
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await done;
+    },
+  };
+}
+
+async function wsThroughput(bus: MessageBus, admin: PulsarAdmin) {
+  const [producer, consumer] = await pair(bus, admin, "ws-tput");
+  let sent = 0;
+  let received = 0;
+  let lastReceived = 0;
+  const body = payload();
+  const drainer = drain(consumer, undefined, () => {
+    received++;
+    lastReceived = performance.now();
+  });
+  const started = performance.now();
+  const end = started + SECONDS * 1000;
+  const progress = setInterval(
+    () => say(`  … ${sent.toLocaleString("en-US")} sent, ${received.toLocaleString("en-US")} received`),
+    2_000,
+  );
+  // WINDOW concurrent senders keep exactly the window full.
+  await Promise.all(
+    Array.from({ length: WINDOW }, async () => {
+      while (performance.now() < end) {
+        await producer.send({ payload: stamp(body) });
+        sent++;
+      }
+    }),
+  );
+  const publishSeconds = (performance.now() - started) / 1000;
+  while (received < sent && performance.now() - lastReceived < 10_000)
+    await new Promise((r) => setTimeout(r, 20));
+  clearInterval(progress);
+  await drainer.stop();
+  await producer.close();
+  await consumer.close();
+  const seconds = (lastReceived - started) / 1000;
+  return { sent, received, rate: received / seconds, publishRate: sent / publishSeconds };
+}
+
+async function wsLatency(bus: MessageBus, admin: PulsarAdmin) {
+  const [producer, consumer] = await pair(bus, admin, "ws-lat");
+  const latencies: number[] = [];
+  let received = 0;
+  const drainer = drain(consumer, latencies, () => {
+    received++;
+  });
+  const body = payload();
+  const started = performance.now();
+  let sent = 0;
+  const total = PACED_RATE * SECONDS;
+  const sends: Promise<unknown>[] = [];
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - started) * PACED_RATE) / 1000));
+    while (sent < due) {
+      sends.push(producer.send({ payload: stamp(body.slice()) }));
+      sent++;
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(sends);
+  const deadline = performance.now() + 10_000;
+  while (received < sent && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await drainer.stop();
+  await producer.close();
+  await consumer.close();
+  // The first second warms up connections and JIT: leave it out.
+  const measured = latencies
+    .slice(Math.min(PACED_RATE, Math.floor(latencies.length / 10)))
+    .sort((a, b) => a - b);
+  return {
+    sent,
+    received,
+    achievedRate: sent / ((performance.now() - started) / 1000),
+    p50: percentile(measured, 50),
+    p99: percentile(measured, 99),
+    max: measured.at(-1) ?? Number.NaN,
+  };
+}
+
+interface PerfRun {
+  producedRate: number;
+  consumedRate: number;
+  received: number;
+  p50: number;
+  p99: number;
+}
+
+/** pulsar-perf consume + produce on a fresh topic; `rate` 0 = unthrottled. */
+async function pulsarPerf(
+  java: string,
+  classpath: string,
+  confFile: string,
+  admin: PulsarAdmin,
+  rate: number,
+): Promise<PerfRun> {
+  const topic = `persistent://public/default/bench-perf-${rate || "max"}-${Date.now().toString(36)}`;
+  await admin.createTopic(topic);
+  const run = (args: string[], onLine: (line: string) => void) =>
+    new Promise<void>((resolve, reject) => {
+      const child = spawn(
+        java,
+        [
+          "-Xms256m",
+          "-Xmx512m",
+          ...JVM_FLAGS,
+          "-cp",
+          classpath,
+          "org.apache.pulsar.testclient.PulsarPerfTestTool",
+          confFile,
+          ...args,
+        ],
+        { stdio: ["ignore", "pipe", "pipe"] },
+      );
+      const kill = () => child.kill("SIGKILL");
+      process.once("exit", kill);
+      let buffered = "";
+      const tail: string[] = [];
+      const onData = (chunk: Buffer) => {
+        buffered += chunk.toString();
+        const lines = buffered.split("\n");
+        buffered = lines.pop() ?? "";
+        for (const l of lines) {
+          tail.push(l);
+          if (tail.length > 20) tail.shift();
+          onLine(l);
+        }
+      };
+      child.stdout.on("data", onData);
+      child.stderr.on("data", onData);
+      child.on("error", reject);
+      child.on("close", (code) => {
+        process.off("exit", kill);
+        if (code === 0) resolve();
+        else reject(new Error(`pulsar-perf ${args[0]} exited with ${code}:\n${tail.join("\n")}`));
+      });
+    });
+
+  const intervalRates: number[] = [];
+  let consumed = 0;
+  let p50 = Number.NaN;
+  let p99 = Number.NaN;
+  let producedRate = Number.NaN;
+  let consumerUp: () => void = () => {};
+  const subscribed = new Promise<void>((r) => {
+    consumerUp = r;
+  });
+  const consumer = run(["consume", "-ss", "perf", "-i", "1", "-time", String(SECONDS + 8), topic], (line) => {
+    if (/Created consumer|Start receiving|Subscribed/i.test(line)) consumerUp();
+    const interval = /Throughput received:\s+([\d.]+) msg --- ([\d.]+)\s+msg\/s/.exec(line);
+    if (interval) intervalRates.push(Number(interval[2]));
+    const total = /Aggregated throughput stats --- (\d+) records received/.exec(line);
+    if (total) consumed = Number(total[1]);
+    const latency =
+      /Aggregated latency stats --- Latency: mean:\s*[\d.]+ ms - med:\s*([\d.]+) - 95pct:\s*[\d.]+ - 99pct:\s*([\d.]+)/.exec(
+        line,
+      );
+    if (latency) {
+      p50 = Number(latency[1]);
+      p99 = Number(latency[2]);
+    }
+  });
+  await Promise.race([subscribed, new Promise((r) => setTimeout(r, 15_000))]);
+  await new Promise((r) => setTimeout(r, 1_000));
+  await run(
+    [
+      "produce",
+      "-r",
+      String(rate || 10_000_000),
+      "-o",
+      String(WINDOW),
+      "-s",
+      String(MESSAGE_BYTES),
+      "-db",
+      "-time",
+      String(SECONDS),
+      topic,
+    ],
+    (line) => {
+      const total = /Aggregated throughput stats --- (\d+) records sent --- ([\d.]+) msg\/s/.exec(line);
+      if (total) producedRate = Number(total[2]);
+    },
+  );
+  await consumer;
+  // Receive rate while the producer ran: the busy one-second intervals, without the first and last.
+  const busy = intervalRates.filter((r) => r > 0);
+  const core = busy.length > 2 ? busy.slice(1, -1) : busy;
+  const consumedRate = core.length ? core.reduce((a, b) => a + b, 0) / core.length : Number.NaN;
+  return { producedRate, consumedRate, received: consumed, p50, p99 };
+}
+
+async function main(): Promise<void> {
+  const loadBefore = loadavg()[0] ?? 0;
+  const local = await startPulsar({ log: say });
+  const admin = new PulsarAdmin({ url: local.webUrl, token: local.adminToken });
+  const bus = new WebSocketMessageBus({ url: local.webUrl, token: local.adminToken });
+  try {
+    say(`1/4 WebSocket throughput: one producer → one consumer, ${MESSAGE_BYTES} B, ${SECONDS} s…`);
+    const tput = await wsThroughput(bus, admin);
+    say(`    ${Math.round(tput.rate).toLocaleString("en-US")} msg/s received (${tput.received} messages)`);
+
+    say(`2/4 WebSocket latency at ${PACED_RATE} msg/s, ${SECONDS} s…`);
+    const lat = await wsLatency(bus, admin);
+    say(
+      `    p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms (${lat.received}/${lat.sent} received)`,
+    );
+
+    const { java } = await findJava(21);
+    const classpath = await resolveClasspath("perf", { dataDir: local.dataDir, log: say });
+    const confFile = join(local.dataDir, "perf/client.conf");
+    await mkdir(join(local.dataDir, "perf"), { recursive: true });
+    await writeFile(
+      confFile,
+      [
+        `webServiceUrl=${local.webUrl}/`,
+        `brokerServiceUrl=${local.serviceUrl}/`,
+        "authPlugin=org.apache.pulsar.client.impl.auth.AuthenticationToken",
+        `authParams=token:${local.adminToken}`,
+        "",
+      ].join("\n"),
+      { mode: 0o600 },
+    );
+    say(`3/4 pulsar-perf (Java client) unthrottled, outstanding ≤ ${WINDOW}, batching off, ${SECONDS} s…`);
+    const perf = await pulsarPerf(java, classpath, confFile, admin, 0);
+    say(
+      `    ${Math.round(perf.consumedRate).toLocaleString("en-US")} msg/s received, ${Math.round(perf.producedRate).toLocaleString("en-US")} msg/s published`,
+    );
+    say(`4/4 pulsar-perf at ${PACED_RATE} msg/s, ${SECONDS} s…`);
+    const perfPaced = await pulsarPerf(java, classpath, confFile, admin, PACED_RATE);
+    say(`    p50 ${perfPaced.p50} ms, p99 ${perfPaced.p99} ms`);
+
+    const rows: ResultRow[] = [
+      {
+        name: "ws_throughput_msgs",
+        value: Math.round(tput.rate),
+        unit: "msg/s",
+        target: ">= 10000",
+        note: "WebSocket client, 1 producer → 1 consumer, publish→receive, 1 KB",
+      },
+      {
+        name: "ws_publish_throughput_msgs",
+        value: Math.round(tput.publishRate),
+        unit: "msg/s",
+        note: "acknowledged publishes, same run",
+      },
+      {
+        name: "ws_latency_p50_ms",
+        value: round2(lat.p50),
+        unit: "ms",
+        note: `at ${PACED_RATE} msg/s, publish→receive`,
+      },
+      {
+        name: "ws_latency_p99_ms",
+        value: round2(lat.p99),
+        unit: "ms",
+        target: "<= 25",
+        note: `at ${PACED_RATE} msg/s, publish→receive`,
+      },
+      {
+        name: "perf_throughput_msgs",
+        value: Math.round(perf.consumedRate),
+        unit: "msg/s",
+        note: "pulsar-perf (Java, binary protocol), same broker, received",
+      },
+      {
+        name: "perf_publish_throughput_msgs",
+        value: Math.round(perf.producedRate),
+        unit: "msg/s",
+        note: "pulsar-perf producer, aggregated",
+      },
+      {
+        name: "perf_latency_p99_ms",
+        value: perfPaced.p99,
+        unit: "ms",
+        note: `pulsar-perf at ${PACED_RATE} msg/s`,
+      },
+      {
+        name: "ratio",
+        value: round2(tput.rate / perf.consumedRate),
+        unit: "×",
+        note: "ws_throughput_msgs / perf_throughput_msgs",
+      },
+    ];
+    report("pulsar", rows, {
+      pulsar: "4.0.7 standalone (pulsar-perf 4.0.8)",
+      broker: local.webUrl,
+      seconds: SECONDS,
+      messageBytes: MESSAGE_BYTES,
+      producerWindow: WINDOW,
+      cores: cpus().length,
+      loadAverage1mBefore: round2(loadBefore),
+      loadAverage1mAfter: round2(loadavg()[0] ?? 0),
+      ws: { sent: tput.sent, received: tput.received, paced: lat },
+      perf: { unthrottled: perf, paced: perfPaced },
+    });
+  } finally {
+    await bus.close();
+    if (local.startedHere && !process.env.SURPLUS_PULSAR_KEEP) await stopPulsar({ log: say });
+  }
+}
+
+function round2(v: number): number {
+  return Math.round(v * 100) / 100;
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`[bench:pulsar] error: ${error.stack ?? error.message}\n`);
+  process.exit(1);
+});
