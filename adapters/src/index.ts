@@ -1,2 +1,3 @@
 export * from "./chain/index.ts";
+export * from "./dynamodb/index.ts";
 export * from "./pulsar/index.ts";

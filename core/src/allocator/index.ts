@@ -1,6 +1,7 @@
 // The Allocator's auction (paper §2.1, §3.1, §3.3): pure and deterministic.
 export * from "./auction.ts";
 export * from "./capacity.ts";
+export * from "./ports.ts";
 export * from "./price-rules.ts";
 export * from "./reference.ts";
 export * from "./types.ts";

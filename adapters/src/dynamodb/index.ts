@@ -1,0 +1,4 @@
+// DynamoDB registries of the Allocator (tables, put-if-absent offers, conditional allocation
+// commits, outbox, cursors).
+export * from "./registry.ts";
+export * from "./tables.ts";

@@ -1,0 +1,330 @@
+// AllocatorRegistry over DynamoDB (tables.ts). The guarantees the Allocator relies on:
+// - recordOffer is a put-if-absent on the offer id: replaying the channel stores nothing twice;
+// - commit is one TransactWriteItems: the Customer offer and every Supplier offer are updated
+//   only if still open at the version the round read, and each allocation is put only if absent;
+//   so two rounds (a retry, or a concurrent invocation) can never both allocate the same offer or
+//   the same Supplier capacity — the second transaction is cancelled as a whole;
+// - allocations enter an outbox (sparse GSI) in the same transaction and leave it only after they
+//   were published, so a crash between commit and publish loses nothing;
+// - cursors move with compare-and-set.
+import {
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  TransactionCanceledException,
+} from "@aws-sdk/client-dynamodb";
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  paginateQuery,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import {
+  type Allocation,
+  type AllocatorRegistry,
+  allocation as allocationSchema,
+  type Bytes32,
+  type Commitment,
+  type CustomerCommit,
+  customerOffer,
+  type PendingPublication,
+  type RecordedOffer,
+  supplierOffer,
+  type TimeWindow,
+  toWire,
+  type VersionedCustomer,
+  type VersionedSupplier,
+  type VoidAllocation,
+  voidAllocation as voidSchema,
+} from "@surplus/core";
+import { ALLOCATIONS_BY_OUTBOX, OFFERS_BY_OPEN_KIND, type TableNames, tableNames } from "./tables.ts";
+
+/** Env var with the DynamoDB endpoint (DynamoDB Local); unset in AWS. */
+export const DYNAMODB_ENDPOINT_ENV = "SURPLUS_DYNAMODB_ENDPOINT";
+
+/**
+ * A DynamoDB client for the configured endpoint: DynamoDB Local (with placeholder credentials it
+ * does not check) when SURPLUS_DYNAMODB_ENDPOINT or `endpoint` is set, AWS otherwise.
+ */
+export function dynamoDbClient(endpoint = process.env[DYNAMODB_ENDPOINT_ENV]): DynamoDBClient {
+  if (!endpoint) return new DynamoDBClient({});
+  return new DynamoDBClient({
+    endpoint,
+    region: process.env["AWS_REGION"] ?? "us-east-1",
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+  });
+}
+
+export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+const OPEN = "open";
+const PENDING = "pending";
+
+export class DynamoAllocatorRegistry implements AllocatorRegistry {
+  readonly #db: DynamoDBDocumentClient;
+  readonly #t: TableNames;
+
+  constructor(db: DynamoDBDocumentClient, names: TableNames = tableNames()) {
+    this.#db = db;
+    this.#t = names;
+  }
+
+  async recordOffer(r: RecordedOffer): Promise<boolean> {
+    const o = r.offer;
+    try {
+      await this.#db.send(
+        new PutCommand({
+          TableName: this.#t.offers,
+          Item: {
+            offerId: r.offerId,
+            kind: o.kind,
+            account: o.account,
+            status: OPEN,
+            openKind: o.kind,
+            version: 0,
+            offer: toWire(o),
+            envelope: r.envelope,
+            end: o.end,
+            recordedAtMs: r.recordedAtMs,
+            ...(o.kind === "customer"
+              ? { openWindows: JSON.stringify([{ start: o.start, end: o.end }]) }
+              : {}),
+            ...(o.kind === "supplier" ? { commitments: "[]" } : {}),
+          },
+          ConditionExpression: "attribute_not_exists(offerId)",
+        }),
+      );
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+    await this.#db.send(
+      new UpdateCommand({
+        TableName: this.#t.participants,
+        Key: { account: o.account },
+        UpdateExpression:
+          "ADD kinds :kind, offers :one SET lastOfferMs = :now, firstSeenMs = if_not_exists(firstSeenMs, :now)",
+        ExpressionAttributeValues: { ":kind": new Set([o.kind]), ":one": 1, ":now": r.recordedAtMs },
+      }),
+    );
+    return true;
+  }
+
+  async #queryOpen(kind: string): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    const pages = paginateQuery(
+      { client: this.#db },
+      {
+        TableName: this.#t.offers,
+        IndexName: OFFERS_BY_OPEN_KIND,
+        KeyConditionExpression: "openKind = :k",
+        ExpressionAttributeValues: { ":k": kind },
+      },
+    );
+    for await (const page of pages) items.push(...(page.Items ?? []));
+    return items;
+  }
+
+  async openOffers(): Promise<{ customers: VersionedCustomer[]; suppliers: VersionedSupplier[] }> {
+    const [cs, ss] = await Promise.all([this.#queryOpen("customer"), this.#queryOpen("supplier")]);
+    return {
+      customers: cs.map((i) => ({
+        offerId: i["offerId"] as Bytes32,
+        offer: customerOffer.parse(JSON.parse(i["offer"] as string)),
+        version: i["version"] as number,
+        openWindows: JSON.parse(i["openWindows"] as string) as TimeWindow[],
+      })),
+      suppliers: ss.map((i) => ({
+        offerId: i["offerId"] as Bytes32,
+        offer: supplierOffer.parse(JSON.parse(i["offer"] as string)),
+        version: i["version"] as number,
+        commitments: JSON.parse(i["commitments"] as string) as Commitment[],
+      })),
+    };
+  }
+
+  async commit(c: CustomerCommit): Promise<boolean> {
+    const now = Date.now();
+    const items: NonNullable<TransactWriteCommandInput["TransactItems"]> = [];
+    items.push({
+      Update: {
+        TableName: this.#t.offers,
+        Key: { offerId: c.customer.offerId },
+        ConditionExpression: "#s = :open AND version = :v",
+        UpdateExpression: c.customer.closed
+          ? "SET version = :next, openWindows = :w, #s = :closed REMOVE openKind"
+          : "SET version = :next, openWindows = :w",
+        ExpressionAttributeNames: { "#s": "status" },
+        ExpressionAttributeValues: {
+          ":open": OPEN,
+          ":v": c.customer.expectedVersion,
+          ":next": c.customer.expectedVersion + 1,
+          ":w": JSON.stringify(c.customer.openWindows),
+          ...(c.customer.closed ? { ":closed": "closed" } : {}),
+        },
+      },
+    });
+    for (const s of c.suppliers) {
+      items.push({
+        Update: {
+          TableName: this.#t.offers,
+          Key: { offerId: s.offerId },
+          ConditionExpression: "#s = :open AND version = :v",
+          UpdateExpression: "SET version = :next, commitments = :c",
+          ExpressionAttributeNames: { "#s": "status" },
+          ExpressionAttributeValues: {
+            ":open": OPEN,
+            ":v": s.expectedVersion,
+            ":next": s.expectedVersion + 1,
+            ":c": JSON.stringify(s.commitments),
+          },
+        },
+      });
+    }
+    for (const a of c.allocations) {
+      items.push({
+        Put: {
+          TableName: this.#t.allocations,
+          Item: {
+            allocationId: a.allocationId,
+            kind: "allocation",
+            body: toWire(a.allocation),
+            customerOfferId: c.customer.offerId,
+            status: "committed",
+            outbox: PENDING,
+            createdAtMs: now,
+          },
+          ConditionExpression: "attribute_not_exists(allocationId)",
+        },
+      });
+    }
+    try {
+      await this.#db.send(new TransactWriteCommand({ TransactItems: items }));
+      return true;
+    } catch (err) {
+      if (err instanceof TransactionCanceledException) return false;
+      throw err;
+    }
+  }
+
+  async voidOffer(offerId: Bytes32, expectedVersion: number, v: VoidAllocation): Promise<boolean> {
+    try {
+      await this.#db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.#t.offers,
+                Key: { offerId },
+                ConditionExpression: "#s = :open AND version = :v",
+                UpdateExpression: "SET version = :next, #s = :void REMOVE openKind",
+                ExpressionAttributeNames: { "#s": "status" },
+                ExpressionAttributeValues: {
+                  ":open": OPEN,
+                  ":v": expectedVersion,
+                  ":next": expectedVersion + 1,
+                  ":void": "void",
+                },
+              },
+            },
+            {
+              Put: {
+                TableName: this.#t.allocations,
+                Item: {
+                  allocationId: `void#${offerId}`,
+                  kind: "void",
+                  body: toWire(v),
+                  status: "committed",
+                  outbox: PENDING,
+                  createdAtMs: Date.now(),
+                },
+                ConditionExpression: "attribute_not_exists(allocationId)",
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof TransactionCanceledException) return false;
+      throw err;
+    }
+  }
+
+  async pending(): Promise<PendingPublication[]> {
+    const out: PendingPublication[] = [];
+    const pages = paginateQuery(
+      { client: this.#db },
+      {
+        TableName: this.#t.allocations,
+        IndexName: ALLOCATIONS_BY_OUTBOX,
+        KeyConditionExpression: "outbox = :p",
+        ExpressionAttributeValues: { ":p": PENDING },
+      },
+    );
+    for await (const page of pages) {
+      for (const i of page.Items ?? []) {
+        const key = i["allocationId"] as string;
+        const body = JSON.parse(i["body"] as string);
+        if (i["kind"] === "void") out.push({ kind: "void", key, voidAllocation: voidSchema.parse(body) });
+        else
+          out.push({
+            kind: "allocation",
+            allocationId: key as Bytes32,
+            allocation: allocationSchema.parse(body) as Allocation,
+          });
+      }
+    }
+    return out;
+  }
+
+  async markPublished(key: string): Promise<void> {
+    await this.#db.send(
+      new UpdateCommand({
+        TableName: this.#t.allocations,
+        Key: { allocationId: key },
+        UpdateExpression: "SET #s = :published REMOVE outbox",
+        ExpressionAttributeNames: { "#s": "status" },
+        ExpressionAttributeValues: { ":published": "published" },
+      }),
+    );
+  }
+
+  /** The stored allocation terms (e.g. for the verifier-bridge's termsOf). */
+  async allocation(allocationId: Bytes32): Promise<Allocation | undefined> {
+    const { Item } = await this.#db.send(
+      new GetCommand({ TableName: this.#t.allocations, Key: { allocationId } }),
+    );
+    if (Item?.["kind"] !== "allocation") return undefined;
+    return allocationSchema.parse(JSON.parse(Item["body"] as string));
+  }
+
+  async cursor(name: string): Promise<string | undefined> {
+    const { Item } = await this.#db.send(
+      new GetCommand({ TableName: this.#t.cursors, Key: { name }, ConsistentRead: true }),
+    );
+    return Item?.["position"] as string | undefined;
+  }
+
+  async advanceCursor(name: string, from: string | undefined, to: string): Promise<boolean> {
+    try {
+      await this.#db.send(
+        new PutCommand({
+          TableName: this.#t.cursors,
+          Item: { name, position: to, updatedAtMs: Date.now() },
+          ConditionExpression: from === undefined ? "attribute_not_exists(#n)" : "#p = :from",
+          ExpressionAttributeNames: from === undefined ? { "#n": "name" } : { "#p": "position" },
+          ...(from === undefined ? {} : { ExpressionAttributeValues: { ":from": from } }),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,103 @@
+// Ports of the Allocator's round (lambdas/allocator): what it needs from the offers channel, the
+// registries and the allocations channel. adapters/src/dynamodb implements AllocatorRegistry over
+// DynamoDB; unit tests use an in-memory one.
+import type { TimeWindow } from "../feasibility.ts";
+import type {
+  Allocation,
+  Bytes32,
+  CustomerOffer,
+  MediatorOffer,
+  SupplierOffer,
+  VoidAllocation,
+} from "../schemas.ts";
+import type { Commitment } from "./types.ts";
+
+/** One raw message of the offers channel and where it sits in the channel. */
+export interface ChannelMessage {
+  /** Opaque, ordered position (a Pulsar message id); reading "after" it resumes behind it. */
+  readonly position: string;
+  /** The message as received (a signed envelope, not yet verified). */
+  readonly payload: unknown;
+}
+
+/** Reads the public offers channel. */
+export interface OfferSource {
+  /** Up to `max` messages after `after` (from the channel's beginning when undefined), in order. */
+  read(after: string | undefined, max: number): Promise<readonly ChannelMessage[]>;
+}
+
+/** Publishes on the allocations channel. Consumers deduplicate by id, so publishing twice is harmless. */
+export interface AllocationPublisher {
+  publishAllocation(allocationId: Bytes32, allocation: Allocation): Promise<void>;
+  publishVoid(voidAllocation: VoidAllocation): Promise<void>;
+}
+
+/** An offer as the registry stores it. */
+export interface RecordedOffer {
+  readonly offerId: Bytes32;
+  readonly offer: SupplierOffer | CustomerOffer | MediatorOffer;
+  /** The signed envelope as received, kept for audit (wire JSON). */
+  readonly envelope: string;
+  readonly recordedAtMs: number;
+}
+
+/** An open offer with its optimistic-concurrency version. */
+export interface VersionedCustomer {
+  readonly offerId: Bytes32;
+  readonly offer: CustomerOffer;
+  readonly version: number;
+  readonly openWindows?: readonly TimeWindow[];
+}
+export interface VersionedSupplier {
+  readonly offerId: Bytes32;
+  readonly offer: SupplierOffer;
+  readonly version: number;
+  readonly commitments: readonly Commitment[];
+}
+
+/**
+ * Everything one Customer offer's share of a round changes, committed atomically: the Customer
+ * offer's open windows, the Suppliers' commitments, and the new allocations. Every offer update is
+ * conditional on the version the round read, so a concurrent or retried round that already used
+ * one of these offers makes the whole commit fail instead of allocating it twice.
+ */
+export interface CustomerCommit {
+  readonly customer: {
+    readonly offerId: Bytes32;
+    readonly expectedVersion: number;
+    readonly openWindows: readonly TimeWindow[];
+    /** Nothing more can be allocated for it. */
+    readonly closed: boolean;
+  };
+  readonly suppliers: ReadonlyArray<{
+    readonly offerId: Bytes32;
+    readonly expectedVersion: number;
+    /** The offer's full commitment list after this commit. */
+    readonly commitments: readonly Commitment[];
+  }>;
+  readonly allocations: ReadonlyArray<{
+    readonly allocationId: Bytes32;
+    readonly allocation: Allocation;
+  }>;
+}
+
+/** An allocation or void the round decided on and that still has to be published. */
+export type PendingPublication =
+  | { readonly kind: "allocation"; readonly allocationId: Bytes32; readonly allocation: Allocation }
+  | { readonly kind: "void"; readonly key: string; readonly voidAllocation: VoidAllocation };
+
+export interface AllocatorRegistry {
+  /** Stores an offer unless its id is already stored (put-if-absent); true when stored now. */
+  recordOffer(offer: RecordedOffer): Promise<boolean>;
+  openOffers(): Promise<{ customers: VersionedCustomer[]; suppliers: VersionedSupplier[] }>;
+  /** Applies a commit atomically; false when any condition failed (nothing was written). */
+  commit(commit: CustomerCommit): Promise<boolean>;
+  /** Closes an open offer as void and queues the void for publication; false when it was not open at that version. */
+  voidOffer(offerId: Bytes32, expectedVersion: number, voidAllocation: VoidAllocation): Promise<boolean>;
+  /** Allocations and voids committed but not yet published (the outbox). */
+  pending(): Promise<PendingPublication[]>;
+  markPublished(key: string): Promise<void>;
+  cursor(name: string): Promise<string | undefined>;
+  /** Compare-and-set: moves the cursor from `from` to `to`; false when another run moved it first. */
+  advanceCursor(name: string, from: string | undefined, to: string): Promise<boolean>;
+}
