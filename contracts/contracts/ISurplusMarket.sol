@@ -75,18 +75,12 @@ interface ISurplusMarket {
     event Deposited(address indexed account, uint256 amount);
     event Withdrawn(address indexed account, uint256 amount);
 
-    /// @notice `open` recorded the allocation. Masks: bit i is `suppliers[i]`.
+    /// @notice `open` recorded the allocation (Signing until `signingDeadline`).
     event AllocationOpened(
-        bytes32 indexed id,
-        address indexed allocator,
-        address indexed customer,
-        uint16 suppliersSigned,
-        bool customerSigned,
-        bool mediatorSigned,
-        uint40 signingDeadline
+        bytes32 indexed id, address indexed allocator, address indexed customer, uint40 signingDeadline
     );
-    /// @notice A party's Accept signature was recorded by `sign` (`commitment` is zero except for the Customer).
-    event AllocationSigned(bytes32 indexed id, address indexed party, bytes32 commitment);
+    /// @notice Accept signatures were recorded; who has signed so far (bit i of `suppliers` is `suppliers[i]`).
+    event AllocationSigned(bytes32 indexed id, uint16 suppliers, bool customer, bool mediator);
     /// @notice The allocation runs with the Suppliers in `suppliers` (mask); the Allocator was paid `allocatorPaid`.
     event AllocationRunning(bytes32 indexed id, uint16 suppliers, uint256 allocatorPaid);
     /// @notice The Customer disputed the Suppliers in `suppliers` (mask) from their live output stream.
@@ -113,11 +107,10 @@ interface ISurplusMarket {
     error AllocationUnexpectedState(bytes32 id, State current, State expected);
     error DeadlineNotReached(bytes32 id, uint256 deadline, uint256 timestamp);
     error DeadlinePassed(bytes32 id, uint256 deadline, uint256 timestamp);
+    error NothingToExpire(bytes32 id, State state);
     error UnauthorizedCaller(bytes32 id, address caller, address expected);
-    error NotAParty(bytes32 id, address account);
     error AlreadySigned(bytes32 id, address party);
     error InvalidSignature(bytes32 id, address party);
-    error NonZeroCommitment(bytes32 id, address party);
     error CommitmentMismatch(bytes32 id, bytes32 commitment, bytes32 revealedHash);
     error LengthMismatch(bytes32 id, uint256 expected, uint256 actual);
     error InvalidMask(bytes32 id, uint16 mask, uint16 allowed);
@@ -150,13 +143,20 @@ interface ISurplusMarket {
     /// @return id The allocation's id (EIP-712 digest of `a`).
     function open(Allocation calldata a, Signatures calldata sigs) external returns (bytes32 id);
 
-    /// @notice Records `party`'s Accept signature while Signing (anyone may submit it) and locks its
-    /// deposit. The last signature makes the allocation Running.
-    function sign(Allocation calldata a, address party, bytes32 commitment, bytes calldata signature) external;
+    /// @notice Records more Accept signatures while Signing, before the signing deadline (anyone may
+    /// submit them; a party that already signed reverts with AlreadySigned). Each signer's deposit is
+    /// locked; the last signature makes the allocation Running.
+    function sign(Allocation calldata a, Signatures calldata sigs) external;
 
-    /// @notice After the signing deadline: Running with the signers if the Customer, the Mediator and
-    /// at least `minReplicas` Suppliers signed (§3.5 (4)); otherwise Closed, every signer refunded.
-    function expireSigning(Allocation calldata a) external;
+    /// @notice The timeout exit of every waiting state; anyone may call it once the state's
+    /// deadline passed:
+    /// - Signing, after the signing deadline: Running with the signers if the Customer, the Mediator
+    ///   and at least `minReplicas` Suppliers signed (§3.5 (4)); otherwise Closed, signers refunded.
+    /// - Running, after `end + revealWindow` with nobody having settled (the Customer withheld γ_c):
+    ///   the Customer's deposit is fined; the running Suppliers and the Mediator are paid.
+    /// - MediationRequested, after the mediation deadline (§4.1): the Customer and every Supplier in
+    ///   mediation are fined; the Mediator gets nothing.
+    function expire(Allocation calldata a) external;
 
     /// @notice The Customer marks running Suppliers whose live output stream it found wrong or
     /// missing at test positions; they go to mediation at `settle`. Only while Running and before the
@@ -169,19 +169,11 @@ interface ISurplusMarket {
     /// @param results One entry per Supplier of `a` (entries of non-running Suppliers are ignored).
     function settle(Allocation calldata a, bytes32 gammaC, Result[] calldata results) external;
 
-    /// @notice After `end + revealWindow` with nobody having settled: the Customer withheld γ_c. The
-    /// Customer's deposit is fined; the Suppliers and the Mediator are paid.
-    function expireReveal(Allocation calldata a) external;
-
     /// @notice The Mediator's judgement, before the mediation deadline. `gammaM` is γ over the
     /// Mediator's own outputs for the test inputs; `lazy` marks Suppliers whose live output stream
     /// the Mediator found wrong at test positions; `results` may carry signed results of Suppliers
     /// that reached the Mediator late.
     function mediate(Allocation calldata a, bytes32 gammaM, uint16 lazy, Result[] calldata results) external;
-
-    /// @notice After the mediation deadline without a judgement (§4.1): the Customer and every
-    /// Supplier in mediation are fined; the Mediator gets nothing.
-    function expireMediation(Allocation calldata a) external;
 
     // ---------------------------------------------------------------- views
 
@@ -204,10 +196,4 @@ interface ISurplusMarket {
 
     /// @notice The Customer's commitment Γ, while the allocation is open.
     function commitmentOf(bytes32 id) external view returns (bytes32);
-
-    /// @notice What the market holds for an allocation now (locked deposits and payments).
-    function escrowOf(Allocation calldata a) external view returns (uint256);
-
-    /// @notice P (payment per Supplier) and D (deposit) of an allocation's terms.
-    function amountsOf(Allocation calldata a) external view returns (uint256 payment, uint256 deposit);
 }

@@ -4,19 +4,22 @@ pragma solidity ^0.8.30;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
-import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ISurplusMarket} from "./ISurplusMarket.sol";
 
 /// @title SurplusMarket
 /// @notice See {ISurplusMarket}. Parameters are immutable: a city operator that wants other
 /// parameters deploys another market (allocations name their market through the EIP-712 domain).
-contract SurplusMarket is ISurplusMarket, EIP712 {
+contract SurplusMarket is ISurplusMarket {
     using SafeERC20 for IERC20;
 
     /// @dev The EIP-712 type strings: byte for byte core's `encodeType()` (a test compares them).
     bytes32 public constant ALLOCATION_TYPEHASH = keccak256(
         "Allocation(address allocator,address customer,address[] suppliers,address mediator,bytes32 customerOffer,bytes32[] supplierOffers,bytes32 serviceHash,uint64 start,uint64 end,uint256 pricePerMi,uint64 miPerInput,uint32 inputsPerSecond,uint32 testCount,uint8 minReplicas,uint64 nonce)"
     );
+    bytes32 private constant _DOMAIN_TYPEHASH =
+        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    bytes32 private constant _NAME_HASH = keccak256("Surplus");
+    bytes32 private constant _VERSION_HASH = keccak256("1");
     bytes32 public constant ACCEPT_TYPEHASH = keccak256("Accept(bytes32 allocationId,bytes32 commitment)");
     bytes32 public constant SUPPLIER_RESULT_TYPEHASH = keccak256("SupplierResult(bytes32 allocationId,bytes32 seal)");
 
@@ -41,6 +44,10 @@ contract SurplusMarket is ISurplusMarket, EIP712 {
     uint256 public immutable revealWindow;
     /// @notice Seconds from `settle` until the mediation deadline.
     uint256 public immutable mediationWindow;
+
+    /// @dev The EIP-712 domain separator, cached for the chain the market was deployed on.
+    bytes32 private immutable _cachedDomainSeparator;
+    uint256 private immutable _cachedChainId;
 
     /// @dev One storage slot per allocation.
     struct Record {
@@ -74,7 +81,7 @@ contract SurplusMarket is ISurplusMarket, EIP712 {
         uint256 signingWindow_,
         uint256 revealWindow_,
         uint256 mediationWindow_
-    ) EIP712("Surplus", "1") {
+    ) {
         if (address(token_) == address(0)) revert InvalidParameter("token");
         if (treasury_ == address(0)) revert InvalidParameter("treasury");
         if (penaltyRate_ == 0 || penaltyRate_ > type(uint32).max) revert InvalidParameter("penaltyRate");
@@ -91,6 +98,8 @@ contract SurplusMarket is ISurplusMarket, EIP712 {
         signingWindow = signingWindow_;
         revealWindow = revealWindow_;
         mediationWindow = mediationWindow_;
+        _cachedChainId = block.chainid;
+        _cachedDomainSeparator = _buildDomainSeparator();
     }
 
     // ================================================================ escrow
@@ -130,84 +139,88 @@ contract SurplusMarket is ISurplusMarket, EIP712 {
         Record memory rec = _records[id];
         if (rec.state != State.None) revert AllocationUnexpectedState(id, rec.state, State.None);
         Amounts memory m = _validate(id, a);
+        rec.state = State.Signing;
+        rec.deadline = uint40(block.timestamp + signingWindow);
+        emit AllocationOpened(id, a.allocator, a.customer, rec.deadline);
+        _addSignatures(id, a, rec, m, sigs);
+    }
+
+    /// @inheritdoc ISurplusMarket
+    function sign(Allocation calldata a, Signatures calldata sigs) external {
+        bytes32 id = _idOf(a);
+        Record memory rec = _records[id];
+        _expectState(id, rec, State.Signing);
+        if (block.timestamp >= rec.deadline) revert DeadlinePassed(id, rec.deadline, block.timestamp);
+        _addSignatures(id, a, rec, _amounts(a), sigs);
+    }
+
+    /// @dev Verifies the new Accept signatures in `sigs`, locks each signer's deposit, and stores the
+    /// record: Running (Allocator paid) when everyone has signed, Signing otherwise.
+    function _addSignatures(
+        bytes32 id,
+        Allocation calldata a,
+        Record memory rec,
+        Amounts memory m,
+        Signatures calldata sigs
+    ) private {
         uint256 r = a.suppliers.length;
         if (sigs.suppliers.length > r) revert LengthMismatch(id, r, sigs.suppliers.length);
-
         if (sigs.customer.length != 0) {
+            if (rec.customerSigned) revert AlreadySigned(id, a.customer);
             _verifyAccept(id, a.customer, sigs.commitment, sigs.customer);
             _lock(a.customer, _customerLock(m, r));
             _commitments[id] = sigs.commitment;
             rec.customerSigned = true;
         }
         if (sigs.mediator.length != 0) {
+            if (rec.mediatorSigned) revert AlreadySigned(id, a.mediator);
             _verifyAccept(id, a.mediator, bytes32(0), sigs.mediator);
             rec.mediatorSigned = true;
         }
-        uint256 supplierLock = m.deposit + allocatorFee;
         for (uint256 i; i < sigs.suppliers.length; ++i) {
             if (sigs.suppliers[i].length == 0) continue;
             address s = a.suppliers[i];
+            uint16 bit = uint16(1 << i);
+            if (rec.suppliers & bit != 0) revert AlreadySigned(id, s);
             _verifyAccept(id, s, bytes32(0), sigs.suppliers[i]);
-            _lock(s, supplierLock);
-            rec.suppliers |= uint16(1 << i);
+            _lock(s, m.deposit + allocatorFee);
+            rec.suppliers |= bit;
         }
-        rec.deadline = uint40(block.timestamp + signingWindow);
-        rec.state = State.Signing;
-        if (_allSigned(rec, r)) {
-            // Recorded and Running in one step: `_run` stores the record and emits AllocationRunning.
-            emit AllocationOpened(id, a.allocator, a.customer, rec.suppliers, true, true, rec.deadline);
-            _run(id, a, rec, m, r);
-        } else {
-            _records[id] = rec;
-            emit AllocationOpened(
-                id, a.allocator, a.customer, rec.suppliers, rec.customerSigned, rec.mediatorSigned, rec.deadline
-            );
-        }
-    }
-
-    /// @inheritdoc ISurplusMarket
-    function sign(Allocation calldata a, address party, bytes32 commitment, bytes calldata signature) external {
-        bytes32 id = _idOf(a);
-        Record memory rec = _records[id];
-        _expectState(id, rec, State.Signing);
-        if (block.timestamp >= rec.deadline) revert DeadlinePassed(id, rec.deadline, block.timestamp);
-        Amounts memory m = _amounts(a);
-        uint256 r = a.suppliers.length;
-
-        if (party == a.customer) {
-            if (rec.customerSigned) revert AlreadySigned(id, party);
-            _verifyAccept(id, party, commitment, signature);
-            _lock(party, _customerLock(m, r));
-            _commitments[id] = commitment;
-            rec.customerSigned = true;
-        } else {
-            if (commitment != bytes32(0)) revert NonZeroCommitment(id, party);
-            if (party == a.mediator) {
-                if (rec.mediatorSigned) revert AlreadySigned(id, party);
-                _verifyAccept(id, party, bytes32(0), signature);
-                rec.mediatorSigned = true;
-            } else {
-                uint16 bit = uint16(1 << _supplierIndex(id, a, party));
-                if (rec.suppliers & bit != 0) revert AlreadySigned(id, party);
-                _verifyAccept(id, party, bytes32(0), signature);
-                _lock(party, m.deposit + allocatorFee);
-                rec.suppliers |= bit;
-            }
-        }
-        emit AllocationSigned(id, party, commitment);
+        emit AllocationSigned(id, rec.suppliers, rec.customerSigned, rec.mediatorSigned);
         if (_allSigned(rec, r)) _run(id, a, rec, m, r);
         else _records[id] = rec;
     }
 
     /// @inheritdoc ISurplusMarket
-    function expireSigning(Allocation calldata a) external {
+    function expire(Allocation calldata a) external {
         bytes32 id = _idOf(a);
         Record memory rec = _records[id];
-        _expectState(id, rec, State.Signing);
-        if (block.timestamp < rec.deadline) revert DeadlineNotReached(id, rec.deadline, block.timestamp);
+        State state = rec.state;
+        if (state == State.None || state == State.Closed) revert NothingToExpire(id, state);
+        uint256 deadline = state == State.Running ? uint256(a.end) + revealWindow : rec.deadline;
+        if (block.timestamp < deadline) revert DeadlineNotReached(id, deadline, block.timestamp);
+
+        if (state == State.Signing) {
+            _expireSigning(id, a, rec);
+        } else if (state == State.Running) {
+            // Nobody settled: the Customer withheld γ_c. Its whole deposit is fined (a partial fine
+            // would let a Customer that committed to garbage escape eq. 4 by going silent). Suppliers
+            // cannot be judged without γ_c, so every running Supplier is paid; the Mediator was
+            // available and gets M.
+            _finish(id, a, rec, CloseReason.RevealTimeout, 0, 0, 0, mediatorFee);
+        } else {
+            // §4.1 fallback: fault cannot be determined, so the Customer and every Supplier in
+            // mediation lose their deposits (and those Suppliers their payment); the Mediator gets
+            // nothing.
+            _finish(id, a, rec, CloseReason.MediatorTimeout, rec.mediating, 0, 0, 0);
+        }
+    }
+
+    /// @dev Signing deadline passed: Running with the signers if the Customer, the Mediator and at
+    /// least `minReplicas` Suppliers signed (§3.5 (4)); otherwise Closed, every signer refunded.
+    function _expireSigning(bytes32 id, Allocation calldata a, Record memory rec) private {
         Amounts memory m = _amounts(a);
         uint256 r = a.suppliers.length;
-
         if (rec.customerSigned && rec.mediatorSigned && _popcount(rec.suppliers) >= a.minReplicas) {
             _run(id, a, rec, m, r);
             return;
@@ -269,8 +282,7 @@ contract SurplusMarket is ISurplusMarket, EIP712 {
 
         uint16 mediating = (rec.suppliers & ~matched) | rec.disputed;
         if (mediating == 0) {
-            Amounts memory m = _amounts(a);
-            _payAll(id, a, rec, m, CloseReason.Settled, m.deposit, mediatorFee);
+            _finish(id, a, rec, CloseReason.Settled, 0, 0, _amounts(a).deposit, mediatorFee);
         } else {
             rec.state = State.MediationRequested;
             rec.mediating = mediating;
@@ -278,19 +290,6 @@ contract SurplusMarket is ISurplusMarket, EIP712 {
             _records[id] = rec;
             emit MediationRequested(id, mediating, rec.disputed, rec.deadline);
         }
-    }
-
-    /// @inheritdoc ISurplusMarket
-    function expireReveal(Allocation calldata a) external {
-        bytes32 id = _idOf(a);
-        Record memory rec = _records[id];
-        _expectState(id, rec, State.Running);
-        uint256 revealDeadline = uint256(a.end) + revealWindow;
-        if (block.timestamp < revealDeadline) revert DeadlineNotReached(id, revealDeadline, block.timestamp);
-        // The Customer withheld γ_c: its whole deposit is fined (a partial fine would let a Customer
-        // that committed to garbage escape eq. 4 by going silent). Suppliers cannot be judged without
-        // γ_c, so every running Supplier is paid; the Mediator was available and gets M.
-        _payAll(id, a, rec, _amounts(a), CloseReason.RevealTimeout, 0, mediatorFee);
     }
 
     // ================================================================ mediation
@@ -305,114 +304,33 @@ contract SurplusMarket is ISurplusMarket, EIP712 {
         if (lazy & ~rec.mediating != 0) revert InvalidMask(id, lazy, rec.mediating);
         uint256 r = a.suppliers.length;
         if (results.length != r) revert LengthMismatch(id, r, results.length);
+
+        // A Supplier in mediation is at fault when the Mediator found its live outputs wrong at test
+        // positions (`lazy`) or it sealed a γ other than the Mediator's: it loses its whole deposit.
+        // One that never posted a signed result is fined the timeout share. The Customer is at fault
+        // when its committed γ differs from the Mediator's (wrong or too few test outputs), or when it
+        // disputed a Supplier the Mediator found honest.
+        uint16 wrong = lazy;
+        uint16 silent;
+        bool customerAtFault = keccak256(abi.encode(gammaM)) != _commitments[id];
+        for (uint256 i; i < r; ++i) {
+            uint16 bit = uint16(1 << i);
+            if (rec.mediating & bit == 0 || lazy & bit != 0) continue;
+            address s = a.suppliers[i];
+            if (!_resultSigned(id, s, results[i])) silent |= bit;
+            else if (results[i].seal != sealOf(s, id, gammaM)) wrong |= bit;
+            else if (rec.disputed & bit != 0) customerAtFault = true;
+        }
         Amounts memory m = _amounts(a);
-        Verdict memory v = _judge(id, a, rec, m, gammaM, lazy, results);
-
-        // The Customer is at fault iff its committed γ differs from the Mediator's (wrong or too few
-        // test outputs), or it disputed a Supplier the Mediator found honest.
-        v.customerAtFault = v.customerAtFault || keccak256(abi.encode(gammaM)) != _commitments[id];
-        uint256 customerPayout;
-        if (v.customerAtFault) v.fines += m.deposit;
-        else customerPayout = m.deposit;
-        _credit(a.customer, customerPayout);
-
+        uint256 fines = _popcount(wrong) * m.deposit + _popcount(silent) * _timeoutFine(m);
+        if (customerAtFault) fines += m.deposit;
         // The Mediator is paid M for availability and n·π_s for re-processing, from the fines (⑪).
         uint256 compensation = uint256(a.testCount) * m.inputPrice;
-        if (compensation > v.fines) compensation = v.fines;
-        uint256 mediatorPayout = mediatorFee + compensation;
-        _credit(a.mediator, mediatorPayout);
-        uint256 treasuryPayout = v.fines - compensation + v.unearned;
-        _credit(treasury, treasuryPayout);
-
-        _closeRecord(id, rec);
-        emit AllocationMediated(id, gammaM, v.faulty, v.customerAtFault);
-        emit AllocationClosed(
-            id, CloseReason.Mediated, v.supplierPayouts, customerPayout, mediatorPayout, treasuryPayout
+        if (compensation > fines) compensation = fines;
+        emit AllocationMediated(id, gammaM, wrong | silent, customerAtFault);
+        _finish(
+            id, a, rec, CloseReason.Mediated, wrong, silent, customerAtFault ? 0 : m.deposit, mediatorFee + compensation
         );
-    }
-
-    /// @dev The outcome of mediation for the Suppliers (and whether the Customer disputed an honest one).
-    struct Verdict {
-        uint256[] supplierPayouts;
-        uint16 faulty; // mask of Suppliers at fault
-        bool customerAtFault;
-        uint256 fines; // deposits fined, from which the Mediator is compensated
-        uint256 unearned; // payments P of faulty Suppliers: the Customer pays regardless (§3.4.2)
-    }
-
-    /// @dev Judges each running Supplier and credits what it is owed.
-    function _judge(
-        bytes32 id,
-        Allocation calldata a,
-        Record memory rec,
-        Amounts memory m,
-        bytes32 gammaM,
-        uint16 lazy,
-        Result[] calldata results
-    ) private returns (Verdict memory v) {
-        uint256 r = a.suppliers.length;
-        v.supplierPayouts = new uint256[](r);
-        for (uint256 i; i < r; ++i) {
-            uint16 bit = uint16(1 << i);
-            if (rec.suppliers & bit == 0) continue;
-            uint256 payout = m.payment + m.deposit; // honest: paid and refunded
-            if (rec.mediating & bit != 0) {
-                // Lazy (wrong or missing live outputs at test positions): the whole deposit.
-                (bool atFault, uint256 fine) = lazy & bit != 0
-                    ? (true, m.deposit)
-                    : _resultFault(id, a.suppliers[i], results[i], gammaM, m.deposit);
-                if (atFault) {
-                    v.faulty |= bit;
-                    v.fines += fine;
-                    v.unearned += m.payment;
-                    payout = m.deposit - fine;
-                } else if (rec.disputed & bit != 0) {
-                    v.customerAtFault = true; // the Customer disputed an honest Supplier
-                }
-            }
-            v.supplierPayouts[i] = payout;
-            _credit(a.suppliers[i], payout);
-        }
-    }
-
-    /// @dev A Supplier in mediation is at fault when it never posted a signed result (the partial
-    /// timeout fine) or sealed a γ other than the Mediator's (the whole deposit).
-    function _resultFault(bytes32 id, address s, Result calldata result, bytes32 gammaM, uint256 deposit_)
-        private
-        view
-        returns (bool atFault, uint256 fine)
-    {
-        if (!_resultSigned(id, s, result)) return (true, (deposit_ * timeoutFineBps) / _BPS);
-        if (result.seal != sealOf(s, id, gammaM)) return (true, deposit_);
-        return (false, 0);
-    }
-
-    /// @inheritdoc ISurplusMarket
-    function expireMediation(Allocation calldata a) external {
-        bytes32 id = _idOf(a);
-        Record memory rec = _records[id];
-        _expectState(id, rec, State.MediationRequested);
-        if (block.timestamp < rec.deadline) revert DeadlineNotReached(id, rec.deadline, block.timestamp);
-        Amounts memory m = _amounts(a);
-        uint256 r = a.suppliers.length;
-
-        // §4.1 fallback: fault cannot be determined, so the Customer and every Supplier in mediation
-        // lose their deposits (and those Suppliers their payment); the Mediator gets nothing.
-        uint256[] memory supplierPayouts = new uint256[](r);
-        uint256 treasuryPayout = m.deposit + mediatorFee;
-        for (uint256 i; i < r; ++i) {
-            uint16 bit = uint16(1 << i);
-            if (rec.suppliers & bit == 0) continue;
-            if (rec.mediating & bit != 0) {
-                treasuryPayout += m.payment + m.deposit;
-            } else {
-                supplierPayouts[i] = m.payment + m.deposit;
-                _credit(a.suppliers[i], supplierPayouts[i]);
-            }
-        }
-        _credit(treasury, treasuryPayout);
-        _closeRecord(id, rec);
-        emit AllocationClosed(id, CloseReason.MediatorTimeout, supplierPayouts, 0, 0, treasuryPayout);
     }
 
     // ================================================================ views
@@ -427,9 +345,11 @@ contract SurplusMarket is ISurplusMarket, EIP712 {
         return keccak256(abi.encode(supplier, id, gamma));
     }
 
-    /// @notice The EIP-712 domain separator of this market.
-    function domainSeparator() external view returns (bytes32) {
-        return _domainSeparatorV4();
+    /// @notice The EIP-712 domain separator of this market: name "Surplus", version "1", this
+    /// chain, this contract (core's `domainOf`).
+    function domainSeparator() public view returns (bytes32) {
+        // After a chain split the cached separator belongs to the other chain: rebuild it.
+        return block.chainid == _cachedChainId ? _cachedDomainSeparator : _buildDomainSeparator();
     }
 
     /// @inheritdoc ISurplusMarket
@@ -457,27 +377,6 @@ contract SurplusMarket is ISurplusMarket, EIP712 {
         return _commitments[id];
     }
 
-    /// @inheritdoc ISurplusMarket
-    function escrowOf(Allocation calldata a) external view returns (uint256) {
-        Record memory rec = _records[_idOf(a)];
-        Amounts memory m = _amounts(a);
-        uint256 signedSuppliers = _popcount(rec.suppliers);
-        if (rec.state == State.Signing) {
-            uint256 customer = rec.customerSigned ? _customerLock(m, a.suppliers.length) : 0;
-            return customer + signedSuppliers * (m.deposit + allocatorFee);
-        }
-        if (rec.state == State.Running || rec.state == State.MediationRequested) {
-            return signedSuppliers * (m.payment + m.deposit) + m.deposit + mediatorFee;
-        }
-        return 0;
-    }
-
-    /// @inheritdoc ISurplusMarket
-    function amountsOf(Allocation calldata a) external view returns (uint256 payment, uint256 deposit_) {
-        Amounts memory m = _amounts(a);
-        return (m.payment, m.deposit);
-    }
-
     // ================================================================ internals
 
     /// @dev Running with the signed Suppliers: the Customer gets back the payments of Suppliers that
@@ -495,31 +394,61 @@ contract SurplusMarket is ISurplusMarket, EIP712 {
         emit AllocationRunning(id, rec.suppliers, allocatorPaid);
     }
 
-    /// @dev Pays every running Supplier P + D, the Customer `customerPayout`, the Mediator
-    /// `mediatorPayout`; what is left of the Customer's D + M goes to the treasury. Closes.
-    function _payAll(
+    /// @dev Pays out a Running or MediationRequested allocation and closes it. Each running Supplier
+    /// gets P + D, except those in `wrong` (nothing) and in `silent` (D minus the timeout fine); the
+    /// Customer gets `customerPayout`, the Mediator `mediatorPayout`, and the treasury whatever else
+    /// the allocation holds, so every wei goes to a named party by construction.
+    function _finish(
         bytes32 id,
         Allocation calldata a,
         Record memory rec,
-        Amounts memory m,
         CloseReason reason,
+        uint16 wrong,
+        uint16 silent,
         uint256 customerPayout,
         uint256 mediatorPayout
     ) private {
+        Amounts memory m = _amounts(a);
         uint256 r = a.suppliers.length;
         uint256[] memory supplierPayouts = new uint256[](r);
-        uint256 supplierPayout = m.payment + m.deposit;
+        // Held for the allocation since it runs: P + D per running Supplier, and the Customer's D + M.
+        uint256 treasuryPayout = _popcount(rec.suppliers) * (m.payment + m.deposit) + m.deposit + mediatorFee;
         for (uint256 i; i < r; ++i) {
-            if (rec.suppliers & (1 << i) == 0) continue;
-            supplierPayouts[i] = supplierPayout;
-            _credit(a.suppliers[i], supplierPayout);
+            uint16 bit = uint16(1 << i);
+            if (rec.suppliers & bit == 0) continue;
+            uint256 payout = wrong & bit != 0 ? 0 : silent & bit != 0 ? m.deposit - _timeoutFine(m) : m.payment + m.deposit;
+            supplierPayouts[i] = payout;
+            _credit(a.suppliers[i], payout);
+            treasuryPayout -= payout;
         }
         _credit(a.customer, customerPayout);
         _credit(a.mediator, mediatorPayout);
-        uint256 treasuryPayout = m.deposit + mediatorFee - customerPayout - mediatorPayout;
+        // Checked: reverts rather than pay out more than the allocation holds.
+        treasuryPayout -= customerPayout + mediatorPayout;
         _credit(treasury, treasuryPayout);
         _closeRecord(id, rec);
         emit AllocationClosed(id, reason, supplierPayouts, customerPayout, mediatorPayout, treasuryPayout);
+    }
+
+    function _timeoutFine(Amounts memory m) private view returns (uint256) {
+        return (m.deposit * timeoutFineBps) / _BPS;
+    }
+
+    function _buildDomainSeparator() private view returns (bytes32) {
+        return keccak256(abi.encode(_DOMAIN_TYPEHASH, _NAME_HASH, _VERSION_HASH, block.chainid, address(this)));
+    }
+
+    /// @dev The EIP-712 digest of a struct hash under this market's domain.
+    function _hashTypedData(bytes32 structHash) private view returns (bytes32 digest) {
+        bytes32 separator = domainSeparator();
+        // keccak256("\x19\x01" ‖ domainSeparator ‖ structHash), in scratch memory.
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, hex"1901")
+            mstore(add(ptr, 0x02), separator)
+            mstore(add(ptr, 0x22), structHash)
+            digest := keccak256(ptr, 0x42)
+        }
     }
 
     function _closeRecord(bytes32 id, Record memory rec) private {
@@ -553,15 +482,8 @@ contract SurplusMarket is ISurplusMarket, EIP712 {
         if (rec.state != expected) revert AllocationUnexpectedState(id, rec.state, expected);
     }
 
-    function _supplierIndex(bytes32 id, Allocation calldata a, address party) private pure returns (uint256) {
-        for (uint256 i; i < a.suppliers.length; ++i) {
-            if (a.suppliers[i] == party) return i;
-        }
-        revert NotAParty(id, party);
-    }
-
     function _verifyAccept(bytes32 id, address party, bytes32 commitment, bytes calldata signature) private view {
-        bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(ACCEPT_TYPEHASH, id, commitment)));
+        bytes32 digest = _hashTypedData(keccak256(abi.encode(ACCEPT_TYPEHASH, id, commitment)));
         (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
         if (err != ECDSA.RecoverError.NoError || signer != party) revert InvalidSignature(id, party);
     }
@@ -569,7 +491,7 @@ contract SurplusMarket is ISurplusMarket, EIP712 {
     /// @dev Whether `result` carries `supplier`'s valid SupplierResult(id, seal) signature.
     function _resultSigned(bytes32 id, address supplier, Result calldata result) private view returns (bool) {
         if (result.signature.length == 0) return false;
-        bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(SUPPLIER_RESULT_TYPEHASH, id, result.seal)));
+        bytes32 digest = _hashTypedData(keccak256(abi.encode(SUPPLIER_RESULT_TYPEHASH, id, result.seal)));
         (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, result.signature);
         return err == ECDSA.RecoverError.NoError && signer == supplier;
     }
@@ -586,6 +508,8 @@ contract SurplusMarket is ISurplusMarket, EIP712 {
         if (r == 0 || r > _MAX_SUPPLIERS) revert InvalidSupplierCount(r);
         if (a.supplierOffers.length != r) revert LengthMismatch(id, r, a.supplierOffers.length);
         if (a.minReplicas == 0 || a.minReplicas > r) revert InvalidMinReplicas(a.minReplicas, r);
+        // Read through the ABI decoder so that a non-canonical encoding reverts (see `_idOf`).
+        if (a.nonce > type(uint64).max || a.allocator == address(0)) revert InvalidParameter("terms");
         if (a.start >= a.end || a.end <= block.timestamp) revert InvalidWindow(a.start, a.end, block.timestamp);
         address customer = a.customer;
         address mediator = a.mediator;
@@ -607,22 +531,34 @@ contract SurplusMarket is ISurplusMarket, EIP712 {
         return _amounts(a);
     }
 
+    /// @dev The EIP-712 digest of the terms. The struct hash is taken over the raw calldata words of
+    /// the static fields: a non-canonical encoding (dirty high bits) only yields a digest nobody
+    /// signed, and `_validate` reads every field through the ABI decoder, which rejects it.
     function _idOf(Allocation calldata a) private view returns (bytes32) {
-        bytes memory head = abi.encode(
-            ALLOCATION_TYPEHASH,
-            a.allocator,
-            a.customer,
-            keccak256(abi.encodePacked(a.suppliers)),
-            a.mediator,
-            a.customerOffer,
-            keccak256(abi.encodePacked(a.supplierOffers)),
-            a.serviceHash
-        );
-        bytes memory tail = abi.encode(
-            a.start, a.end, a.pricePerMi, a.miPerInput, a.inputsPerSecond, a.testCount, a.minReplicas, a.nonce
-        );
-        return _hashTypedDataV4(keccak256(bytes.concat(head, tail)));
+        address[] calldata suppliers = a.suppliers;
+        bytes32[] calldata offers = a.supplierOffers;
+        bytes32 typeHash = ALLOCATION_TYPEHASH;
+        bytes32 structHash;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            // keccak256 of each array's 32-byte words, as EIP-712 encodes arrays.
+            calldatacopy(ptr, suppliers.offset, shl(5, suppliers.length))
+            let suppliersHash := keccak256(ptr, shl(5, suppliers.length))
+            calldatacopy(ptr, offers.offset, shl(5, offers.length))
+            let offersHash := keccak256(ptr, shl(5, offers.length))
+            // Head words of `Allocation`: 0 allocator, 1 customer, 2 suppliers (offset), 3 mediator,
+            // 4 customerOffer, 5 supplierOffers (offset), 6 serviceHash, 7..14 start … nonce.
+            mstore(ptr, typeHash)
+            calldatacopy(add(ptr, 0x20), a, 0x40)
+            mstore(add(ptr, 0x60), suppliersHash)
+            calldatacopy(add(ptr, 0x80), add(a, 0x60), 0x40)
+            mstore(add(ptr, 0xc0), offersHash)
+            calldatacopy(add(ptr, 0xe0), add(a, 0xc0), 0x120)
+            structHash := keccak256(ptr, 0x200)
+        }
+        return _hashTypedData(structHash);
     }
+
 
     function _popcount(uint16 mask) private pure returns (uint256 count) {
         // unchecked: at most 16 iterations, count ≤ 16.

@@ -83,6 +83,8 @@ export interface DeployedMarket {
   readonly token: Contract;
   readonly marketAddress: string;
   readonly tokenAddress: string;
+  /** Hashes of the deployment transactions (the token's only when this call deployed it). */
+  readonly deployTransactions: { readonly market: string; readonly token?: string };
   readonly parameters: MarketParameters;
   /** The EIP-712 domain every party signs under. */
   readonly domain: MarketDomain;
@@ -92,11 +94,13 @@ export interface DeployedMarket {
 export async function deployMarket(deployer: Signer, options: DeployOptions = {}): Promise<DeployedMarket> {
   const parameters = { ...DEFAULT_PARAMETERS, ...options.parameters };
   let tokenAddress = options.token;
+  let tokenTx: string | undefined;
   if (tokenAddress === undefined) {
     const tokenFactory = new ContractFactory(TEST_TOKEN_ABI, TEST_TOKEN_BYTECODE, deployer);
     const deployed = await tokenFactory.deploy();
     await deployed.waitForDeployment();
     tokenAddress = await deployed.getAddress();
+    tokenTx = deployed.deploymentTransaction()?.hash;
   }
   const factory = new ContractFactory(SURPLUS_MARKET_ABI, SURPLUS_MARKET_BYTECODE, deployer);
   const deployed = await factory.deploy(
@@ -118,6 +122,10 @@ export async function deployMarket(deployer: Signer, options: DeployOptions = {}
     token: new Contract(tokenAddress, TEST_TOKEN_ABI, deployer),
     marketAddress,
     tokenAddress,
+    deployTransactions: {
+      market: deployed.deploymentTransaction()!.hash,
+      ...(tokenTx ? { token: tokenTx } : {}),
+    },
     parameters,
     domain: { chainId: network.chainId, verifyingContract: marketAddress as `0x${string}` },
   };

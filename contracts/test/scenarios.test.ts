@@ -195,7 +195,7 @@ describe("Mediator timeout", () => {
     const res = await results(m, d, (i) => (i === 0 ? other() : d.outputs.gamma));
     await (await as(m, m.parties.outsider).getFunction("settle")(d.terms, d.outputs.gamma, res)).wait();
     await net.networkHelpers.time.increase(m.parameters.mediationWindow);
-    await (await as(m, m.parties.outsider).getFunction("expireMediation")(d.terms)).wait();
+    await (await as(m, m.parties.outsider).getFunction("expire")(d.terms)).wait();
     expect(await stateOf(d.id)).toBe(BigInt(State.Closed));
     const { payment: P, deposit: D } = d.amounts;
     const { allocatorFee: F, mediatorFee: M } = m.parameters;
@@ -217,11 +217,11 @@ describe("refusal to sign", () => {
     const sigs = await signatures(m, d, { suppliers: [0] });
     await (await as(m, m.parties.allocator).getFunction("open")(d.terms, sigs)).wait();
     expect(await stateOf(d.id)).toBe(BigInt(State.Signing));
-    await expect(as(m, m.parties.outsider).getFunction("expireSigning")(d.terms)).rejects.toThrow(
+    await expect(as(m, m.parties.outsider).getFunction("expire")(d.terms)).rejects.toThrow(
       /DeadlineNotReached/,
     );
     await net.networkHelpers.time.increase(m.parameters.signingWindow);
-    const tx = await as(m, m.parties.outsider).getFunction("expireSigning")(d.terms);
+    const tx = await as(m, m.parties.outsider).getFunction("expire")(d.terms);
     const receipt = await tx.wait();
     expect(await stateOf(d.id)).toBe(BigInt(State.Closed));
     expect(delta(before, await balances(m))).toEqual({});
@@ -239,7 +239,7 @@ describe("r_min reached", () => {
     const sigs = await signatures(m, d, { suppliers: [0, 2] });
     await (await as(m, m.parties.allocator).getFunction("open")(d.terms, sigs)).wait();
     await net.networkHelpers.time.increase(m.parameters.signingWindow);
-    await (await as(m, m.parties.outsider).getFunction("expireSigning")(d.terms)).wait();
+    await (await as(m, m.parties.outsider).getFunction("expire")(d.terms)).wait();
     const [state, , running] = await m.market.getFunction("recordOf")(d.id);
     expect(state).toBe(BigInt(State.Running));
     expect(running).toBe(0b101n);
@@ -268,7 +268,7 @@ describe("r_min reached", () => {
       )
     ).wait();
     await net.networkHelpers.time.increase(m.parameters.signingWindow);
-    await (await as(m, m.parties.outsider).getFunction("expireSigning")(d.terms)).wait();
+    await (await as(m, m.parties.outsider).getFunction("expire")(d.terms)).wait();
     expect(await stateOf(d.id)).toBe(BigInt(State.Closed));
     expect(delta(before, await balances(m))).toEqual({});
   });
@@ -280,7 +280,7 @@ describe("Customer withholds γ", () => {
     const before = await balances(m);
     await openRunning(m, d);
     await net.networkHelpers.time.increaseTo(BigInt(d.a.end) + m.parameters.revealWindow);
-    await (await as(m, m.parties.outsider).getFunction("expireReveal")(d.terms)).wait();
+    await (await as(m, m.parties.outsider).getFunction("expire")(d.terms)).wait();
     const { payment: P, deposit: D } = d.amounts;
     const { allocatorFee: F, mediatorFee: M } = m.parameters;
     expect(delta(before, await balances(m))).toEqual({

@@ -1,7 +1,5 @@
 // Shared setup of the contract tests: an in-process Hardhat network, a deployed market with a
 // TestToken, funded parties, and builders for allocations, signatures and results.
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import {
   type Address,
@@ -14,8 +12,6 @@ import {
   type SequencedOutput,
 } from "@surplus/core";
 import { type Contract, hexlify, randomBytes, ZeroHash } from "ethers";
-import { createHardhatRuntimeEnvironment } from "hardhat/hre";
-import config from "../../hardhat.config.ts";
 import {
   amountsOf,
   DEFAULT_PARAMETERS,
@@ -26,15 +22,11 @@ import {
   signResult,
   toTerms,
 } from "../../src/index.ts";
-
-const contractsRoot = join(dirname(fileURLToPath(import.meta.url)), "../..");
+import { createInProcessNetwork, type InProcessNetwork } from "../../src/network.ts";
 
 /** One in-process Hardhat network per test file. */
-export async function createNetwork() {
-  const hre = await createHardhatRuntimeEnvironment(config, {}, contractsRoot);
-  return hre.network.create();
-}
-export type Network = Awaited<ReturnType<typeof createNetwork>>;
+export const createNetwork = createInProcessNetwork;
+export type Network = InProcessNetwork;
 
 export const FUNDS = 10n ** 24n;
 

@@ -1,0 +1,15 @@
+// An in-process Hardhat network with this package's configuration, for tests and benchmarks in
+// any package: `const net = await createInProcessNetwork(); const [deployer] = await net.ethers.getSigners();`
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createHardhatRuntimeEnvironment } from "hardhat/hre";
+import config from "../hardhat.config.ts";
+
+const contractsRoot = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** A fresh in-process Hardhat (EDR) network with ethers and the network helpers. */
+export async function createInProcessNetwork() {
+  const hre = await createHardhatRuntimeEnvironment(config, {}, contractsRoot);
+  return hre.network.create();
+}
+export type InProcessNetwork = Awaited<ReturnType<typeof createInProcessNetwork>>;
