@@ -11,13 +11,14 @@ import {
   type Hex,
   type SequencedOutput,
 } from "@surplus/core";
-import { type Contract, hexlify, randomBytes, ZeroHash } from "ethers";
+import { type Contract, hexlify, Interface, randomBytes, ZeroHash } from "ethers";
 import {
   amountsOf,
   DEFAULT_PARAMETERS,
   type DeployedMarket,
   deployMarket,
   NO_RESULT,
+  SURPLUS_MARKET_ABI,
   signAccept,
   signResult,
   toTerms,
@@ -218,3 +219,63 @@ export function delta(before: Record<string, bigint>, after: Record<string, bigi
 }
 
 export { DEFAULT_PARAMETERS };
+
+/** The custom error a failed call reverted with, decoded with the market's ABI. */
+function decodeRevert(error: unknown): { name: string; args: unknown[] } | undefined {
+  const e = error as { revert?: { name: string; args: unknown[] }; data?: unknown };
+  if (e.revert) return { name: e.revert.name, args: [...e.revert.args] };
+  if (typeof e.data !== "string") return undefined;
+  const parsed = connectMarketInterface.parseError(e.data);
+  return parsed ? { name: parsed.name, args: [...parsed.args] } : undefined;
+}
+const connectMarketInterface = new Interface(SURPLUS_MARKET_ABI);
+
+/** Asserts that `call` reverts with the custom error `name` (and, if given, these arguments). */
+export async function expectRevert(
+  call: Promise<unknown>,
+  name: string,
+  args?: readonly unknown[],
+): Promise<void> {
+  let error: unknown;
+  try {
+    await call;
+  } catch (e) {
+    error = e;
+  }
+  if (error === undefined) throw new Error(`expected a revert with ${name}, but the call succeeded`);
+  const revert = decodeRevert(error);
+  if (revert?.name !== name) {
+    throw new Error(`expected a revert with ${name}, got ${revert?.name ?? (error as Error).message}`);
+  }
+  if (args) {
+    const actual = revert.args.map(String);
+    const expected = args.map(String);
+    if (actual.join(",") !== expected.join(",")) {
+      throw new Error(`${name} arguments: expected (${expected.join(", ")}), got (${actual.join(", ")})`);
+    }
+  }
+}
+
+/** The `Signatures` argument with nobody's signature. */
+export const NO_SIGNATURES = {
+  customer: "0x",
+  commitment: ZeroHash,
+  mediator: "0x",
+  suppliers: [] as string[],
+};
+
+/** The state of an allocation, as a number. */
+export async function stateOf(m: Market, id: string): Promise<number> {
+  const [state] = await m.market.getFunction("recordOf")(id);
+  return Number(state);
+}
+
+/** Parses the market's events out of a transaction receipt. */
+export function eventsOf(
+  m: Market,
+  receipt: { logs: ReadonlyArray<{ topics: ReadonlyArray<string>; data: string }> },
+) {
+  return receipt.logs
+    .map((l) => m.market.interface.parseLog({ topics: [...l.topics], data: l.data }))
+    .filter((e): e is NonNullable<typeof e> => e !== null);
+}

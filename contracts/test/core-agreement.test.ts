@@ -1,0 +1,130 @@
+// The contract and @surplus/core must agree byte for byte on every type string, the domain, the
+// allocation id, Γ and the seal: otherwise no signature made off-chain would verify on-chain.
+import {
+  type Address,
+  type Allocation,
+  allocationId,
+  commitmentOf,
+  domainOf,
+  doubleGamma,
+  encodeType,
+  gamma,
+  seal,
+} from "@surplus/core";
+import { getAddress, hexlify, keccak256, randomBytes, TypedDataEncoder, toUtf8Bytes, Wallet } from "ethers";
+import fc from "fast-check";
+import { beforeAll, describe, expect, it } from "vitest";
+import { toTerms } from "../src/index.ts";
+import {
+  as,
+  createNetwork,
+  deal,
+  deployFunded,
+  type Market,
+  makeAllocation,
+  openRunning,
+  results,
+  stateOf,
+  toEnd,
+} from "./support/fixture.ts";
+
+let m: Market;
+
+beforeAll(async () => {
+  const net = await createNetwork();
+  m = await deployFunded(net);
+});
+
+const call = (fn: string, ...args: unknown[]) => m.market.getFunction(fn)(...args);
+
+describe("EIP-712 types", () => {
+  it.each([
+    ["Allocation", "ALLOCATION_TYPEHASH"],
+    ["Accept", "ACCEPT_TYPEHASH"],
+    ["SupplierResult", "SUPPLIER_RESULT_TYPEHASH"],
+  ] as const)("%s: the contract's typehash is keccak256 of core's encodeType()", async (type, constant) => {
+    expect(await call(constant)).toBe(keccak256(toUtf8Bytes(encodeType(type))));
+  });
+
+  it("the domain separator is core's domain (name Surplus, version 1, chain, market)", async () => {
+    expect(await call("domainSeparator")).toBe(TypedDataEncoder.hashDomain(domainOf(m.domain)));
+  });
+});
+
+describe("allocation id", () => {
+  const address = fc
+    .uint8Array({ minLength: 20, maxLength: 20 })
+    .map((b) => getAddress(hexlify(b)) as Address);
+  const bytes32 = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => hexlify(b) as `0x${string}`);
+
+  it("equals core's allocationId() for arbitrary terms", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          allocator: address,
+          customer: address,
+          suppliers: fc.array(address, { minLength: 1, maxLength: 16 }),
+          mediator: address,
+          customerOffer: bytes32,
+          serviceHash: bytes32,
+          start: fc.integer({ min: 0, max: 2 ** 40 - 2 }),
+          length: fc.integer({ min: 1, max: 10_000 }),
+          pricePerMi: fc.bigInt({ min: 0n, max: (1n << 256n) - 1n }),
+          miPerInput: fc.integer({ min: 1, max: 1e9 }),
+          inputsPerSecond: fc.integer({ min: 1, max: 1e6 }),
+          testCount: fc.integer({ min: 1, max: 1e6 }),
+          minReplicas: fc.integer({ min: 1, max: 16 }),
+          nonce: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+          offerSeed: bytes32,
+        }),
+        async (t) => {
+          const a: Allocation = {
+            schemaVersion: 1,
+            allocator: t.allocator,
+            customer: t.customer,
+            suppliers: t.suppliers,
+            mediator: t.mediator,
+            customerOffer: t.customerOffer,
+            supplierOffers: t.suppliers.map(
+              (_, i) => keccak256(`${t.offerSeed}${i.toString(16).padStart(2, "0")}`) as `0x${string}`,
+            ),
+            serviceHash: t.serviceHash,
+            start: t.start,
+            end: t.start + t.length,
+            pricePerMi: t.pricePerMi,
+            miPerInput: t.miPerInput,
+            inputsPerSecond: t.inputsPerSecond,
+            testCount: t.testCount,
+            minReplicas: t.minReplicas,
+            nonce: t.nonce,
+          };
+          expect(await call("allocationId", toTerms(a))).toBe(allocationId(m.domain, a));
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe("Γ and seal", () => {
+  it("seal(s, id, γ) on-chain equals core's seal()", async () => {
+    for (let i = 0; i < 20; i++) {
+      const s = Wallet.createRandom().address as Address;
+      const id = hexlify(randomBytes(32)) as `0x${string}`;
+      const g = hexlify(randomBytes(32)) as `0x${string}`;
+      expect(await call("sealOf", s, id, g)).toBe(seal(s, id, g));
+    }
+  });
+
+  it("the contract accepts exactly the γ whose core Γ the Customer committed to, and core's seals of it", async () => {
+    const d = deal(m, await makeAllocation(m, { replicas: 2 }));
+    expect(doubleGamma(d.outputs.salt, d.outputs.items)).toBe(d.outputs.commitment);
+    expect(commitmentOf(gamma(d.outputs.salt, d.outputs.items))).toBe(d.outputs.commitment);
+    await openRunning(m, d);
+    expect(await call("commitmentOf", d.id)).toBe(d.outputs.commitment);
+    await toEnd(m, d);
+    const res = await results(m, d);
+    await (await as(m, m.parties.outsider).getFunction("settle")(d.terms, d.outputs.gamma, res)).wait();
+    expect(await stateOf(m, d.id)).toBe(4);
+  });
+});
