@@ -1,4 +1,5 @@
 // @surplus/edge — the runtime on Supplier, Customer and Mediator machines.
+export * from "./channels/index.ts";
 export * from "./cli/index.ts";
 export * from "./ports.ts";
 export * from "./roles/index.ts";

@@ -32,6 +32,13 @@ export class OutputLedger {
     return this.#hashes.size;
   }
 
+  /** The first seq after every recorded one: where a restarted Supplier's output numbering resumes. */
+  nextSeq(): bigint {
+    let max = -1n;
+    for (const seq of this.#hashes.keys()) if (seq > max) max = seq;
+    return max + 1n;
+  }
+
   has(seq: bigint): boolean {
     return this.#hashes.has(seq);
   }
