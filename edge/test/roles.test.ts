@@ -48,7 +48,13 @@ class MemoryTopic {
           const m = log[cursor++]!;
           if (acked.has(m.seq)) continue;
           inflight.add(m.seq);
-          out.push({ ...m, ack: async () => void (acked.add(m.seq), inflight.delete(m.seq)) });
+          out.push({
+            ...m,
+            ack: async () => {
+              acked.add(m.seq);
+              inflight.delete(m.seq);
+            },
+          });
         }
         return out;
       },
