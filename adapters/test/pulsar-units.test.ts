@@ -16,6 +16,7 @@ import {
   participantRole,
   topicName,
   topicPath,
+  WebSocketMessageBus,
 } from "../src/pulsar/index.ts";
 
 describe("topic names", () => {
@@ -160,5 +161,25 @@ describe("tokens", () => {
 
   it("refuses something that is not an address", () => {
     expect(() => participantRole("admin")).toThrow(/not an Ethereum address/);
+  });
+});
+
+describe("WebSocketMessageBus endpoints", () => {
+  it("derives ws:// from http:// and wss:// (TLS) from https://", () => {
+    expect(new WebSocketMessageBus({ url: "http://127.0.0.1:8080" }).wsBase).toBe(
+      "ws://127.0.0.1:8080/ws/v2",
+    );
+    expect(new WebSocketMessageBus({ url: "https://broker.example:8443/" }).wsBase).toBe(
+      "wss://broker.example:8443/ws/v2",
+    );
+    expect(() => new WebSocketMessageBus({ url: "pulsar://127.0.0.1:6650" })).toThrow(
+      /unsupported Pulsar URL scheme/,
+    );
+  });
+
+  it("keeps a payload within the WebSocket frame once base64-encoded", () => {
+    const bus = new WebSocketMessageBus({ url: "http://127.0.0.1:8080", maxFrameBytes: 1_048_576 });
+    expect(Math.ceil(bus.maxPayloadBytes / 3) * 4).toBeLessThan(1_048_576);
+    expect(bus.maxPayloadBytes).toBeGreaterThan(700_000);
   });
 });

@@ -458,10 +458,20 @@ class WsProducer extends Link implements Producer {
     await this.#window.drained();
   }
 
+  /**
+   * Lets what is in flight complete first, for at most the send timeout (the broker may be
+   * gone); whatever is still pending then fails with PulsarClosedError.
+   */
   override async close(): Promise<void> {
     if (this.closed) return;
-    // Let what is in flight complete (or time out) before the socket goes.
-    await this.flush();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.flush(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.#options.sendTimeoutMs ?? 30_000);
+      }),
+    ]);
+    clearTimeout(timer);
     clearInterval(this.#sweep);
     await super.close();
   }
