@@ -2,12 +2,34 @@
 //   sandbox_overhead_us   time the sandbox adds per 1 KB input over calling the service directly
 //   rss_idle_mb           resident memory of the bundled runtime with a service loaded, idle
 //   rss_loaded_mb         the same while processing flat out
+//   supplier_inputs_per_s a Supplier job (echo service, 1 KB inputs) draining its input channel on the
+//                         local broker: consume → sandbox → publish each output (broker-acked) → ack
+//   raw_pulsar_msgs_per_s the channel layer alone in the same run: one producer → one acking consumer
 // for both isolation modes. Rounds are interleaved so load from other processes hits all alike.
+// SURPLUS_BENCH_EDGE_INPUTS sets how many inputs go through the broker (default 20000).
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { compileService, createExecutor, Isolation, ServiceSandbox } from "@surplus/edge";
+import type { Address, Bytes32 } from "@surplus/core";
+import {
+  compileService,
+  createExecutor,
+  Isolation,
+  inputPublisher,
+  OutputLedger,
+  outputPublisher,
+  ServiceSandbox,
+  SupplierJob,
+  subscribeInputs,
+} from "@surplus/edge";
+import {
+  mintParticipantToken,
+  PulsarAdmin,
+  provisionAllocationChannels,
+  WebSocketMessageBus,
+} from "../../adapters/src/pulsar/index.ts";
+import { startPulsar, stopPulsar } from "../../localstack/src/pulsar.ts";
 import { type ResultRow, report } from "./report.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -66,8 +88,95 @@ function rss(isolation: Isolation) {
 }
 const mem = { inline: rss(Isolation.Inline), worker: rss(Isolation.Worker) };
 
+// ---- through the local broker
+const N = Number(process.env.SURPLUS_BENCH_EDGE_INPUTS ?? 20_000);
+const broker = await startPulsar({ log: say });
+const admin = new PulsarAdmin({ url: broker.webUrl, token: broker.adminToken });
+const secret = new Uint8Array(Buffer.from(broker.tokenSecret, "base64"));
+const customer = "0x00000000000000000000000000000000000000c1" as Address;
+const supplier = "0x00000000000000000000000000000000000000a1" as Address;
+const ch = await provisionAllocationChannels(admin, {
+  allocationId: `bench-${Date.now().toString(36)}`,
+  customer,
+  suppliers: [supplier],
+  mediator: "0x00000000000000000000000000000000000000d1",
+  allocator: "0x00000000000000000000000000000000000000e1",
+});
+const customerBus = new WebSocketMessageBus({
+  url: broker.webUrl,
+  token: await mintParticipantToken(secret, customer),
+});
+const supplierBus = new WebSocketMessageBus({
+  url: broker.webUrl,
+  token: await mintParticipantToken(secret, supplier),
+});
+const kb = new Uint8Array(1024).fill(7);
+
+say(`raw channel layer: ${N} × 1 KB, one producer → one acking consumer…`);
+const rawTopic = ch.checklist; // a private topic the Customer produces to and the Supplier consumes
+const rawConsumer = await supplierBus.subscribe(rawTopic, "bench-raw", {
+  initialPosition: "Latest",
+  receiverQueueSize: 2000,
+});
+const rawProducer = await customerBus.createProducer(rawTopic, { maxPendingMessages: 1000 });
+let t0 = performance.now();
+const consumed = (async () => {
+  for (let i = 0; i < N; i++) void rawConsumer.ack(await rawConsumer.receive(30_000));
+})();
+for (let i = 0; i < N; i++) void rawProducer.send({ payload: kb });
+await rawProducer.flush();
+await consumed;
+const rawPerSecond = N / ((performance.now() - t0) / 1000);
+await rawProducer.close();
+await rawConsumer.close();
+
+say(`Supplier: pre-filling its input channel with ${N} × 1 KB inputs…`);
+const feeder = await inputPublisher(customerBus, ch.input, "bench-input", 0n);
+for (let i = 0; i < N; i += 1000) {
+  await feeder.publish(
+    Array.from({ length: Math.min(1000, N - i) }, (_, k) => ({
+      seq: BigInt(i + k),
+      eventTimeMs: Date.now(),
+      payload: kb,
+    })),
+  );
+}
+await feeder.close();
+say("Supplier: draining it through the echo service…");
+const sandbox = ServiceSandbox.load(echo);
+const job = new SupplierJob({
+  allocationId: `0x${"be".repeat(32)}` as Bytes32,
+  supplier,
+  sandbox,
+  ledger: new OutputLedger(),
+  input: await subscribeInputs(supplierBus, ch.input, "bench-supplier"),
+  output: await outputPublisher(supplierBus, ch.outputs[supplier]!, "bench-output", 0n),
+  endSeq: BigInt(N),
+  batchSize: 500,
+});
+t0 = performance.now();
+while (!job.done) await job.step(5_000);
+const supplierPerSecond = N / ((performance.now() - t0) / 1000);
+await sandbox.close();
+await customerBus.close();
+await supplierBus.close();
+if (broker.startedHere) await stopPulsar();
+
 const us = (x: number) => Math.round(x * 100) / 100;
 const rows: ResultRow[] = [
+  {
+    name: "supplier_inputs_per_s",
+    value: Math.round(supplierPerSecond),
+    unit: "inputs/s",
+    target: ">= 5000",
+    note: "echo, 1 KB, end to end over the local broker",
+  },
+  {
+    name: "raw_pulsar_msgs_per_s",
+    value: Math.round(rawPerSecond),
+    unit: "msg/s",
+    note: "channel layer alone, same run, 1 KB",
+  },
   {
     name: "sandbox_overhead_us",
     value: us(median(perInputUs.inline) - median(perInputUs.direct)),
@@ -113,4 +222,10 @@ const rows: ResultRow[] = [
     note: `processing ${mem.worker.inputsPerSecond.toLocaleString("en-US")} inputs/s, worker`,
   },
 ];
-report("edge", rows, { node: process.version, inputBytes: 1024, batch: inputs.length, rounds: ROUNDS });
+report("edge", rows, {
+  node: process.version,
+  inputBytes: 1024,
+  batch: inputs.length,
+  rounds: ROUNDS,
+  brokerInputs: N,
+});
