@@ -160,7 +160,6 @@ abstract class Link {
   /** First connection: errors are thrown to the caller (no retry). */
   async start(): Promise<void> {
     await this.#connect();
-    this.onConnected();
   }
 
   async close(): Promise<void> {
@@ -251,6 +250,9 @@ abstract class Link {
         }
         this.socket = socket;
         this.#wire(socket);
+        // Synchronously, before any other code can write to the new socket: a producer must
+        // re-send its unacknowledged messages before new ones, or their sequence ids would shift.
+        this.onConnected();
         resolve(socket);
       });
     });
@@ -307,7 +309,6 @@ abstract class Link {
       await this.#connect();
       this.bus.options.onEvent?.({ type: "connected", url: redact(this.url()), attempt: this.#attempt });
       this.#attempt = 0;
-      this.onConnected();
     } catch (error) {
       const err = error as Error;
       if (this.closed) return;
