@@ -50,7 +50,12 @@ export function fig5Svg(v: Variant): string {
   );
   return lineChart({
     title: `Fig. 5 — cumulative Supplier utility (${v.short})`,
-    subtitle: `${e.options.suppliers} Suppliers × ${e.options.customers} Customers, ${e.options.rounds} offers each; line = group mean, band = min–max${overlapping.length > 1 ? `; ${overlapping.map((p) => pct(p)).join(", ")} overlap` : ""}`,
+    subtitle: [
+      `${e.options.suppliers} Suppliers × ${e.options.customers} Customers, ${e.options.rounds} offers each; line = group mean, band = group min–max`,
+      ...(overlapping.length > 1
+        ? [`the lines of P(s) = ${overlapping.map((p) => pct(p)).join(", ")} lie on top of each other`]
+        : []),
+    ],
     xLabel: "allocations completed by the Supplier",
     yLabel: "cumulative utility (US dollars)",
     yFormat: (y) => usdTick(y, Math.abs(y) < 10 && y !== 0 ? 1 : 0),
@@ -370,6 +375,35 @@ export function markdownReport(r: StrategiesResult, command: string): string {
   const L = t6.lambdaDelta;
   const f5 = v.fig5.options;
   const jobs = v.fig6[0]?.jobs.submits ?? 0;
+  const near = (x: number, target: number) => Math.abs(x - target) < 0.02;
+  const hits = a.readings
+    .filter((x) => near(x.breakEven, 0.82) || near(x.gainAtOne, 0.24))
+    .map((x) => x.label);
+  const readingVerdict =
+    hits.length === 0
+      ? "None of the four readings of Table 6 above gives 82 % or +24 % under the contract's rules, so the paper's Fig. 6 cannot have been computed from its Table 6 as printed; the draft does not say which values it used."
+      : `Readings close to a paper figure: ${hits.join(", ")}.`;
+  const groups = groupSummary(v.fig5);
+  const caughtRate = (pS: number) => {
+    let caught = 0;
+    let total = 0;
+    for (const al of v.fig5.allocations)
+      al.suppliers.forEach((sup, i) => {
+        if (v.fig5.supplierP[sup] !== pS) return;
+        total++;
+        if (al.caught[i]) caught++;
+      });
+    return total === 0 ? 0 : caught / total;
+  };
+  const flat = groups.filter((g, i) => {
+    const next = groups[i + 1];
+    const prev = groups[i - 1];
+    return (next !== undefined && next.mean <= g.mean) || (prev !== undefined && g.mean <= prev.mean);
+  });
+  const lowestGroups =
+    flat.length === 0
+      ? "**Fig. 5's groups.** Utility rises strictly with P(s) across all groups."
+      : `**Fig. 5's lowest groups.** A Supplier is caught with probability 1 − P(s)^n, n = ${n}: ${groups.map((g) => `${pct(g.pS)} → ${pct(1 - g.pS ** n, 3)}`).join(", ")}. In this run the groups P(s) = ${flat.map((g) => pct(g.pS)).join(", ")} were caught in ${flat.map((g) => pct(caughtRate(g.pS), 2)).join(", ")} of their allocations, so they lose payment and deposit every time and differ only by the electricity they spent on the inputs they did process (${usd(groups[1]!.mean - groups[0]!.mean, 5)} per 20 points of P(s) over ${groups[0]!.allocations} allocations): the honest-looking ordering “higher P(s), higher utility” is reversed among them by that electricity, but no cheater gains anything by processing more or less. Above them utility rises strictly.`;
   const lines = [
     "# Strategy experiments (paper §5.2, Fig. 5, Fig. 6, eq. 4–6)",
     "",
@@ -433,9 +467,9 @@ export function markdownReport(r: StrategiesResult, command: string): string {
       ]),
     ),
     "",
-    `The submitting Customer's utility is λΔ·b·P(s) − λΔ·π_s − π_a − π_m − n·π_cg − π_cc: linear in P(s), with break-even P(s) = (λΔ·π_s + π_a + π_m + n·π_cg + π_cc)/(λΔ·b). Withholding costs δ = π_cd − n·π_cg ≈ ${usd(a.implied.delta, 4)} per job. For the paper's two figures to hold together (U(0.82) = 0 and U_submit(1) = 1.24·U_withhold(1)) a job would have to be worth λΔ·b ≈ ${usd(a.implied.alpha, 3)} with fixed costs ≈ ${usd(a.implied.beta, 3)} (U_submit(1) ≈ ${usd(a.implied.u1, 3)} per job); Table 6 gives λΔ·b = ${usd(L * u.b, 3)} and fixed costs of ${usd(L * u.piS, 3)} plus gas. We found no reading of Table 6 (derived or printed, with or without gas, with π_a charged once or not at all) that gives both 82 % and +24 %; the paper's simulation must have used other values than its Table 6, which we cannot recover from the draft.`,
+    `The submitting Customer's utility is λΔ·b·P(s) − λΔ·π_s − π_a − π_m − n·π_cg − π_cc: linear in P(s), with break-even P(s) = (λΔ·π_s + π_a + π_m + n·π_cg + π_cc)/(λΔ·b). Withholding costs δ = π_cd − n·π_cg ≈ ${usd(a.implied.delta, 4)} per job. For the paper's two figures to hold together (U(0.82) = 0 and U_submit(1) = 1.24·U_withhold(1)) a job would have to be worth λΔ·b ≈ ${usd(a.implied.alpha, 3)} with fixed costs ≈ ${usd(a.implied.beta, 3)} (U_submit(1) ≈ ${usd(a.implied.u1, 3)} per job); Table 6 gives λΔ·b = ${usd(L * u.b, 3)} and fixed costs of ${usd(L * u.piS, 3)} plus gas. ${readingVerdict}`,
     "",
-    "**Fig. 5's lowest groups.** With n = 12 a Supplier at P(s) ≤ 40 % is caught in practically every allocation (1 − 0.4¹² ≈ 99.998 %), so the 0 %, 20 % and 40 % groups all lose payment and deposit every time and differ only by the electricity they spent on inputs they did process — the 0 % group is ahead of the 20 % group by that electricity, a few hundred-thousandths of a dollar. Utility rises strictly with P(s) above that.",
+    lowestGroups,
     "",
     "**eq. 4 is “if”, not “iff”.** n·π_cg < π_cd with π_cg = e_c·π_s, π_cd = ρ·π_s reads n·e_c < ρ; n < ρ implies it (e_c < 1) but not conversely: a Customer with n ≥ ρ still processes its tests when e_c < ρ/n. The property test finds such a case.",
     "",

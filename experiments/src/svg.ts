@@ -21,7 +21,8 @@ export interface ReferenceLine {
 
 export interface ChartSpec {
   readonly title: string;
-  readonly subtitle?: string;
+  /** One line, or several. */
+  readonly subtitle?: string | readonly string[];
   readonly xLabel: string;
   readonly yLabel: string;
   readonly series: readonly Series[];
@@ -82,7 +83,9 @@ export function lineChart(spec: ChartSpec): string {
   const W = spec.width ?? 760;
   const H = spec.height ?? 460;
   const legendWidth = 190;
-  const m = { left: 86, right: legendWidth + 20, top: spec.subtitle ? 66 : 48, bottom: 62 };
+  const subtitle =
+    spec.subtitle === undefined ? [] : typeof spec.subtitle === "string" ? [spec.subtitle] : spec.subtitle;
+  const m = { left: 86, right: legendWidth + 20, top: 48 + 18 * subtitle.length, bottom: 62 };
   const pw = W - m.left - m.right;
   const ph = H - m.top - m.bottom;
   const xs = spec.series.flatMap((s) => s.points.map(([x]) => x));
@@ -103,7 +106,8 @@ export function lineChart(spec: ChartSpec): string {
     `<rect width="${W}" height="${H}" fill="#ffffff"/>`,
     `<text x="${m.left}" y="24" font-size="16" font-weight="bold">${esc(spec.title)}</text>`,
   );
-  if (spec.subtitle) out.push(`<text x="${m.left}" y="44" fill="#555">${esc(spec.subtitle)}</text>`);
+  for (const [i, line] of subtitle.entries())
+    out.push(`<text x="${m.left}" y="${44 + 17 * i}" fill="#555">${esc(line)}</text>`);
   // Grid and ticks.
   for (const t of niceTicks(y0, y1)) {
     if (t < y0 - 1e-9 || t > y1 + 1e-9) continue;
