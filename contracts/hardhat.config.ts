@@ -19,8 +19,8 @@ export default defineConfig({
   paths: { tests: { solidity: "test/solidity" } },
   test: {
     solidity: {
-      fuzz: { runs: 2_000 },
-      invariant: { runs: 64, depth: 64, failOnRevert: false },
+      fuzz: { runs: 10_000 },
+      invariant: { runs: 64, depth: 48, failOnRevert: false },
     },
   },
   networks: {
