@@ -41,7 +41,13 @@ describe("MarketEventReader", () => {
   it("decodes the market's events in chain order, with their allocation and arguments", async () => {
     const events = await reader.events(0, await reader.headBlock());
     const ours = events.filter((e) => e.allocationId === allocationId.toLowerCase()).map((e) => e.name);
-    expect(ours).toEqual(["AllocationOpened", "AllocationRunning", "AllocationSettled", "AllocationClosed"]);
+    // State changes in order (the contract may also log AllocationSigned for signatures taken at open).
+    expect(ours.filter((n) => n !== "AllocationSigned")).toEqual([
+      "AllocationOpened",
+      "AllocationRunning",
+      "AllocationSettled",
+      "AllocationClosed",
+    ]);
     const closed = events.find((e) => e.name === "AllocationClosed")!;
     expect(closed.args.reason).toBe(0);
     expect(Array.isArray(closed.args.supplierPayouts)).toBe(true);
@@ -60,9 +66,12 @@ describe("MarketEventReader", () => {
       },
       { confirmations: 0 },
     );
-    expect(result.applied).toBe(4);
+    const ours = (await reader.events(0, await reader.headBlock())).filter(
+      (e) => e.allocationId === allocationId.toLowerCase(),
+    );
+    expect(result.applied).toBe(ours.length);
     expect(registry.states.get(allocationId.toLowerCase())).toBe("Closed");
-    expect(announced).toEqual([
+    expect(announced.filter((a) => !a.startsWith("AllocationSigned"))).toEqual([
       "AllocationOpened:Signing",
       "AllocationRunning:Running",
       "AllocationSettled:",

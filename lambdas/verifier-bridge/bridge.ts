@@ -10,41 +10,18 @@
 // and finally advances the cursor with a compare-and-set, so a concurrent run that got there first
 // wins and this one stops. A run that crashes anywhere is simply retried: side effects repeat
 // harmlessly and nothing is recorded twice.
-import type { Allocation, Bytes32, ChainReader, MarketEvent } from "@surplus/core";
+import {
+  type Allocation,
+  AllocationState,
+  type AppliedEvent,
+  type BridgeRegistry,
+  type Bytes32,
+  type ChainReader,
+  type MarketEvent,
+} from "@surplus/core";
 
-export type { ChainReader, MarketEvent };
-
-/** The market's allocation states, as the bridge mirrors them (ISurplusMarket.State). */
-export const AllocationState = {
-  Signing: "Signing",
-  Running: "Running",
-  MediationRequested: "MediationRequested",
-  Closed: "Closed",
-} as const;
-export type AllocationState = (typeof AllocationState)[keyof typeof AllocationState];
-
-/** The entry an applied event leaves in the registry. */
-export interface AppliedEvent {
-  readonly dedupKey: string;
-  readonly allocationId: Bytes32;
-  readonly event: string;
-  /** The state the allocation is in after it, when the event changes state. */
-  readonly state?: AllocationState;
-  readonly blockNumber: number;
-  readonly transactionHash: string;
-  readonly timestamp: number;
-  readonly args: Readonly<Record<string, unknown>>;
-}
-
-export interface BridgeRegistry {
-  /** The terms the Allocator recorded for an allocation. */
-  termsOf(allocationId: Bytes32): Promise<Allocation | undefined>;
-  /** Records an event once; false when its dedup key was recorded already. */
-  applyEvent(applied: AppliedEvent): Promise<boolean>;
-  cursor(name: string): Promise<number | undefined>;
-  /** Moves the cursor from `from` to `to`; false when another run moved it first. */
-  advanceCursor(name: string, from: number | undefined, to: number): Promise<boolean>;
-}
+export type { AppliedEvent, BridgeRegistry, ChainReader, MarketEvent };
+export { AllocationState };
 
 export interface StateAnnouncement {
   readonly allocationId: Bytes32;
