@@ -63,6 +63,37 @@ export function fig5Svg(v: Variant): string {
   });
 }
 
+/** Fig. 5 relative to the group that never processes: what each P(s) gains over always cheating. */
+export function fig5AdvantageSvg(v: Variant): string {
+  const e = v.fig5;
+  const groups = [...new Set(e.supplierP)];
+  const meanAt = (pS: number) => {
+    const members = e.cumulative.filter((_, i) => e.supplierP[i] === pS);
+    const len = Math.min(...members.map((c) => c.length));
+    return Array.from({ length: len }, (_, k) => members.reduce((a, c) => a + c[k]!, 0) / members.length);
+  };
+  const base = meanAt(Math.min(...groups));
+  const series = groups.map((pS, gi) => {
+    const mean = meanAt(pS);
+    const points: Array<[number, number]> = [
+      [0, 0],
+      ...mean.map((y, k): [number, number] => [k + 1, y - (base[k] ?? 0)]),
+    ];
+    return { name: `P(s) = ${pct(pS)}`, color: PALETTE[gi % PALETTE.length]!, points };
+  });
+  return lineChart({
+    title: `Fig. 5 (difference) — Supplier utility over always cheating (${v.short})`,
+    subtitle: [
+      `cumulative utility of each group's mean minus that of the P(s) = ${pct(Math.min(...groups))} group`,
+      "(the gas every Supplier pays whatever it does cancels out)",
+    ],
+    xLabel: "allocations completed by the Supplier",
+    yLabel: "utility gained over P(s) = 0 % (US dollars)",
+    yFormat: (y) => usdTick(y, 0),
+    series,
+  });
+}
+
 /** Fig. 6 as SVG: the Customer's utility after the jobs against the Suppliers' P(s). */
 export function fig6Svg(v: Variant, jobs: number): string {
   const be = breakEvenOf(v.fig6);
@@ -336,6 +367,25 @@ export function claims(r: StrategiesResult): Claim[] {
   ];
 }
 
+function parameterRows(variants: readonly Variant[]): string[][] {
+  const rows: Array<[string, string, (v: Variant) => string]> = [
+    ["λΔ", "inputs per allocation", (v) => String(v.params.table6.lambdaDelta)],
+    ["n", "test inputs (⌈λΔ/ρ⌉)", (v) => String(v.params.table6.n)],
+    ["ρ", "penalty rate (contract)", (v) => String(v.params.market.penaltyRate)],
+    ["π_s", "price per input", (v) => usd(v.params.usd.piS, 6)],
+    ["b", "Customer's benefit per output", (v) => usd(v.params.usd.b, 6)],
+    ["π_sd = π_cd", "deposit ρ·π_s (contract D)", (v) => usd(v.params.table6.piSd, 4)],
+    ["π_a", "Allocator fee, paid by each party (contract F)", (v) => usd(v.params.table6.piA, 6)],
+    ["π_m", "Mediator fee (contract M)", (v) => usd(v.params.table6.piM, 8)],
+    ["π_se", "Supplier electricity per input", (v) => v.params.usd.piSe.toExponential(3)],
+    ["π_cg", "Customer's cost per test output", (v) => v.params.usd.piCg.toExponential(3)],
+    ["π_v", "Supplier's gas to post its result", (v) => usd(v.params.usd.piV, 4)],
+    ["π_cc", "Customer's gas to commit", (v) => usd(v.params.usd.piCc, 4)],
+    ["π_mc", "Mediator's gas to post its finding", (v) => usd(v.params.usd.piMc, 4)],
+  ];
+  return rows.map(([sym, what, f]) => [sym, what, ...variants.map(f)]);
+}
+
 function table(head: readonly string[], rows: ReadonlyArray<ReadonlyArray<string>>): string {
   const cell = (s: string) => s.replace(/\|/g, "\\|");
   return [
@@ -403,7 +453,7 @@ export function markdownReport(r: StrategiesResult, command: string): string {
   const lowestGroups =
     flat.length === 0
       ? "**Fig. 5's groups.** Utility rises strictly with P(s) across all groups."
-      : `**Fig. 5's lowest groups.** A Supplier is caught with probability 1 − P(s)^n, n = ${n}: ${groups.map((g) => `${pct(g.pS)} → ${pct(1 - g.pS ** n, 3)}`).join(", ")}. In this run the groups P(s) = ${flat.map((g) => pct(g.pS)).join(", ")} were caught in ${flat.map((g) => pct(caughtRate(g.pS), 2)).join(", ")} of their allocations, so they lose payment and deposit every time and differ only by the electricity they spent on the inputs they did process (${usd(groups[1]!.mean - groups[0]!.mean, 5)} per 20 points of P(s) over ${groups[0]!.allocations} allocations): the honest-looking ordering “higher P(s), higher utility” is reversed among them by that electricity, but no cheater gains anything by processing more or less. Above them utility rises strictly.`;
+      : `**Fig. 5's lowest groups.** A Supplier is caught with probability 1 − P(s)^n, n = ${n}: ${groups.map((g) => `${pct(g.pS)} → ${pct(1 - g.pS ** n, 3)}`).join(", ")}. In this run the groups P(s) = ${flat.map((g) => pct(g.pS)).join(", ")} were caught in ${flat.map((g) => pct(caughtRate(g.pS), 2)).join(", ")} of their allocations, so they lose payment and deposit every time and differ only by the electricity spent on the inputs they did process: each 20 points of P(s) costs ${usd(Math.abs(groups[1]!.mean - groups[0]!.mean), 5)} over ${groups[0]!.allocations} allocations. Among Suppliers that are caught anyway, processing more is pure cost, so there utility falls (imperceptibly) with P(s); from the first group that sometimes escapes detection upwards it rises strictly.`;
   const lines = [
     "# Strategy experiments (paper §5.2, Fig. 5, Fig. 6, eq. 4–6)",
     "",
@@ -419,6 +469,10 @@ export function markdownReport(r: StrategiesResult, command: string): string {
     "",
     "![Fig. 5, Table 6](fig5-supplier-utility-table6.svg)",
     "",
+    "With Table 6's gas every line falls; the same run relative to the Suppliers that never process shows the ordering:",
+    "",
+    "![Fig. 5 difference, Table 6](fig5-supplier-advantage-table6.svg)",
+    "",
     "![Fig. 5, no gas](fig5-supplier-utility-no-gas.svg)",
     "",
     "Fig. 6:",
@@ -426,6 +480,13 @@ export function markdownReport(r: StrategiesResult, command: string): string {
     "![Fig. 6, Table 6](fig6-customer-utility-table6.svg)",
     "",
     "![Fig. 6, no gas](fig6-customer-utility-no-gas.svg)",
+    "",
+    "## Parameters (from core's `deriveTable6`)",
+    "",
+    table(
+      ["symbol", "meaning", "Table 6 run", "no-gas run"],
+      parameterRows(r.variants as readonly Variant[]),
+    ),
     "",
     "## How the numbers are made",
     "",
@@ -437,7 +498,7 @@ export function markdownReport(r: StrategiesResult, command: string): string {
     "",
     "## Why our numbers differ from the paper's",
     "",
-    "**Table 6's typos.** core derives Table 6 from its inputs. Four printed values do not follow from their own formulas:",
+    `**Table 6's typos.** core derives Table 6 from its inputs; ${t6rows.filter((x) => x[3] !== "yes").length} printed values do not follow from their own formulas and inputs:`,
     "",
     table(["parameter", "printed", "derived by core", "agrees"], t6rows),
     "",
@@ -480,7 +541,7 @@ export function markdownReport(r: StrategiesResult, command: string): string {
     "- `fig5-groups.csv`: per variant and group, mean/min/max cumulative Supplier utility after each allocation.",
     "- `fig5-allocations-table6.csv`: every allocation of the Table 6 run: who, behaviour, close reason, each party's on-chain change (base units) and utility (USD).",
     "- `fig6-customer.csv`: per variant and P(s), both Customers' utility after the jobs and how often the Supplier was caught.",
-    "- `fig5-*.svg`, `fig6-*.svg`: the figures.",
+    "- `fig5-supplier-utility-*.svg`, `fig5-supplier-advantage-*.svg`, `fig6-customer-utility-*.svg`: the figures.",
     "",
   ];
   return lines.join("\n");
@@ -500,6 +561,7 @@ export async function writeResults(r: StrategiesResult, dir: string, command: st
   for (const v of r.variants) {
     files.push(
       [`fig5-supplier-utility-${v.key}.svg`, fig5Svg(v)],
+      [`fig5-supplier-advantage-${v.key}.svg`, fig5AdvantageSvg(v)],
       [`fig6-customer-utility-${v.key}.svg`, fig6Svg(v, jobs)],
     );
   }
