@@ -4,10 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type MessageBus,
   PulsarAuthenticationError,
+  PulsarConnectionError,
   PulsarMessageTooLargeError,
   PulsarNotFoundError,
   PulsarTimeoutError,
   SubscriptionType,
+  WebSocketMessageBus,
 } from "../src/pulsar/index.ts";
 import { broker, busAs, freshTopic, str, text } from "./pulsar-support.ts";
 
@@ -200,5 +202,21 @@ describe("typed errors", () => {
     await expect(anonymous.createProducer(topic)).rejects.toBeInstanceOf(PulsarAuthenticationError);
     await expect(anonymous.subscribe(topic, "sub")).rejects.toBeInstanceOf(PulsarAuthenticationError);
     await anonymous.close();
+  });
+});
+
+describe("TLS", () => {
+  it("round-trips over wss:// when the broker's certificate is trusted, and refuses it otherwise", async () => {
+    const { webUrlTls, tlsCa, adminToken } = broker();
+    const topic = await freshTopic("tls");
+    const secure = new WebSocketMessageBus({ url: webUrlTls, token: adminToken, tls: { ca: tlsCa } });
+    expect(secure.wsBase.startsWith("wss://")).toBe(true);
+    const consumer = await secure.subscribe(topic, "sub");
+    await (await secure.createProducer(topic)).send({ payload: text("sealed") });
+    expect(str((await consumer.receive(10_000)).payload)).toBe("sealed");
+    await secure.close();
+
+    const untrusting = new WebSocketMessageBus({ url: webUrlTls, token: adminToken });
+    await expect(untrusting.createProducer(topic)).rejects.toBeInstanceOf(PulsarConnectionError);
   });
 });

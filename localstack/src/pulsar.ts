@@ -43,6 +43,10 @@ export interface PulsarConnectionInfo {
   readonly adminToken: string;
   /** The HS256 secret, base64, to mint participant tokens (mintParticipantToken in @surplus/adapters). */
   readonly tokenSecret: string;
+  /** The same web service over TLS (https:// and wss://), with a self-signed certificate. */
+  readonly webUrlTls: string;
+  /** PEM of that certificate (it is its own CA): pass it as `tls.ca` to trust the broker. */
+  readonly tlsCa: string;
 }
 
 declare module "vitest" {
@@ -58,6 +62,8 @@ export interface PulsarLocalOptions {
   readonly webPort?: number;
   /** @default 6650 (or SURPLUS_PULSAR_BROKER_PORT) */
   readonly brokerPort?: number;
+  /** HTTPS/WSS port. @default 8443 (or SURPLUS_PULSAR_WEB_TLS_PORT) */
+  readonly webTlsPort?: number;
   /** How long to wait for the broker to become ready. @default 240000 */
   readonly readyTimeoutMs?: number;
   /** Progress messages. @default to stderr */
@@ -82,6 +88,8 @@ interface Resolved {
   dataDir: string;
   webPort: number;
   brokerPort: number;
+  webTlsPort: number;
+  webUrlTls: string;
   webUrl: string;
   serviceUrl: string;
   log: (line: string) => void;
@@ -93,10 +101,13 @@ function resolveOptions(options: PulsarLocalOptions): Resolved {
   );
   const webPort = options.webPort ?? Number(process.env.SURPLUS_PULSAR_WEB_PORT ?? 8080);
   const brokerPort = options.brokerPort ?? Number(process.env.SURPLUS_PULSAR_BROKER_PORT ?? 6650);
+  const webTlsPort = options.webTlsPort ?? Number(process.env.SURPLUS_PULSAR_WEB_TLS_PORT ?? 8443);
   return {
     dataDir,
     webPort,
     brokerPort,
+    webTlsPort,
+    webUrlTls: `https://127.0.0.1:${webTlsPort}`,
     webUrl: `http://127.0.0.1:${webPort}`,
     serviceUrl: `pulsar://127.0.0.1:${brokerPort}`,
     log: options.log ?? defaultLog,
@@ -114,6 +125,45 @@ export async function tokenSecret(dataDir: string): Promise<Uint8Array> {
   await writeFile(file, `${Buffer.from(secret).toString("base64")}\n`, { mode: 0o600 });
   await chmod(file, 0o600);
   return secret;
+}
+
+/**
+ * A self-signed certificate for the broker's TLS web port (127.0.0.1 / localhost), generated once
+ * per data directory with the openssl CLI. The certificate is its own CA.
+ */
+export async function tlsCertificate(dataDir: string): Promise<{ cert: string; key: string; pem: string }> {
+  const dir = join(dataDir, "tls");
+  const cert = join(dir, "broker.cert.pem");
+  const key = join(dir, "broker.key-pk8.pem");
+  if (!existsSync(cert) || !existsSync(key)) {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    try {
+      await execFileAsync("openssl", [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        key,
+        "-out",
+        cert,
+        "-days",
+        "3650",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1,DNS:localhost",
+      ]);
+    } catch (error) {
+      throw new PulsarLocalError(
+        `could not create the broker's TLS certificate with openssl (${(error as Error).message.split("\n")[0]}). ` +
+          "Install openssl (apt-get install openssl).",
+      );
+    }
+    await chmod(key, 0o600);
+  }
+  return { cert, key, pem: await readFile(cert, "utf8") };
 }
 
 // --- Java and the classpath --------------------------------------------------------------------
@@ -324,11 +374,14 @@ export async function startPulsar(options: PulsarLocalOptions = {}): Promise<Pul
   const secret = await tokenSecret(o.dataDir);
   const adminToken = await mintToken(secret, ADMIN_ROLE);
   const admin = new PulsarAdmin({ url: o.webUrl, token: adminToken, timeoutMs: 5_000 });
+  const tls = await tlsCertificate(o.dataDir);
   const info = {
     webUrl: o.webUrl,
     serviceUrl: o.serviceUrl,
     adminToken,
     tokenSecret: Buffer.from(secret).toString("base64"),
+    webUrlTls: o.webUrlTls,
+    tlsCa: tls.pem,
     dataDir: o.dataDir,
   };
 
@@ -345,10 +398,15 @@ export async function startPulsar(options: PulsarLocalOptions = {}): Promise<Pul
     await waitReady(o, admin, adminToken, runningPid, options.readyTimeoutMs);
     return { ...info, pid: runningPid, startedHere: false };
   }
-  if (state === "foreign" || (await portOpen(o.webPort)) || (await portOpen(o.brokerPort))) {
+  if (
+    state === "foreign" ||
+    (await portOpen(o.webPort)) ||
+    (await portOpen(o.brokerPort)) ||
+    (await portOpen(o.webTlsPort))
+  ) {
     throw new PulsarLocalError(
-      `port ${o.webPort} or ${o.brokerPort} on 127.0.0.1 is taken by another process (not the broker of ${o.dataDir}). ` +
-        "Stop it, or choose other ports with SURPLUS_PULSAR_WEB_PORT / SURPLUS_PULSAR_BROKER_PORT.",
+      `port ${o.webPort}, ${o.brokerPort} or ${o.webTlsPort} on 127.0.0.1 is taken by another process (not the broker of ${o.dataDir}). ` +
+        "Stop it, or choose other ports with SURPLUS_PULSAR_WEB_PORT / SURPLUS_PULSAR_BROKER_PORT / SURPLUS_PULSAR_WEB_TLS_PORT.",
     );
   }
 
@@ -362,6 +420,9 @@ export async function startPulsar(options: PulsarLocalOptions = {}): Promise<Pul
     renderConfig(template, {
       webServicePort: String(o.webPort),
       brokerServicePort: String(o.brokerPort),
+      webServicePortTls: String(o.webTlsPort),
+      tlsCertificateFilePath: tls.cert,
+      tlsKeyFilePath: tls.key,
       tokenSecretKey: `data:;base64,${info.tokenSecret}`,
       brokerClientAuthenticationParameters: JSON.stringify({ token: adminToken }),
     }),
@@ -505,6 +566,8 @@ export async function pulsarInfo(options: PulsarLocalOptions = {}): Promise<Puls
     serviceUrl: o.serviceUrl,
     adminToken: await mintToken(secret, ADMIN_ROLE),
     tokenSecret: Buffer.from(secret).toString("base64"),
+    webUrlTls: o.webUrlTls,
+    tlsCa: (await tlsCertificate(o.dataDir)).pem,
   };
 }
 
@@ -514,6 +577,8 @@ export function exportToEnv(info: PulsarConnectionInfo): void {
   process.env.SURPLUS_PULSAR_SERVICE_URL = info.serviceUrl;
   process.env.SURPLUS_PULSAR_ADMIN_TOKEN = info.adminToken;
   process.env.SURPLUS_PULSAR_TOKEN_SECRET = info.tokenSecret;
+  process.env.SURPLUS_PULSAR_WEB_URL_TLS = info.webUrlTls;
+  process.env.SURPLUS_PULSAR_TLS_CA = info.tlsCa;
 }
 
 /**
@@ -528,6 +593,8 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
     serviceUrl: local.serviceUrl,
     adminToken: local.adminToken,
     tokenSecret: local.tokenSecret,
+    webUrlTls: local.webUrlTls,
+    tlsCa: local.tlsCa,
   };
   project.provide("pulsar", info);
   exportToEnv(info);
@@ -572,6 +639,7 @@ async function main(argv: string[]): Promise<void> {
         SURPLUS_PULSAR_SERVICE_URL: info.serviceUrl,
         SURPLUS_PULSAR_ADMIN_TOKEN: info.adminToken,
         SURPLUS_PULSAR_TOKEN_SECRET: info.tokenSecret,
+        SURPLUS_PULSAR_WEB_URL_TLS: info.webUrlTls,
       })) {
         process.stdout.write(`export ${k}=${JSON.stringify(v)}\n`);
       }
