@@ -367,6 +367,14 @@ async function adminAnswers(admin: PulsarAdmin): Promise<"ours" | "foreign" | "d
   }
 }
 
+/** Fingerprint of what a started broker depends on (pom, standalone.conf, log4j2.xml). */
+async function configurationHash(): Promise<string> {
+  const hash = createHash("sha256");
+  for (const file of ["pom.xml", "standalone.conf", "log4j2.xml"])
+    hash.update(await readFile(join(PULSAR_CONF_DIR, file)));
+  return hash.digest("hex").slice(0, 16);
+}
+
 /** Starts the local broker, or reuses the one already running on this data directory. */
 export async function startPulsar(options: PulsarLocalOptions = {}): Promise<PulsarLocal> {
   const o = resolveOptions(options);
@@ -387,8 +395,16 @@ export async function startPulsar(options: PulsarLocalOptions = {}): Promise<Pul
 
   const runningPid = await readPid(o.dataDir);
   const state = await adminAnswers(admin);
+  const configHash = await configurationHash();
   if (state === "ours" && runningPid) {
     o.log(`reusing the broker already running (pid ${runningPid}) at ${o.webUrl}`);
+    const runningHash = await readFile(join(o.dataDir, "broker.config-hash"), "utf8").catch(() => "");
+    if (runningHash.trim() !== configHash) {
+      o.log(
+        "warning: the running broker was started with an older localstack/pulsar configuration; " +
+          "run `node localstack/src/pulsar.ts stop` to restart it with the current one",
+      );
+    }
     await waitReady(o, admin, adminToken, undefined, options.readyTimeoutMs);
     return { ...info, pid: runningPid, startedHere: false };
   }
@@ -455,6 +471,7 @@ export async function startPulsar(options: PulsarLocalOptions = {}): Promise<Pul
   const child = spawn(java, args, { cwd: o.dataDir, detached: true, stdio: ["ignore", out, out] });
   if (!child.pid) throw new PulsarLocalError(`could not start ${java}`);
   await writeFile(join(o.dataDir, "broker.pid"), `${child.pid}\n`);
+  await writeFile(join(o.dataDir, "broker.config-hash"), `${configHash}\n`);
   child.unref();
   await waitReady(o, admin, adminToken, child.pid, options.readyTimeoutMs);
   return { ...info, pid: child.pid, startedHere: true };
