@@ -297,9 +297,7 @@ describe("the messaging stack with a self-hosted Pulsar", () => {
       ContainerDefinitions: [
         Match.objectLike({
           Image: "apachepulsar/pulsar:4.0.7",
-          Environment: Match.arrayWith([
-            { Name: "PULSAR_MEM", Value: "-Xms4096m -Xmx4096m -XX:MaxDirectMemorySize=2048m" },
-          ]),
+          Command: [Match.stringLikeRegexp('PULSAR_MEM="-Xms4096m -Xmx4096m -XX:MaxDirectMemorySize=2048m"')],
           Secrets: [Match.objectLike({ Name: "TOKEN_SIGNING_KEY" })],
           MountPoints: [{ ContainerPath: "/pulsar/data", SourceVolume: "data", ReadOnly: false }],
         }),

@@ -1,0 +1,120 @@
+// The checks CI runs on every synthesized template: cdk-nag's AwsSolutions pack (no finding left
+// unacknowledged, every acknowledgment with its reason) and cfn-lint (no error).
+import { execFile } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { Validations } from "aws-cdk-lib";
+import { AwsSolutionsChecks } from "cdk-nag";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type BuiltApp, buildApp, ROOT, SELF_HOSTED_CONTEXT } from "./support/app.ts";
+
+const CONFIGS = {
+  "managed Pulsar": {},
+  "self-hosted Pulsar, alarm email": { ...SELF_HOSTED_CONTEXT, "surplus:alarmEmail": "ops@city.example" },
+} as const;
+type ConfigName = keyof typeof CONFIGS;
+
+/** Every AwsSolutions acknowledgment in the app: `path rule` → reason. */
+function acknowledgments(built: BuiltApp): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const construct of built.app.node.findAll()) {
+    for (const entry of construct.node.metadata) {
+      if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+      for (const [rule, reason] of Object.entries(entry.data as Record<string, string>)) {
+        if (rule.startsWith("Annotation::AwsSolutions-")) {
+          found.set(`${construct.node.path} ${rule.slice("Annotation::".length)}`, reason);
+        }
+      }
+    }
+  }
+  return found;
+}
+
+const MANAGED_ACKNOWLEDGMENTS = [
+  "surplus-functions/Allocator/DeadLetters AwsSolutions-SQS3",
+  "surplus-functions/SignerKey AwsSolutions-SMG4",
+  "surplus-functions/VerifierBridge/DeadLetters AwsSolutions-SQS3",
+  "surplus-messaging/Pulsar/AdminToken AwsSolutions-SMG4",
+];
+
+const EXPECTED_ACKNOWLEDGMENTS: Record<ConfigName, string[]> = {
+  "managed Pulsar": MANAGED_ACKNOWLEDGMENTS,
+  "self-hosted Pulsar, alarm email": [
+    ...MANAGED_ACKNOWLEDGMENTS,
+    "surplus-messaging/Pulsar/LoadBalancer AwsSolutions-ELB2",
+    "surplus-messaging/Pulsar/LoadBalancerSecurityGroup AwsSolutions-EC23",
+    "surplus-messaging/Pulsar/TokenSigningKey AwsSolutions-SMG4",
+  ],
+};
+
+/**
+ * cfn-lint findings allowed in the templates, each with why. W3005 ("dependency already
+ * enforced"): CDK adds an explicit DependsOn from a function to its role's policy and from an ECS
+ * service to its listeners, which CloudFormation needs to order the policy before the first
+ * invocation / the listener before the service, though a GetAtt already implies part of it.
+ */
+const ALLOWED_CFN_LINT = new Set(["W3005"]);
+
+interface CfnLintFinding {
+  readonly Rule: { readonly Id: string };
+  readonly Level: string;
+  readonly Message: string;
+  readonly Filename: string;
+}
+
+describe.each(Object.keys(CONFIGS) as ConfigName[])("%s", (config) => {
+  let built: BuiltApp;
+
+  beforeAll(() => {
+    built = buildApp(CONFIGS[config]);
+  }, 180_000);
+
+  describe("cdk-nag AwsSolutions", () => {
+    it("reports no unacknowledged finding", () => {
+      const report = new AwsSolutionsChecks().validateScope(built.app);
+      const findings = report.violations.flatMap((v) =>
+        v.violatingResources.map(
+          (r) => `${v.ruleName} at ${r.constructPath ?? r.resourceLogicalId}: ${v.description}`,
+        ),
+      );
+      expect(findings).toEqual([]);
+      expect(report.success).toBe(true);
+    });
+
+    it("acknowledges exactly the reviewed rules, each with a reason", () => {
+      const found = acknowledgments(built);
+      expect([...found.keys()].sort()).toEqual([...EXPECTED_ACKNOWLEDGMENTS[config]].sort());
+      for (const [where, reason] of found) expect(reason.length, where).toBeGreaterThan(40);
+    });
+  });
+
+  describe("cfn-lint", () => {
+    it("finds no error in any synthesized template", async () => {
+      const { stdout: bin } = await promisify(execFile)(join(ROOT, "infra/scripts/ensure-python-tools.sh"));
+      const templates = readdirSync(built.outdir)
+        .filter((f) => f.endsWith(".template.json"))
+        .map((f) => join(built.outdir, f));
+      expect(templates).toHaveLength(3);
+      // cfn-lint exits non-zero when it finds anything; the JSON on stdout says what.
+      const output = await promisify(execFile)(
+        join(bin.trim(), "cfn-lint"),
+        ["--format", "json", ...templates],
+        {
+          maxBuffer: 16 << 20,
+        },
+      ).then(
+        (r) => r.stdout,
+        (err: { stdout?: string; code?: number }) => {
+          if (typeof err.stdout !== "string" || err.stdout === "") throw err;
+          return err.stdout;
+        },
+      );
+      const findings = JSON.parse(output) as CfnLintFinding[];
+      const unexpected = findings
+        .filter((f) => f.Level === "Error" || !ALLOWED_CFN_LINT.has(f.Rule.Id))
+        .map((f) => `${f.Level} ${f.Rule.Id} ${f.Filename.split("/").pop()}: ${f.Message}`);
+      expect(unexpected).toEqual([]);
+    }, 300_000);
+  });
+});
