@@ -184,3 +184,64 @@ export function checkEq6(seed: number, runs = 1_000) {
     bestIsOne: check(eq6Arbitrary, (g) => supplierBestP(g) === 1, seed, runs),
   };
 }
+
+/** The per-job costs of Table 6 a Customer might be charged, for `searchCostReadings`. */
+export function customerCostTerms(t: {
+  readonly piA: number;
+  readonly piAe: number;
+  readonly piCc: number;
+  readonly piV: number;
+  readonly piM: number;
+  readonly piCg: number;
+  readonly piSe: number;
+  readonly piCd: number;
+  readonly n: number;
+  readonly piS: number;
+}): Record<string, number> {
+  return {
+    π_a: t.piA,
+    π_aε: t.piAe,
+    π_cc: t.piCc,
+    π_v: t.piV,
+    π_m: t.piM,
+    n·π_cg: t.n * t.piCg,
+    n·π_s: t.n * t.piS,
+    n·π_se: t.n * t.piSe,
+    π_cd: t.piCd,
+  };
+}
+
+/**
+ * Every subset of `terms` taken as the Customer's fixed cost per job, with utility
+ * U(p) = λΔ·b·p − λΔ·π_s − cost and withholding costing `delta` more: how many subsets give the
+ * paper's break-even (82 ± 1 %), its gain at P(s) = 1 (24 ± 1 %, relative to the withholding or to
+ * the submitting Customer), and both.
+ */
+export function searchCostReadings(
+  terms: Readonly<Record<string, number>>,
+  value: { readonly lambdaDelta: number; readonly piS: number; readonly b: number; readonly delta: number },
+) {
+  const names = Object.keys(terms);
+  let breakEven = 0;
+  let gain = 0;
+  const both: string[][] = [];
+  for (let mask = 0; mask < 1 << names.length; mask++) {
+    const chosen = names.filter((_, i) => (mask & (1 << i)) !== 0);
+    const cost = chosen.reduce((s, k) => s + terms[k]!, 0);
+    const benefit = value.lambdaDelta * value.b;
+    const fixed = value.lambdaDelta * value.piS + cost;
+    const be = fixed / benefit;
+    const u1 = benefit - fixed;
+    const un = u1 - value.delta;
+    const gains = [
+      un === 0 ? Number.NaN : value.delta / Math.abs(un),
+      u1 === 0 ? Number.NaN : value.delta / Math.abs(u1),
+    ];
+    const beHit = Math.abs(be - 0.82) <= 0.01;
+    const gainHit = gains.some((g) => Math.abs(g - 0.24) <= 0.01);
+    if (beHit) breakEven++;
+    if (gainHit) gain++;
+    if (beHit && gainHit) both.push(chosen);
+  }
+  return { subsets: 1 << names.length, breakEven, gain, both };
+}

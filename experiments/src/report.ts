@@ -4,6 +4,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { CloseReason } from "@surplus/contracts";
 import { deriveTable6, PAPER_TABLE6_INPUTS, PAPER_TABLE6_PRINTED } from "@surplus/core";
+import { customerBreakEven } from "./analysis.ts";
 import {
   breakEvenOf,
   type GroupSummary,
@@ -271,8 +272,13 @@ export function claims(r: StrategiesResult): Claim[] {
   const be = (x: Variant) => {
     const b = breakEvenOf(x.fig6);
     const max = Math.max(...x.fig6.map((l) => l.submits));
+    const expected = customerBreakEven(x.params);
+    const where =
+      expected >= 0 && expected <= 1
+        ? `P(s) = ${pct(expected, 1)}`
+        : `P(s) = ${pct(expected, 0)}, beyond 100 %`;
     return b === undefined
-      ? `none in 60–100 % (utility ${max < 0 ? "< 0 everywhere" : "> 0 everywhere"}; best ${usd(max)})`
+      ? `none in 60–100 % (utility ${max < 0 ? "< 0 everywhere" : "> 0 everywhere"}); expected at ${where}`
       : `P(s) ≈ ${pct(b, 1)}`;
   };
   const a = r.analysis;
@@ -429,10 +435,17 @@ export function markdownReport(r: StrategiesResult, command: string): string {
   const hits = a.readings
     .filter((x) => near(x.breakEven, 0.82) || near(x.gainAtOne, 0.24))
     .map((x) => x.label);
-  const readingVerdict =
+  const search = a.costSearch
+    .map(
+      (c) =>
+        `${c.label} Table 6: ${c.breakEven} of ${c.subsets} subsets give the break-even, ${c.gain} the gain, ${c.both.length} both${c.both.length ? ` (${c.both.map((b) => `{${b.join(", ")}}`).join("; ")})` : ""}`,
+    )
+    .join("; ");
+  const readingVerdict = `${
     hits.length === 0
-      ? "None of the four readings of Table 6 above gives 82 % or +24 % under the contract's rules, so the paper's Fig. 6 cannot have been computed from its Table 6 as printed; the draft does not say which values it used."
-      : `Readings close to a paper figure: ${hits.join(", ")}.`;
+      ? "None of the four readings of Table 6 above gives 82 % or +24 % under the contract's rules."
+      : `Readings close to a paper figure: ${hits.join(", ")}.`
+  } Searching further, we charged the Customer every subset of Table 6's per-job costs (π_a, π_aε, π_cc, π_v, π_m, n·π_cg, n·π_s, n·π_se, π_cd) on top of λΔ·π_s and asked which give break-even 82 ± 1 % and a gain of 24 ± 1 % (relative to either Customer): ${search}. So the paper's Fig. 6 cannot have been computed from its Table 6; the draft does not say which values it used.`;
   const groups = groupSummary(v.fig5);
   const caughtRate = (pS: number) => {
     let caught = 0;

@@ -1,15 +1,17 @@
 // `npm run experiment -- strategies`: both experiments of paper §5.2 on two parameter sets
 // (Table 6 as core derives it, and the same market without gas costs), the analytic checks, and
 // the claim table. Pure computation; files are written by report.ts.
-import { PAPER_TABLE6_PRINTED } from "@surplus/core";
+import { deriveTable6, PAPER_TABLE6_INPUTS, PAPER_TABLE6_PRINTED } from "@surplus/core";
 import {
   checkEq4,
   checkEq6,
   customerBreakEven,
+  customerCostTerms,
   customerGainAtOne,
   expectedUtility,
   impliedCustomerEconomics,
   type PropertyOutcome,
+  searchCostReadings,
 } from "./analysis.ts";
 import { type ExperimentParameters, experimentParameters, Table6Source } from "./parameters.ts";
 import {
@@ -107,6 +109,8 @@ export interface Analysis {
     readonly supplierHonest: number;
     readonly supplierCheat: number;
   }>;
+  /** Which subsets of Table 6's cost terms, charged to the Customer per job, give the paper's figures (derived and printed Table 6). */
+  readonly costSearch: ReadonlyArray<{ readonly label: string } & ReturnType<typeof searchCostReadings>>;
   /** What the paper's 82 % and +24 % would need: λΔ·b and fixed cost per job (USD). */
   readonly implied: {
     readonly alpha: number;
@@ -191,6 +195,21 @@ export function runStrategies(
       eq6: checkEq6(seed, runs),
       contractBestP,
       readings,
+      costSearch: [
+        {
+          label: "derived",
+          t: { ...experimentParameters().table6, piA: deriveTable6(PAPER_TABLE6_INPUTS).piA },
+        },
+        { label: "printed", t: PAPER_TABLE6_PRINTED },
+      ].map(({ label, t }) => ({
+        label,
+        ...searchCostReadings(customerCostTerms({ ...t, piS: PAPER_TABLE6_INPUTS.piS }), {
+          lambdaDelta: t.lambdaDelta,
+          piS: PAPER_TABLE6_INPUTS.piS,
+          b: PAPER_TABLE6_INPUTS.b,
+          delta: t.piCd - t.n * t.piCg,
+        }),
+      })),
       implied: { ...impliedCustomerEconomics(0.82, 0.24, delta), delta },
     },
   };

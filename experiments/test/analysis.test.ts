@@ -3,7 +3,13 @@
 import { customerProcessesTests, supplierBestP, supplierStationaryP } from "@surplus/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { eq4Arbitrary, eq4Processes, eq6Arbitrary, expectedUtility } from "../src/analysis.ts";
+import {
+  eq4Arbitrary,
+  eq4Processes,
+  eq6Arbitrary,
+  expectedUtility,
+  searchCostReadings,
+} from "../src/analysis.ts";
 import { experimentParameters } from "../src/parameters.ts";
 import { fig5Svg, fig6Svg } from "../src/report.ts";
 import { FIG5, FIG6, supplierExperiment } from "../src/simulate.ts";
@@ -48,6 +54,16 @@ describe("expectedUtility", () => {
         .map((c) => c[c.length - 1]! / c.length);
       for (const f of finals) expect(f).toBeCloseTo(expectedUtility(p, pS).supplier, 6);
     }
+  });
+});
+
+describe("searchCostReadings", () => {
+  it("counts the cost subsets that give the paper's break-even and gain", () => {
+    // λΔ·b = 1, λΔ·π_s = 0.5: a cost of 0.32 puts break-even at 82 %; δ = 0.0432 then gives +24 %.
+    const r = searchCostReadings({ a: 0.32, b: 5 }, { lambdaDelta: 1, piS: 0.5, b: 1, delta: 0.0432 / 1.24 });
+    expect(r.subsets).toBe(4);
+    expect(r.breakEven).toBe(1);
+    expect(r.both).toEqual([["a"]]);
   });
 });
 
