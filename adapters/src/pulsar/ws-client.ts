@@ -193,7 +193,26 @@ abstract class Link {
   protected sendFrame(frame: string): Promise<void> {
     const socket = this.socket;
     if (!socket || socket.readyState !== WebSocket.OPEN) return Promise.resolve(); // resent on reconnect
+    this.#coalesce(socket);
     return new Promise((resolve) => socket.send(frame, () => resolve()));
+  }
+
+  #corked = false;
+
+  /**
+   * Frames written in the same tick leave in one write (writev) instead of one syscall each:
+   * cork the TCP socket under the WebSocket until the tick ends.
+   */
+  #coalesce(socket: WebSocket): void {
+    if (this.#corked) return;
+    const tcp = (socket as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    if (!tcp) return;
+    this.#corked = true;
+    tcp.cork();
+    process.nextTick(() => {
+      this.#corked = false;
+      tcp.uncork();
+    });
   }
 
   /** Opens a socket; on success it is wired and becomes `this.socket` synchronously on "open",
