@@ -2,9 +2,9 @@
 // contract's events from its stored block cursor up to `head − confirmations` (blocks that deep are
 // taken as final: re-orgs shallower than the confirmation depth never reach it), and for each event,
 // in chain order:
-//   1. does its side effects, all idempotent: per-allocation channels are provisioned when an
-//      allocation opens and revoked when it closes; the state change is announced on Pulsar with a
-//      sequence id derived from (block, log index), so the broker drops a repeated announcement;
+//   1. does its side effects: per-allocation channels are provisioned when an allocation opens
+//      and revoked when it closes (both idempotent); the event is announced on Pulsar at least once,
+//      carrying its dedup key (block:log index) so participants drop a repeated announcement;
 //   2. records it in the allocations registry under its dedup key (block number, log index) with a
 //      conditional write — an event applied once is never applied again;
 // and finally advances the cursor with a compare-and-set, so a concurrent run that got there first
@@ -33,8 +33,8 @@ export interface StateAnnouncement {
 }
 
 export interface Announcer {
-  /** Publishes on the allocations channel; `sequenceId` increases with chain order (dedup). */
-  announce(announcement: StateAnnouncement, sequenceId: number): Promise<void>;
+  /** Publishes on the allocations channel, at least once; `dedupKey` lets receivers drop repeats. */
+  announce(announcement: StateAnnouncement, dedupKey: string): Promise<void>;
 }
 
 export interface ChannelProvisioner {
@@ -120,7 +120,7 @@ export async function runBridge(deps: BridgeDeps, options: BridgeOptions = {}): 
         transactionHash: e.transactionHash,
         args: e.args,
       },
-      sequenceIdOf(e),
+      dedupKey(e),
     );
     const applied = await deps.registry.applyEvent({
       dedupKey: dedupKey(e),

@@ -11,6 +11,7 @@ type ServiceSetup = (project: TestProject) => Promise<Teardown>;
 const services: Array<[name: string, load: () => Promise<{ setup: ServiceSetup }>]> = [
   ["dynamodb", () => import("./dynamodb.ts")],
   ["pulsar", () => import("./pulsar.ts")],
+  ["chain", () => import("./chain.ts")],
 ];
 
 const teardowns: Teardown[] = [];

@@ -25,7 +25,7 @@ export class DynamoBridgeRegistry implements BridgeRegistry {
   constructor(client: DynamoDBClient, names: TableNames = tableNames()) {
     this.#db = documentClient(client);
     this.#t = names;
-    this.#allocations = new DynamoAllocatorRegistry(client, names);
+    this.#allocations = new DynamoAllocatorRegistry(this.#db, names);
   }
 
   termsOf(allocationId: Bytes32): Promise<Allocation | undefined> {
