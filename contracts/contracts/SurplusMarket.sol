@@ -271,7 +271,7 @@ contract SurplusMarket is ISurplusMarket {
         uint256 r = a.suppliers.length;
         if (results.length != r) revert LengthMismatch(id, r, results.length);
 
-        uint16 matched;
+        uint16 matched = 0;
         for (uint256 i; i < r; ++i) {
             uint16 bit = uint16(1 << i);
             if (rec.suppliers & bit == 0) continue;
@@ -311,7 +311,7 @@ contract SurplusMarket is ISurplusMarket {
         // when its committed γ differs from the Mediator's (wrong or too few test outputs), or when it
         // disputed a Supplier the Mediator found honest.
         uint16 wrong = lazy;
-        uint16 silent;
+        uint16 silent = 0;
         bool customerAtFault = keccak256(abi.encode(gammaM)) != _commitments[id];
         for (uint256 i; i < r; ++i) {
             uint16 bit = uint16(1 << i);
@@ -475,7 +475,8 @@ contract SurplusMarket is ISurplusMarket {
     }
 
     function _allSigned(Record memory rec, uint256 r) private pure returns (bool) {
-        return rec.customerSigned && rec.mediatorSigned && rec.suppliers == (1 << r) - 1;
+        // `suppliers` only has bits below r, so ≥ means every one of them is set.
+        return rec.customerSigned && rec.mediatorSigned && rec.suppliers >= (1 << r) - 1;
     }
 
     function _expectState(bytes32 id, Record memory rec, State expected) private pure {
@@ -484,16 +485,16 @@ contract SurplusMarket is ISurplusMarket {
 
     function _verifyAccept(bytes32 id, address party, bytes32 commitment, bytes calldata signature) private view {
         bytes32 digest = _hashTypedData(keccak256(abi.encode(ACCEPT_TYPEHASH, id, commitment)));
-        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
-        if (err != ECDSA.RecoverError.NoError || signer != party) revert InvalidSignature(id, party);
+        (address signer, ECDSA.RecoverError err, bytes32 errArg) = ECDSA.tryRecoverCalldata(digest, signature);
+        if (err != ECDSA.RecoverError.NoError || errArg != 0 || signer != party) revert InvalidSignature(id, party);
     }
 
     /// @dev Whether `result` carries `supplier`'s valid SupplierResult(id, seal) signature.
     function _resultSigned(bytes32 id, address supplier, Result calldata result) private view returns (bool) {
         if (result.signature.length == 0) return false;
         bytes32 digest = _hashTypedData(keccak256(abi.encode(SUPPLIER_RESULT_TYPEHASH, id, result.seal)));
-        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, result.signature);
-        return err == ECDSA.RecoverError.NoError && signer == supplier;
+        (address signer, ECDSA.RecoverError err, bytes32 errArg) = ECDSA.tryRecoverCalldata(digest, result.signature);
+        return err == ECDSA.RecoverError.NoError && errArg == 0 && signer == supplier;
     }
 
     function _amounts(Allocation calldata a) private view returns (Amounts memory m) {

@@ -21,7 +21,7 @@ export const DEFAULTS = {
 
 export const SurplusMarketModule = buildModule("SurplusMarket", (m) => {
   const token = m.getParameter<string>("token");
-  const treasury = m.getParameter<string>("treasury", m.getAccount(0));
+  const treasury = m.getParameter("treasury", m.getAccount(0));
   const market = m.contract("SurplusMarket", [
     token,
     treasury,
@@ -38,7 +38,7 @@ export const SurplusMarketModule = buildModule("SurplusMarket", (m) => {
 
 export const LocalSurplusMarketModule = buildModule("LocalSurplusMarket", (m) => {
   const token = m.contract("TestToken");
-  const treasury = m.getParameter<string>("treasury", m.getAccount(0));
+  const treasury = m.getParameter("treasury", m.getAccount(0));
   const market = m.contract("SurplusMarket", [
     token,
     treasury,
