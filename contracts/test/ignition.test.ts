@@ -1,10 +1,13 @@
 // The Ignition module deploys a working market (token + market on the in-process network).
 import { ZeroAddress } from "ethers";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULTS, LocalSurplusMarketModule } from "../ignition/modules/SurplusMarket.ts";
+import { buildContracts } from "../src/network.ts";
 import { createNetwork } from "./support/fixture.ts";
 
 describe("Ignition", () => {
+  beforeAll(buildContracts, 300_000);
+
   it("LocalSurplusMarket deploys a TestToken and a market with the default parameters", async () => {
     const net = await createNetwork();
     const { market, token } = await net.ignition.deploy(LocalSurplusMarketModule);
