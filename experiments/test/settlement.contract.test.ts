@@ -32,6 +32,8 @@ const FUNDS = 10n ** 30n;
 const GAMMAS = [0, 1, 2].map((i) => `0x${(0x11 * (i + 1)).toString(16).repeat(32)}` as Bytes32);
 
 let net: InProcessNetwork;
+/** The markets the lifecycles run on; `m` is the one of the current case. */
+const markets: DeployedMarket[] = [];
 let m: DeployedMarket;
 let parties: {
   treasury: HardhatEthersSigner;
@@ -52,13 +54,24 @@ beforeAll(async () => {
     mediator: mediator!,
     suppliers: rest.slice(0, R_MAX),
   };
-  // The experiments' market: ρ, F = π_a and M = π_m from Table 6 in an 18-decimal dollar token.
-  m = await deployMarket(deployer!, { treasury: treasury!.address, parameters: params.market });
-  for (const p of [customer!, ...parties.suppliers]) {
-    const token = m.token.connect(p) as Contract;
-    await (await token.getFunction("mint")(p.address, FUNDS)).wait();
-    await (await token.getFunction("approve")(m.marketAddress, FUNDS)).wait();
-    await (await (m.market.connect(p) as Contract).getFunction("deposit")(FUNDS)).wait();
+  // The experiments' market (ρ, F = π_a and M = π_m from Table 6 in an 18-decimal dollar token),
+  // and one with other parameters: no Allocator fee, whole-deposit timeout fine, a small ρ.
+  const other = {
+    ...params.market,
+    penaltyRate: 100n,
+    allocatorFee: 0n,
+    mediatorFee: 1n,
+    timeoutFineBps: 10_000n,
+  };
+  for (const parameters of [params.market, other]) {
+    const deployed = await deployMarket(deployer!, { treasury: treasury!.address, parameters });
+    markets.push(deployed);
+    for (const p of [customer!, ...parties.suppliers]) {
+      const token = deployed.token.connect(p) as Contract;
+      await (await token.getFunction("mint")(p.address, FUNDS)).wait();
+      await (await token.getFunction("approve")(deployed.marketAddress, FUNDS)).wait();
+      await (await (deployed.market.connect(p) as Contract).getFunction("deposit")(FUNDS)).wait();
+    }
   }
 }, 120_000);
 
@@ -71,6 +84,7 @@ const result: fc.Arbitrary<SupplierResult> = fc.option(gamma, { nil: undefined, 
 const scenario = fc.integer({ min: 1, max: R_MAX }).chain((r) =>
   fc.record({
     r: fc.constant(r),
+    market: fc.integer({ min: 0, max: 1 }),
     minReplicas: fc.integer({ min: 1, max: r }),
     inputsPerSecond: fc.integer({ min: 1, max: 40 }),
     duration: fc.integer({ min: 60, max: 1_200 }),
@@ -121,8 +135,10 @@ let nonce = 0n;
 
 async function termsOf(s: Scenario): Promise<Allocation> {
   const now = await net.networkHelpers.time.latest();
-  const rho = Number(params.market.penaltyRate);
-  const inputs = s.inputsPerSecond * s.duration;
+  const rho = Number(m.parameters.penaltyRate);
+  // The contract needs n ≤ ρ and n·ρ ≥ λΔ, so λΔ ≤ ρ².
+  const duration = Math.min(s.duration, Math.floor((rho * rho) / s.inputsPerSecond));
+  const inputs = s.inputsPerSecond * duration;
   const lo = Math.ceil(inputs / rho);
   const hi = Math.min(rho, inputs);
   const suppliers = parties.suppliers.slice(0, s.r).map((p) => p.address as Address);
@@ -137,7 +153,7 @@ async function termsOf(s: Scenario): Promise<Allocation> {
     supplierOffers: suppliers.map(offer),
     serviceHash: offer(),
     start: now + 10,
-    end: now + 10 + s.duration,
+    end: now + 10 + duration,
     pricePerMi: s.pricePerMi,
     miPerInput: s.miPerInput,
     inputsPerSecond: s.inputsPerSecond,
@@ -229,6 +245,7 @@ async function runOnChain(a: Allocation, life: Lifecycle, atOpen: readonly boole
 
 const [G, X, Y] = GAMMAS as [Bytes32, Bytes32, Bytes32];
 const base = {
+  market: 0,
   minReplicas: 1,
   inputsPerSecond: 20,
   duration: 600,
@@ -334,6 +351,7 @@ describe("settlement model", () => {
   it("equals the contract to the wei on random lifecycles", async () => {
     await fc.assert(
       fc.asyncProperty(scenario, async (s) => {
+        m = markets[s.market]!;
         const a = await termsOf(s);
         const life: Lifecycle = { signed: s.signed, gammaC: s.gammaC, ending: s.ending };
         const model = settle(a, m.parameters, life);
@@ -354,7 +372,7 @@ describe("settlement model", () => {
         const [state] = await m.market.getFunction("recordOf")(allocationId(m.domain, a));
         expect(Number(state)).toBe(State.Closed);
       }),
-      { numRuns: 30, examples: PATHS.map((p) => [p]) },
+      { numRuns: 40, examples: PATHS.map((p) => [p]) },
     );
   }, 120_000);
 });
