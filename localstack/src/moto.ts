@@ -25,6 +25,11 @@ export class MotoServerError extends Error {
 export interface MotoServer {
   /** `http://localhost:<port>`: set it as AWS_ENDPOINT_URL. */
   readonly endpoint: string;
+  /**
+   * Resource types moto's CloudFormation skipped so far ("not supported by moto's CloudFormation
+   * implementation"): the stack still completes, without those resources.
+   */
+  readonly skippedResourceTypes: ReadonlySet<string>;
   /** Environment for an AWS client or the CDK CLI aimed at this server (dummy credentials). */
   readonly env: Readonly<Record<string, string>>;
   stop(): Promise<void>;
@@ -76,8 +81,17 @@ export async function startMotoServer(options: MotoServerOptions = {}): Promise<
     stdio: ["ignore", "ignore", "pipe"],
   });
   let tail = "";
+  const skipped = new Set<string>();
+  let partialLine = "";
   child.stderr?.on("data", (chunk: Buffer) => {
-    tail = (tail + chunk.toString()).slice(-4_000);
+    const text = chunk.toString();
+    const lines = (partialLine + text).split("\n");
+    partialLine = lines.pop() ?? "";
+    for (const line of lines) {
+      const match = /Tried to parse (AWS::\S+) but it's not supported/.exec(line);
+      if (match) skipped.add(match[1]!);
+    }
+    tail = (tail + text).slice(-4_000);
   });
   const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
   while (!(await answers(endpoint))) {
@@ -93,6 +107,7 @@ export async function startMotoServer(options: MotoServerOptions = {}): Promise<
   const region = options.region ?? "us-east-1";
   return {
     endpoint,
+    skippedResourceTypes: skipped,
     env: {
       AWS_ENDPOINT_URL: endpoint,
       AWS_ACCESS_KEY_ID: "testing",
