@@ -107,9 +107,11 @@ contract SurplusMarket is ISurplusMarket {
     /// @inheritdoc ISurplusMarket
     function deposit(uint256 amount) external {
         if (amount == 0) revert ZeroAmount();
+        // Tokens first, credit after: even a token with transfer hooks cannot spend a credit it has
+        // not paid for.
+        token.safeTransferFrom(msg.sender, address(this), amount);
         _balances[msg.sender] += amount;
         emit Deposited(msg.sender, amount);
-        token.safeTransferFrom(msg.sender, address(this), amount);
     }
 
     /// @inheritdoc ISurplusMarket
