@@ -53,6 +53,16 @@ export interface AuctionParams {
   readonly maxChunkSeconds?: number;
   /** Upper bound on n (the contract's uint32, the schema's 10^6): longer chunks are cut. @default 1 000 000 */
   readonly maxTestCount?: number;
+  /**
+   * Suppliers examined per attempt at most (cheapest first): bounds the work of one chunk on
+   * very large markets at a small cost in welfare. @default 512
+   */
+  readonly maxScan?: number;
+  /**
+   * A chunk is cut early for a cheaper Supplier that arrives (or frees up) later only once it has
+   * lasted this long (each allocation costs set-up time and gas). @default 3 600
+   */
+  readonly switchSeconds?: number;
   /** Allocation nonces are nonceBase + k for the k-th allocation of the round. @default 0n */
   readonly nonceBase?: bigint;
 }

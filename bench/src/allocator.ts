@@ -1,0 +1,260 @@
+// `npm run bench:allocator`: the auction's speed, and its welfare against the exact optimum and
+// against the paper's reference method. Prints a table and writes bench/results/allocator.json.
+//
+// 1. Time of one round (core runAuction) at 1k, 10k and 100k open offers, half Customers and
+//    half Suppliers, seeded realistic windows/prices/resources, r ∈ {1, 2, 3}
+//    (allocator-instances.ts). Offer ids are precomputed (the registry stores them), so the time is
+//    the auction alone. Best of 3 runs (1 at 100k).
+// 2. Welfare against the optimum on small instances (50–200 offers, windows on a one-hour grid
+//    over 8 h). The optimum is the exact MILP below, solved with HiGHS (npm `highs`). With every
+//    window boundary on the grid and δ_min ≤ the grid step, serving each elementary interval
+//    (between consecutive boundaries) by its own allocation is always allowed, and usage is
+//    constant within one, so this MILP is exact for our model:
+//      x[c,s,τ] ∈ {0,1}  s serves one replica of c during elementary interval τ
+//      y[c,τ]   ∈ {0,1}  c is served during τ;  z[c,m,τ] ∈ {0,1}  with Mediator m
+//      max Σ (π_xmax(c) − π_xmin(s))·I_c·λ·|τ|·x
+//      Σ_s x[c,s,τ] ≤ r_c·y[c,τ];  Σ_s x[c,s,τ] ≥ r_min·y[c,τ];  Σ_m z[c,m,τ] ≤ y[c,τ]
+//      x[c,s,τ] ≤ Σ_{m trusted by c and s} z[c,m,τ]
+//      Σ_c I_c·λ·x[c,s,τ] ≤ I_s;  Σ_c R_c·x[c,s,τ] ≤ R_s
+//    with x defined only for pairs that meet eq. 1 (and share a Mediator) where both windows
+//    cover τ. Every offer has its own account, so distinct Suppliers = distinct accounts.
+// 3. The reference method (max-cardinality matching, rank re-pairing, midpoint price) on the same
+//    instances: its welfare counts only the pairs that are feasible; the others are counted.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import {
+  type Address,
+  type AuctionInput,
+  checkRound,
+  pairFeasibility,
+  referenceAllocate,
+  requiredMips,
+  runAuction,
+} from "@surplus/core";
+import highsImport from "highs";
+import { generateInstance, type Instance } from "./allocator-instances.ts";
+
+// `highs` ships ESM at run time but CommonJS-flavoured types: its default export is the loader.
+const highsLoader = highsImport as unknown as (typeof highsImport)["default"];
+const ALLOCATOR = "0x00000000000000000000000000000000000A110C" as Address;
+const RESULTS = join(dirname(fileURLToPath(import.meta.url)), "../results/allocator.json");
+const say = (line: string) => process.stderr.write(`[bench:allocator] ${line}\n`);
+
+function inputOf(inst: Instance): AuctionInput {
+  return {
+    customers: inst.customers,
+    suppliers: inst.suppliers,
+    params: { allocator: ALLOCATOR, nowSeconds: inst.nowSeconds, penaltyRate: 1_000n },
+  };
+}
+
+/** Welfare in units of 10^9 base units (the price unit), as a float. */
+const units = (w: bigint) => Number(w / 1_000n) / 1e6;
+
+function timeRound(n: number): number {
+  const inst = generateInstance({ seed: n, customers: n / 2, suppliers: n / 2 });
+  const input = inputOf(inst);
+  const runs = n >= 100_000 ? 1 : 3;
+  let best = Infinity;
+  for (let i = 0; i < runs; i++) {
+    const t = performance.now();
+    const result = runAuction(input);
+    const ms = performance.now() - t;
+    best = Math.min(best, ms);
+    say(
+      `  ${n} offers: ${ms.toFixed(0)} ms (${result.allocations.length} allocations, ${
+        result.customers.filter((c) => c.pieces.some((p) => p.allocation !== undefined)).length
+      } Customers served)`,
+    );
+  }
+  return best;
+}
+
+export function milp(inst: Instance): string {
+  const boundaries = new Set<number>();
+  for (const o of [...inst.customers, ...inst.suppliers]) {
+    boundaries.add(o.offer.start);
+    boundaries.add(o.offer.end);
+  }
+  const points = [...boundaries].sort((a, b) => a - b);
+  const intervals = points.slice(1).map((end, i) => ({ start: points[i]!, end }));
+  const objective: string[] = [];
+  const rows: string[] = [];
+  const binaries: string[] = [];
+  const capacity = new Map<string, { mips: string[]; ram: string[] }>();
+  inst.customers.forEach((c, ci) => {
+    const o = c.offer;
+    intervals.forEach((tau, ti) => {
+      if (tau.start < o.start || tau.end > o.end) return;
+      const xs: string[] = [];
+      const zs = new Map<Address, string>();
+      for (const [mi, m] of inst.mediators.entries())
+        if (o.mediators.includes(m)) zs.set(m, `z_${ci}_${mi}_${ti}`);
+      inst.suppliers.forEach((s, si) => {
+        const so = s.offer;
+        if (tau.start < so.start || tau.end > so.end) return;
+        if (requiredMips(o) > so.capacityMips || o.ramMb > so.ramMb || so.minPricePerMi > o.maxPricePerMi)
+          return;
+        const shared = so.mediators.filter((m) => zs.has(m));
+        if (shared.length === 0 || so.account === o.account) return;
+        const x = `x_${ci}_${si}_${ti}`;
+        xs.push(x);
+        binaries.push(x);
+        const w = units(
+          (o.maxPricePerMi - so.minPricePerMi) * BigInt(requiredMips(o) * (tau.end - tau.start)),
+        );
+        objective.push(`${w} ${x}`);
+        rows.push(`${x} - ${shared.map((m) => zs.get(m)).join(" - ")} <= 0`);
+        const key = `${si}_${ti}`;
+        const cap = capacity.get(key) ?? { mips: [], ram: [] };
+        cap.mips.push(`${requiredMips(o)} ${x}`);
+        cap.ram.push(`${o.ramMb} ${x}`);
+        capacity.set(key, cap);
+      });
+      if (xs.length === 0) return;
+      const y = `y_${ci}_${ti}`;
+      binaries.push(y, ...zs.values());
+      rows.push(`${xs.join(" + ")} - ${o.replicas} ${y} <= 0`);
+      rows.push(`${xs.join(" + ")} - ${o.minReplicas} ${y} >= 0`);
+      rows.push(`${[...zs.values()].join(" + ")} - ${y} <= 0`);
+    });
+  });
+  for (const [key, cap] of capacity) {
+    const si = Number(key.split("_")[0]);
+    const so = inst.suppliers[si]!.offer;
+    rows.push(`${cap.mips.join(" + ")} <= ${so.capacityMips}`);
+    rows.push(`${cap.ram.join(" + ")} <= ${so.ramMb}`);
+  }
+  if (objective.length === 0) return "";
+  return [
+    "Maximize",
+    ` obj: ${objective.join(" + ")}`,
+    "Subject To",
+    ...rows.map((r, i) => ` r${i}: ${r}`),
+    "Binary",
+    ...binaries.map((b) => ` ${b}`),
+    "End",
+  ].join("\n");
+}
+
+function referenceWelfare(inst: Instance): { welfare: number; infeasible: number; pairs: number } {
+  const ref = referenceAllocate(inst.customers, inst.suppliers);
+  const customers = new Map(inst.customers.map((c) => [c.id, c.offer]));
+  const suppliers = new Map(inst.suppliers.map((s) => [s.id, s.offer]));
+  let welfare = 0n;
+  let infeasible = 0;
+  for (const p of ref.pairs) {
+    const c = customers.get(p.customerOfferId)!;
+    const s = suppliers.get(p.supplierOfferId)!;
+    const f = pairFeasibility(s, c, inst.nowSeconds);
+    if (!f.feasible) infeasible++;
+    else
+      welfare +=
+        (c.maxPricePerMi - s.minPricePerMi) * BigInt(requiredMips(c) * (f.window.end - f.window.start));
+  }
+  return { welfare: units(welfare), infeasible, pairs: ref.pairs.length };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+interface Row {
+  name: string;
+  value: number;
+  unit: string;
+  target: string;
+}
+
+async function main() {
+  const rows: Row[] = [];
+  const skipTiming = process.argv.includes("--welfare-only");
+  if (!skipTiming) say("timing one round (best of 3; 1 run at 100k)…");
+  for (const [n, name] of skipTiming
+    ? []
+    : ([
+        [1_000, "round_ms_1k"],
+        [10_000, "round_ms_10k"],
+        [100_000, "round_ms_100k"],
+      ] as const)) {
+    rows.push({
+      name,
+      value: Math.round(timeRound(n)),
+      unit: "ms",
+      target: n === 100_000 ? "≤ 2000" : "n log n",
+    });
+  }
+
+  say("welfare against the exact optimum (HiGHS MILP) and the reference method…");
+  const highs = await highsLoader();
+  const ratios: number[] = [];
+  const refRatios: number[] = [];
+  let refInfeasible = 0;
+  let refPairs = 0;
+  let problems = 0;
+  const sizes = [50, 100, 150, 200];
+  const seeds = [1, 2, 3, 4, 5];
+  let done = 0;
+  for (const size of sizes) {
+    for (const seed of seeds) {
+      const inst = generateInstance({
+        seed: 1_000 * size + seed,
+        customers: size / 2,
+        suppliers: size / 2,
+        horizonHours: 8,
+        gridSeconds: 3_600,
+      });
+      const input = inputOf(inst);
+      const result = runAuction(input);
+      problems += checkRound(input, result).length;
+      const lp = milp(inst);
+      const started = performance.now();
+      const solution = lp ? highs.solve(lp, { time_limit: 120, mip_rel_gap: 1e-6 }) : undefined;
+      const optimum = solution ? solution.ObjectiveValue : 0;
+      const ours = units(result.welfare);
+      const ref = referenceWelfare(inst);
+      refInfeasible += ref.infeasible;
+      refPairs += ref.pairs;
+      if (optimum > 0) {
+        ratios.push(ours / optimum);
+        refRatios.push(ref.welfare / optimum);
+      }
+      done++;
+      say(
+        `  [${done}/${sizes.length * seeds.length}] ${size} offers seed ${seed}: ours ${(100 * (optimum > 0 ? ours / optimum : 1)).toFixed(1)} %, reference ${(100 * (optimum > 0 ? ref.welfare / optimum : 1)).toFixed(1)} % (${ref.infeasible}/${ref.pairs} infeasible pairs), MILP ${solution?.Status ?? "empty"} in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      );
+    }
+  }
+  rows.push(
+    { name: "welfare_ratio_median", value: round3(median(ratios)), unit: "ratio", target: "≥ 0.97" },
+    { name: "welfare_ratio_min", value: round3(Math.min(...ratios)), unit: "ratio", target: "≥ 0.90" },
+    {
+      name: "reference_welfare_ratio_median",
+      value: round3(median(refRatios)),
+      unit: "ratio",
+      target: "(baseline)",
+    },
+    {
+      name: "reference_infeasible_pairs",
+      value: refInfeasible,
+      unit: `of ${refPairs} pairs`,
+      target: "(baseline)",
+    },
+    { name: "infeasible_allocations", value: problems, unit: "violations", target: "0" },
+  );
+
+  mkdirSync(dirname(RESULTS), { recursive: true });
+  writeFileSync(RESULTS, `${JSON.stringify(rows, null, 2)}\n`);
+  const pad = (s: string, n: number) => s.padEnd(n);
+  console.log(`\n${pad("metric", 32)}${pad("value", 14)}${pad("unit", 18)}target`);
+  console.log("-".repeat(76));
+  for (const r of rows)
+    console.log(`${pad(r.name, 32)}${pad(String(r.value), 14)}${pad(r.unit, 18)}${r.target}`);
+  console.log(`\nwritten to ${RESULTS}`);
+}
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();
