@@ -101,7 +101,7 @@ describe("Table 4 grants of an allocation", () => {
 
 describe("market grants", () => {
   const m = marketChannels();
-  it("lets Customers and Suppliers offer and accept, and only the Allocator allocate", () => {
+  it("lets Customers and Suppliers offer and accept, the Mediator accept, and only the Allocator allocate", () => {
     const supplier = marketGrants({ address: addr(2), kind: "supplier" });
     const allocator = marketGrants({ address: addr(5), kind: "allocator" });
     const mediator = marketGrants({ address: addr(4), kind: "mediator" });
@@ -109,7 +109,9 @@ describe("market grants", () => {
     expect(allowedActions(supplier, m.allocations, addr(2))).toEqual(["consume"]);
     expect(allowedActions(allocator, m.allocations, addr(5))).toEqual(["produce", "consume"]);
     expect(allowedActions(allocator, m.offers, addr(5))).toEqual(["consume"]);
-    expect(allowedActions(mediator, m.accept, addr(4))).toEqual(["consume"]);
+    expect(allowedActions(mediator, m.accept, addr(4))).toEqual(["produce", "consume"]);
+    expect(allowedActions(mediator, m.offers, addr(4))).toEqual(["consume"]);
+    expect(allowedActions(mediator, m.allocations, addr(4))).toEqual(["consume"]);
   });
 });
 

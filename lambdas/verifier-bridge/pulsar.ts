@@ -1,6 +1,8 @@
 // The verifier-bridge's Pulsar side: announcements on the allocations channel, and the
 // per-allocation channels with Table 4's grants (adapters/src/pulsar/channels.ts).
 import {
+  type ChannelLayout,
+  DEFAULT_LAYOUT,
   type MessageBus,
   type Producer,
   type PulsarAdmin,
@@ -35,14 +37,16 @@ export class PulsarAnnouncer implements Announcer {
 /** Provisions and revokes an allocation's private channels as the super-user. */
 export class PulsarChannelProvisioner implements ChannelProvisioner {
   readonly #admin: PulsarAdmin;
-  constructor(admin: PulsarAdmin) {
+  readonly #layout: ChannelLayout;
+  constructor(admin: PulsarAdmin, layout: ChannelLayout = DEFAULT_LAYOUT) {
     this.#admin = admin;
+    this.#layout = layout;
   }
   async provision(allocationId: Bytes32, terms: Allocation): Promise<void> {
-    await provisionAllocationChannels(this.#admin, { allocationId, ...parties(terms) });
+    await provisionAllocationChannels(this.#admin, { allocationId, ...parties(terms) }, this.#layout);
   }
   async revoke(allocationId: Bytes32, terms: Allocation): Promise<void> {
-    await revokeAllocationChannels(this.#admin, { allocationId, ...parties(terms) });
+    await revokeAllocationChannels(this.#admin, { allocationId, ...parties(terms) }, {}, this.#layout);
   }
 }
 

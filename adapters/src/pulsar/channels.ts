@@ -186,7 +186,9 @@ export function marketGrants(
     mediator: [
       [m.offers, C],
       [m.allocations, C],
-      [m.accept, C],
+      // The Mediator signs an allocation like the other parties (paper §3.2 `mediatorSign`); its
+      // EIP-712 Accept travels on the accept channel, so it produces there too.
+      [m.accept, PC],
     ],
   };
   return withDeadLetterGrants(cells[participant.kind].map(([topic, actions]) => ({ topic, role, actions })));
