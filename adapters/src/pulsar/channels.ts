@@ -6,7 +6,7 @@
 //
 //   persistent://market/public/offers              ① Customers and Suppliers publish offers
 //   persistent://market/public/allocations         ② the Allocator publishes allocations
-//   persistent://market/public/accept              ③④ Customers and Suppliers accept/reject
+//   persistent://market/public/accept              ③④ Customers, Suppliers and the Mediator accept/reject
 //   persistent://market/alloc-<id>/input           ⑤ the Customer's input stream
 //   persistent://market/alloc-<id>/output-<addr>   each Supplier's output stream
 //   persistent://market/alloc-<id>/checklist       the Customer names the outputs to verify
@@ -19,7 +19,7 @@
 //   topic            Customer  Supplier s      other Supplier  Mediator  Allocator  outsider
 //   offers           P C       P C             P C             C         C          -
 //   allocations      C         C               C               C         P C        -
-//   accept           P C       P C             P C             C         C          -
+//   accept           P C       P C             P C             P C       C          -
 //   input            P         C               C               C         -          -
 //   output-s         C         P               -               C         -          -
 //   checklist        P         C               C               C         -          -
