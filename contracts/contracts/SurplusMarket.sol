@@ -89,6 +89,9 @@ contract SurplusMarket is ISurplusMarket {
         if (signingWindow_ == 0 || signingWindow_ > type(uint32).max) revert InvalidParameter("signingWindow");
         if (revealWindow_ == 0 || revealWindow_ > type(uint32).max) revert InvalidParameter("revealWindow");
         if (mediationWindow_ == 0 || mediationWindow_ > type(uint32).max) revert InvalidParameter("mediationWindow");
+        // An allocation that finishes signing late must still have time to settle: it becomes
+        // Running at most `signingWindow` after `open`, when `end + revealWindow` is still ahead.
+        if (signingWindow_ > revealWindow_) revert InvalidParameter("signingWindow");
         token = token_;
         treasury = treasury_;
         penaltyRate = penaltyRate_;

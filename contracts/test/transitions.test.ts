@@ -2,7 +2,7 @@
 import type { Bytes32 } from "@surplus/core";
 import { type Contract, hexlify, randomBytes, ZeroHash } from "ethers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { State, signAccept } from "../src/index.ts";
+import { deployMarket, State, signAccept } from "../src/index.ts";
 import {
   as,
   balances,
@@ -47,6 +47,16 @@ async function runningDeal(replicas = 1): Promise<Deal> {
   await openRunning(m, d);
   return d;
 }
+
+describe("constructor", () => {
+  it("rejects a signing window longer than the reveal window (a late Running must still settle)", async () => {
+    const [deployer] = await net.ethers.getSigners();
+    const deploying = deployMarket(deployer!, {
+      parameters: { signingWindow: 7_200n, revealWindow: 3_600n },
+    });
+    await expectRevert(deploying, "InvalidParameter", ["signingWindow"]);
+  });
+});
 
 describe("deposit / withdraw", () => {
   it("rejects zero amounts", async () => {
