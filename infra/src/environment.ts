@@ -1,6 +1,7 @@
 // The environment the market functions get, named in one place (no CDK import).
 //
-// Plain settings are values; secrets are never put in the environment (anyone allowed
+// Plain settings are values (the chain's RPC URL and the contract address are resolved from SSM
+// when the stack deploys); secrets are never put in the environment (anyone allowed
 // lambda:GetFunctionConfiguration could read them): the functions get the secret's ARN and
 // read it at start-up with their role's grant.
 
@@ -25,8 +26,8 @@ export const MARKET_ENV = {
   chainId: "SURPLUS_CHAIN_ID",
   /** The market contract's address, resolved at deploy time from its SSM parameter. */
   marketAddress: "SURPLUS_MARKET_ADDRESS",
-  /** Name of the SSM parameter holding the chain's JSON-RPC URL (String or SecureString), read at run time. */
-  chainRpcUrlParameter: "SURPLUS_CHAIN_RPC_URL_PARAMETER",
+  /** The chain's JSON-RPC URL, resolved at deploy time from its SSM parameter. */
+  chainRpcUrl: "SURPLUS_CHAIN_RPC_URL",
   /** ARN of the secret holding the allocator's signing key (hex). Allocator only. */
   signerSecretArn: "SURPLUS_SIGNER_SECRET_ARN",
 } as const;

@@ -18,7 +18,7 @@ import { EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand } from "@
 import { GetFunctionCommand, LambdaClient, ListFunctionsCommand } from "@aws-sdk/client-lambda";
 import { GetQueueAttributesCommand, ListQueuesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
-import { tableDefinitions } from "@surplus/adapters";
+import { tableDefinitions } from "@surplus/adapters/dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MOTO_ACCOUNT, type MotoServer, startMotoServer } from "../../localstack/src/moto.ts";
 import { chainParameterNames, MARKET_ENV } from "../src/environment.ts";
@@ -28,6 +28,7 @@ import { ROOT, TEST_ENTRIES } from "./support/app.ts";
 const MARKET = "moto";
 const STACKS = [`${MARKET}-messaging`, `${MARKET}-registries`, `${MARKET}-functions`];
 const CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+const RPC_URL = "https://rpc.sepolia.example";
 
 /**
  * What moto's CloudFormation (5.2.5) skips with a warning instead of creating; the stacks still
@@ -96,8 +97,8 @@ describe("cdk deploy to moto's server", () => {
     await ssm.send(
       new PutParameterCommand({
         Name: parameters.rpcUrl,
-        Value: "https://rpc.sepolia.example",
-        Type: "SecureString",
+        Value: RPC_URL,
+        Type: "String",
       }),
     );
     outdir = mkdtempSync(join(tmpdir(), "surplus-cdk-moto-"));
@@ -179,6 +180,7 @@ describe("cdk deploy to moto's server", () => {
       services.add(env["POWERTOOLS_SERVICE_NAME"] ?? "");
       // Resolved from the SSM parameter the operator wrote before the deploy.
       expect(env[MARKET_ENV.marketAddress]).toBe(CONTRACT);
+      expect(env[MARKET_ENV.chainRpcUrl]).toBe(RPC_URL);
       expect(env[MARKET_ENV.tablePrefix]).toBe(`${MARKET}-`);
     }
     expect(services).toEqual(new Set(["allocator", "verifier-bridge"]));

@@ -1,4 +1,4 @@
-import { tableDefinitions } from "@surplus/adapters";
+import { tableDefinitions } from "@surplus/adapters/dynamodb";
 import { App, Duration } from "aws-cdk-lib";
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import type { CfnRole } from "aws-cdk-lib/aws-iam";
@@ -145,12 +145,12 @@ describe("the market's stacks (managed Pulsar, cdk.json's context)", () => {
               POWERTOOLS_METRICS_NAMESPACE: "Surplus",
               POWERTOOLS_LOG_LEVEL: "INFO",
               LOG_LEVEL: "INFO",
-              [MARKET_ENV.chainRpcUrlParameter]: "/surplus/surplus/chain/rpc-url",
               [MARKET_ENV.tablePrefix]: "surplus-",
               [MARKET_ENV.chainId]: "11155111",
               [MARKET_ENV.pulsarUrl]: cdkJsonContext()["surplus:pulsarAdminUrl"],
               [MARKET_ENV.pulsarServiceUrl]: cdkJsonContext()["surplus:pulsarServiceUrl"],
               [MARKET_ENV.marketAddress]: { Ref: Match.stringLikeRegexp("^SsmParameterValue") },
+              [MARKET_ENV.chainRpcUrl]: { Ref: Match.stringLikeRegexp("^SsmParameterValue") },
             }),
           },
         });
@@ -243,20 +243,16 @@ describe("the market's stacks (managed Pulsar, cdk.json's context)", () => {
       ]);
     });
 
-    it("resolves the contract address from SSM at deploy time", () => {
-      functions.hasParameter("*", {
-        Type: "AWS::SSM::Parameter::Value<String>",
-        Default: "/surplus/surplus/chain/contract-address",
-      });
+    it("resolves the contract address and the RPC URL from SSM at deploy time", () => {
+      for (const name of ["/surplus/surplus/chain/contract-address", "/surplus/surplus/chain/rpc-url"]) {
+        functions.hasParameter("*", { Type: "AWS::SSM::Parameter::Value<String>", Default: name });
+      }
     });
 
-    it("reads the RPC URL parameter by exact name and the Pulsar token by its secret name", () => {
+    it("reads the Pulsar token by its secret name, and nothing from SSM at run time", () => {
       for (const which of ["allocator", "verifierBridge"] as const) {
         const statements = policyOf(built, which);
-        const ssm = statements.filter((s) => actions([s]).includes("ssm:GetParameter"));
-        expect(JSON.stringify(ssm)).toContain(":parameter/surplus/surplus/chain/rpc-url");
-        expect(JSON.stringify(ssm)).not.toContain("contract-address");
-        expect(actions(ssm)).toEqual(["ssm:GetParameter"]);
+        expect(actions(statements).filter((a) => a.startsWith("ssm:"))).toEqual([]);
         expect(JSON.stringify(statements)).toContain(":secret:surplus/surplus/pulsar-admin-token-??????");
       }
     });

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { Arn, ArnFormat, Duration, RemovalPolicy, Stack, Validations } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, Validations } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as cwActions from "aws-cdk-lib/aws-cloudwatch-actions";
 import type * as dynamodb from "aws-cdk-lib/aws-dynamodb";
@@ -328,37 +328,6 @@ export class MarketFunction extends Construct {
   bindSecret(secret: secretsmanager.ISecret, envName: string): this {
     this.function.addEnvironment(envName, secret.secretArn);
     secret.grantRead(this.role);
-    return this;
-  }
-
-  /**
-   * Sets `envName` to an SSM parameter's name and grants `ssm:GetParameter` on that parameter
-   * only. The parameter need not exist at deploy time (the operator writes it; it may be a
-   * SecureString under the account's `aws/ssm` key).
-   */
-  bindParameter(parameterName: string, envName: string): this {
-    if (!/^\/[A-Za-z0-9_.\-/]+$/.test(parameterName)) {
-      throw new SurplusConfigError(
-        `MarketFunction ${this.node.path}: "${parameterName}" is not an SSM parameter path`,
-      );
-    }
-    this.function.addEnvironment(envName, parameterName);
-    this.role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ["ssm:GetParameter"],
-        resources: [
-          Arn.format(
-            {
-              service: "ssm",
-              resource: "parameter",
-              resourceName: parameterName.slice(1),
-              arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-            },
-            Stack.of(this),
-          ),
-        ],
-      }),
-    );
     return this;
   }
 

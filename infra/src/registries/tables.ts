@@ -4,7 +4,7 @@
 // what the CDK adds on top — encryption, point-in-time recovery, TTL, removal policy — is
 // deployment policy, decided in the Registries construct.
 import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
-import { type TableNames, tableDefinitions } from "@surplus/adapters";
+import { type TableNames, tableDefinitions } from "@surplus/adapters/dynamodb";
 
 /** The logical name of a registry table. */
 export type RegistryName = keyof TableNames;

@@ -76,12 +76,13 @@ export interface MarketFunctionsStackProps extends StackProps {
 /**
  * The allocator and the verifier-bridge. Each gets only what it uses:
  *
- * | | offers | allocations | participants | cursors | idempotency | Pulsar token | RPC URL param | signing key |
- * |---|---|---|---|---|---|---|---|---|
- * | allocator | rw | rw | rw | rw | rw | read | read | read |
- * | verifier-bridge | — | rw | read | rw | rw | read | read | — |
+ * | | offers | allocations | participants | cursors | idempotency | Pulsar token | signing key |
+ * |---|---|---|---|---|---|---|---|
+ * | allocator | rw | rw | rw | rw | rw | read | read |
+ * | verifier-bridge | — | rw | read | rw | rw | read | — |
  *
- * The contract address is resolved from its SSM parameter at deploy time (no run-time grant).
+ * The chain's RPC URL and the contract address are resolved from their SSM parameters at deploy
+ * time (String parameters; no run-time grant): a changed value needs a redeploy of this stack.
  */
 export class MarketFunctionsStack extends Stack {
   readonly allocator: MarketFunction;
@@ -186,15 +187,16 @@ export class MarketFunctionsStack extends Stack {
     // Resolved by CloudFormation when the stack deploys: the parameter must exist by then
     // (README: deploy the contract, put its address, then deploy this stack).
     const marketAddress = ssm.StringParameter.valueForStringParameter(this, parameters.contractAddress);
+    const rpcUrl = ssm.StringParameter.valueForStringParameter(this, parameters.rpcUrl);
     for (const fn of [this.allocator, this.verifierBridge]) {
       fn.setEnvironment(MARKET_ENV.market, props.market)
         .setEnvironment(MARKET_ENV.tablePrefix, props.registries.tablePrefix)
         .setEnvironment(MARKET_ENV.chainId, String(chainId))
         .setEnvironment(MARKET_ENV.marketAddress, marketAddress)
+        .setEnvironment(MARKET_ENV.chainRpcUrl, rpcUrl)
         .setEnvironment(MARKET_ENV.pulsarUrl, props.pulsar.adminUrl)
         .setEnvironment(MARKET_ENV.pulsarServiceUrl, props.pulsar.serviceUrl)
         .bindSecret(pulsarToken, MARKET_ENV.pulsarTokenSecretArn)
-        .bindParameter(parameters.rpcUrl, MARKET_ENV.chainRpcUrlParameter)
         .bindTable(tables.allocations, MARKET_ENV.allocationsTable, TableAccess.readWrite)
         .bindTable(tables.cursors, MARKET_ENV.cursorsTable, TableAccess.readWrite)
         .bindTable(tables.idempotency, MARKET_ENV.idempotencyTable, TableAccess.readWrite);
