@@ -24,8 +24,6 @@ import {
   admitParticipant,
   allocationChannels,
   DEFAULT_LAYOUT,
-  type MessageBus,
-  marketChannels,
   ParticipantKind,
   PulsarAdmin,
   PulsarTimeoutError,
