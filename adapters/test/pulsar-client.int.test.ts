@@ -7,6 +7,7 @@ import {
   PulsarConnectionError,
   PulsarMessageTooLargeError,
   PulsarNotFoundError,
+  PulsarProducerQueueFullError,
   PulsarTimeoutError,
   SubscriptionType,
   WebSocketMessageBus,
@@ -67,6 +68,17 @@ describe("WebSocketMessageBus round trip", () => {
     expect(maxSeen).toBeGreaterThan(0);
     await producer.flush();
     expect(producer.pending).toBe(0);
+  });
+
+  it("fails fast instead of waiting when asked not to block on a full window", async () => {
+    const topic = await freshTopic("nonblocking");
+    const producer = await bus.createProducer(topic, { maxPendingMessages: 1, blockIfQueueFull: false });
+    const first = producer.send({ payload: text("in flight") });
+    await expect(producer.send({ payload: text("one too many") })).rejects.toBeInstanceOf(
+      PulsarProducerQueueFullError,
+    );
+    await first;
+    await expect(producer.send({ payload: text("room again") })).resolves.toMatchObject({ duplicate: false });
   });
 
   it("rejects a payload larger than a WebSocket frame can carry, before sending", async () => {
