@@ -85,6 +85,19 @@ export class CapacityTimeline {
     return { ok: true, until: this.end };
   }
 
+  /** The least CPU and RAM in use at any instant of [from, to): what is free there at most is capacity minus this. */
+  minUsage(from: number, to: number): { mips: number; ramMb: number } {
+    const times = this.#times;
+    let i = this.#segment(from);
+    let mips = i >= 0 ? this.#mips[i]! : 0;
+    let ram = i >= 0 ? this.#ram[i]! : 0;
+    for (i++; i < times.length && times[i]! < to; i++) {
+      if (this.#mips[i]! < mips) mips = this.#mips[i]!;
+      if (this.#ram[i]! < ram) ram = this.#ram[i]!;
+    }
+    return { mips, ramMb: ram };
+  }
+
   /** The most CPU and RAM in use at any instant of [start, end) (for checks and tests). */
   peak(start: number, end: number): { mips: number; ramMb: number } {
     return peakUsage(this.#commitments, start, end);
