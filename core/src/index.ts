@@ -8,5 +8,6 @@ export * from "./hashing.ts";
 export * from "./incentives.ts";
 export * from "./ports.ts";
 export * from "./pricing.ts";
+export * from "./random.ts";
 export * from "./replicas.ts";
 export * from "./schemas.ts";

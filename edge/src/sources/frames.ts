@@ -2,17 +2,7 @@
 // rectangular "people" at seeded positions. Deterministic for a seed, so a Customer can
 // regenerate its test inputs and a test can compare against a reference count.
 
-/** A small, fast, seedable PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+export { prng } from "@surplus/core";
 
 export interface FrameOptions {
   readonly width?: number;

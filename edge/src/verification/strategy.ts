@@ -1,8 +1,7 @@
 // A Supplier's behaviour, configurable for the strategy experiments (paper §5.2): process each
 // input with probability P(s); otherwise skip it (publish nothing) or corrupt it (publish a wrong
 // output). Deterministic for a seed, so an experiment can be replayed.
-import { InvalidParameterError } from "@surplus/core";
-import { prng } from "../sources/frames.ts";
+import { InvalidParameterError, prng } from "@surplus/core";
 
 export const CheatMode = { Skip: "skip", Corrupt: "corrupt" } as const;
 export type CheatMode = (typeof CheatMode)[keyof typeof CheatMode];

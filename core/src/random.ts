@@ -1,0 +1,14 @@
+// A small, fast, seedable PRNG (mulberry32), for everything that must be reproducible from a
+// seed: synthetic inputs, benchmark instances, simulations. Not for secrets.
+
+/** Uniform numbers in [0, 1), the same sequence for the same seed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
