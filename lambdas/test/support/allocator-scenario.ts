@@ -66,10 +66,10 @@ export function customerBody(i: number, o: Partial<CustomerOffer> = {}): Custome
   };
 }
 
-export async function signedOffer(i: number, body: SupplierOffer | CustomerOffer) {
+export async function signedOffer(i: number, body: SupplierOffer | CustomerOffer, sentAtMs = NOW_MS) {
   return body.kind === "supplier"
-    ? signEnvelope(wallet(i), domain, "SupplierOffer", body, NOW_MS)
-    : signEnvelope(wallet(i), domain, "CustomerOffer", body, NOW_MS);
+    ? signEnvelope(wallet(i), domain, "SupplierOffer", body, sentAtMs)
+    : signEnvelope(wallet(i), domain, "CustomerOffer", body, sentAtMs);
 }
 
 /** An append-only offers channel; positions are zero-padded sequence numbers. */

@@ -1,0 +1,112 @@
+// The deployed handler end to end on the local stack: signed offers on a real Pulsar topic,
+// registries in DynamoDB Local, allocations published back on Pulsar; a retried invocation of the
+// same scheduled event returns the first report (Powertools idempotency) and publishes nothing.
+import {
+  createTables,
+  dynamoDbClient,
+  type MessageBus,
+  PulsarAdmin,
+  PulsarTimeoutError,
+  tableNames,
+  WebSocketMessageBus,
+} from "@surplus/adapters";
+import { toWire, verifyEnvelope } from "@surplus/core";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import {
+  allocatorWallet,
+  customerBody,
+  domain,
+  NOW_MS,
+  signedOffer,
+  supplierBody,
+} from "./support/allocator-scenario.ts";
+
+const pulsar = inject("pulsar");
+const suffix = `${process.pid}-${Date.now().toString(36)}`;
+const offersTopic = `persistent://public/default/offers-${suffix}`;
+const allocationsTopic = `persistent://public/default/allocations-${suffix}`;
+let bus: MessageBus;
+let handler: (event: { id: string }, context: unknown) => Promise<Record<string, number>>;
+
+async function readAll(topic: string): Promise<unknown[]> {
+  const reader = await bus.createReader(topic, { startMessageId: "earliest" });
+  const out: unknown[] = [];
+  try {
+    for (;;) out.push(JSON.parse(new TextDecoder().decode((await reader.readNext(1_500)).payload)));
+  } catch (err) {
+    if (!(err instanceof PulsarTimeoutError)) throw err;
+  } finally {
+    await reader.close();
+  }
+  return out;
+}
+
+const context = {
+  getRemainingTimeInMillis: () => 60_000,
+  functionName: "allocator",
+  awsRequestId: "test",
+} as unknown;
+
+beforeAll(async () => {
+  const prefix = `handler-${suffix}-`;
+  await createTables(dynamoDbClient(inject("dynamodbEndpoint")), tableNames(prefix));
+  const admin = new PulsarAdmin({ url: pulsar.webUrl, token: pulsar.adminToken });
+  await admin.createTopic(offersTopic);
+  await admin.createTopic(allocationsTopic);
+  bus = new WebSocketMessageBus({ url: pulsar.webUrl, token: pulsar.adminToken });
+  Object.assign(process.env, {
+    SURPLUS_TABLE_PREFIX: prefix,
+    SURPLUS_DYNAMODB_ENDPOINT: inject("dynamodbEndpoint"),
+    SURPLUS_CHAIN_ID: String(domain.chainId),
+    SURPLUS_MARKET_ADDRESS: domain.verifyingContract,
+    SURPLUS_ALLOCATOR_KEY: allocatorWallet.privateKey,
+    SURPLUS_PULSAR_URL: pulsar.webUrl,
+    SURPLUS_PULSAR_TOKEN: pulsar.adminToken,
+    SURPLUS_OFFERS_TOPIC: offersTopic,
+    SURPLUS_ALLOCATIONS_TOPIC: allocationsTopic,
+    POWERTOOLS_METRICS_NAMESPACE: "SurplusTest",
+  });
+  ({ handler } = (await import("../allocator/handler.ts")) as unknown as { handler: typeof handler });
+});
+
+afterAll(async () => {
+  await bus?.close();
+});
+
+describe("allocator handler", () => {
+  it("allocates offers from the channel once, however often the schedule fires", async () => {
+    // Offers are stamped at NOW_MS; the handler runs on the wall clock, so they are sent "now".
+    const producer = await bus.createProducer(offersTopic);
+    const shift = Math.floor(Date.now() / 1000) - NOW_MS / 1000;
+    const later = (o: { start: number; end: number }) => ({ start: o.start + shift, end: o.end + shift });
+    for (let i = 0; i < 3; i++) {
+      const body = supplierBody(i);
+      const env = await signedOffer(i, { ...body, ...later(body) }, Date.now());
+      await producer.send({
+        payload: new TextEncoder().encode(toWire(env)),
+      });
+    }
+    for (let i = 10; i < 12; i++) {
+      const body = customerBody(i);
+      const env = await signedOffer(i, { ...body, ...later(body) }, Date.now());
+      await producer.send({
+        payload: new TextEncoder().encode(toWire(env)),
+      });
+    }
+
+    const first = await handler({ id: "schedule-1" }, context);
+    const retried = await handler({ id: "schedule-1" }, context);
+    const next = await handler({ id: "schedule-2" }, context);
+
+    expect(first).toMatchObject({ read: 5, recorded: 5, allocations: 2, published: 2 });
+    expect(retried).toEqual(first);
+    expect(next).toMatchObject({ read: 0, allocations: 0, published: 0 });
+    const published = await readAll(allocationsTopic);
+    expect(published).toHaveLength(2);
+    for (const raw of published) {
+      const verified = verifyEnvelope(domain, raw, { nowMs: Date.now(), maxAgeMs: 60_000 });
+      expect(verified.type).toBe("Allocation");
+      expect(verified.envelope.signer).toBe(allocatorWallet.address);
+    }
+  });
+});
