@@ -1,6 +1,6 @@
 import { tableDefinitions } from "@surplus/adapters/dynamodb";
 import { App, Duration } from "aws-cdk-lib";
-import { Match, type Template } from "aws-cdk-lib/assertions";
+import { Annotations, Match, type Template } from "aws-cdk-lib/assertions";
 import type { CfnRole } from "aws-cdk-lib/aws-iam";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MARKET_ENV } from "../src/environment.ts";
@@ -409,5 +409,21 @@ describe("settings are checked at synth time", () => {
       expect(table["DeletionPolicy"]).toBe("Delete");
       expect(table["Properties"].DeletionProtectionEnabled).toBe(false);
     }
+  }, 120_000);
+});
+
+describe("cdk.json's placeholder Pulsar URLs", () => {
+  it("synthesize, with a warning to set the real ones before deploying", () => {
+    const built = buildApp({ "aws:cdk:bundling-stacks": [] });
+    Annotations.fromStack(built.stacks.messaging).hasWarning(
+      "/surplus-messaging/Pulsar",
+      Match.stringLikeRegexp("placeholders"),
+    );
+    const real = buildApp({
+      "aws:cdk:bundling-stacks": [],
+      "surplus:pulsarServiceUrl": "pulsar+ssl://pulsar.city.example:6651",
+      "surplus:pulsarAdminUrl": "https://pulsar.city.example",
+    });
+    Annotations.fromStack(real.stacks.messaging).hasNoWarning("*", Match.anyValue());
   }, 120_000);
 });

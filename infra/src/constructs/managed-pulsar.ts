@@ -1,4 +1,4 @@
-import { RemovalPolicy, Validations } from "aws-cdk-lib";
+import { Annotations, RemovalPolicy, Validations } from "aws-cdk-lib";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { type PulsarEndpoint, validateAdminUrl, validateServiceUrl } from "./pulsar-endpoint.ts";
@@ -43,6 +43,12 @@ export class ManagedPulsar extends Construct implements PulsarEndpoint {
     validateAdminUrl("ManagedPulsar", props.adminUrl, allowPlaintext);
     this.serviceUrl = props.serviceUrl;
     this.adminUrl = props.adminUrl;
+    if (/\.invalid(:\d+)?(\/|$)/.test(props.serviceUrl) || /\.invalid(:\d+)?(\/|$)/.test(props.adminUrl)) {
+      Annotations.of(this).addWarningV2(
+        "surplus:placeholder-pulsar",
+        "The Pulsar URLs are cdk.json's placeholders (*.invalid): set surplus:pulsarServiceUrl and surplus:pulsarAdminUrl before deploying.",
+      );
+    }
     if (props.tokenSecretArn !== undefined) {
       this.tokenSecret = secretsmanager.Secret.fromSecretCompleteArn(
         this,
