@@ -23,6 +23,7 @@ import {
 import {
   admitParticipant,
   allocationChannels,
+  type Consumer,
   DEFAULT_LAYOUT,
   ParticipantKind,
   PulsarAdmin,
@@ -319,29 +320,42 @@ interface Deal {
 }
 const deals = new Map<Bytes32, Deal>();
 
-/** Every participant reads the allocations channel: allocations and the bridge's state changes. */
-async function watchAllocations(p: Participant, onMessage: (m: ReceivedMessage) => Promise<void>) {
-  const consumer = await p.bus.subscribe(channels.allocations, `watch-${p.address}`, {
-    initialPosition: "Earliest",
-  });
-  void (async () => {
-    while (running) {
+/**
+ * Takes a consumer's messages one by one while `keepGoing()`, acknowledging each after `handle`;
+ * a message that fails to be handled is reported and acknowledged (it would fail again).
+ */
+function pump(
+  who: string,
+  consumer: Consumer,
+  keepGoing: () => boolean,
+  handle: (m: ReceivedMessage) => Promise<void> | void,
+): Promise<void> {
+  return (async () => {
+    while (keepGoing()) {
       let m: ReceivedMessage;
       try {
         m = await consumer.receive(500);
       } catch (e) {
         if (e instanceof PulsarTimeoutError) continue;
-        if (!running) return;
-        throw e;
+        if (keepGoing()) say(who, `stopped reading ${consumer.topic}: ${(e as Error).message}`);
+        return;
       }
       try {
-        await onMessage(m);
+        await handle(m);
       } catch (error) {
-        say(p.name, `could not handle a message: ${(error as Error).message}`);
+        say(who, `could not handle a message: ${(error as Error).message}`);
       }
       await consumer.ack(m);
     }
   })();
+}
+
+/** Every participant reads the allocations channel: allocations and the bridge's state changes. */
+async function watchAllocations(p: Participant, onMessage: (m: ReceivedMessage) => Promise<void>) {
+  const consumer = await p.bus.subscribe(channels.allocations, `watch-${p.address}`, {
+    initialPosition: "Earliest",
+  });
+  void pump(p.name, consumer, () => running, onMessage);
 }
 
 /** A party accepts by publishing its EIP-712 Accept on the accept channel (paper ③). */
@@ -370,22 +384,18 @@ async function collectAccepts() {
     initialPosition: "Earliest",
   });
   const pending = new Map<Bytes32, Map<Address, { signature: Hex; commitment: Bytes32 }>>();
-  while (running) {
-    let m: ReceivedMessage;
-    try {
-      m = await consumer.receive(500);
-    } catch (e) {
-      if (e instanceof PulsarTimeoutError) continue;
-      if (!running) return;
-      throw e;
-    }
-    try {
+  await pump(
+    "allocator",
+    consumer,
+    () => running,
+    async (m) => {
       const verified = verifyEnvelope(domain, parse(m), { nowMs: Date.now(), maxAgeMs: 600_000 });
-      if (verified.type !== "Accept") throw new Error(`not an Accept but ${verified.type}`);
+      if (verified.type !== "Accept") throw new Error(`accept rejected: not an Accept but ${verified.type}`);
       const { allocationId: id, account, commitment } = verified.body;
       const terms = await allocatorRegistry.allocation(id);
       const parties = terms ? [terms.customer, terms.mediator, ...terms.suppliers] : [];
-      if (!terms || !parties.includes(account)) throw new Error(`${account} is not a party of ${short(id)}`);
+      if (!terms || !parties.includes(account))
+        throw new Error(`accept rejected: ${account} is not a party of ${short(id)}`);
       const got = pending.get(id) ?? new Map();
       got.set(account, { signature: verified.envelope.signature, commitment });
       pending.set(id, got);
@@ -393,11 +403,8 @@ async function collectAccepts() {
         pending.delete(id);
         await openOnChain(id, terms, got);
       }
-    } catch (error) {
-      say("allocator", `accept rejected: ${(error as Error).message}`);
-    }
-    await consumer.ack(m);
-  }
+    },
+  );
 }
 
 function parse(m: ReceivedMessage): { type?: string; [k: string]: unknown } | undefined {
@@ -575,15 +582,11 @@ async function runCustomer(c: Participant, deal: Deal) {
     const consumer = await c.bus.subscribe(ch.outputs[s.toLowerCase()]!, `customer-${c.address}`, {
       initialPosition: "Earliest",
     });
-    void (async () => {
-      while (running && !deal.closed) {
-        let m: ReceivedMessage;
-        try {
-          m = await consumer.receive(500);
-        } catch (e) {
-          if (e instanceof PulsarTimeoutError) continue;
-          return;
-        }
+    void pump(
+      c.name,
+      consumer,
+      () => running && !deal.closed,
+      (m) => {
         if (m.properties.type === "result")
           results.set(s, JSON.parse(decoder.decode(m.payload)) as SignedResult);
         else if (m.properties.seq !== undefined) {
@@ -593,9 +596,8 @@ async function runCustomer(c: Participant, deal: Deal) {
             ...(m.properties.error ? { error: m.properties.error } : {}),
           });
         }
-        void consumer.ack(m);
-      }
-    })();
+      },
+    );
   }
   const publisher = await inputPublisher(c.bus, ch.input, `input-${c.address}-${deal.id.slice(2, 10)}`, 0n);
   say(
