@@ -18,7 +18,7 @@ export const MARKET_ENV = {
   idempotencyTable: "SURPLUS_IDEMPOTENCY_TABLE",
   /** Pulsar's web service (https): WebSocket and admin REST, what the adapters' message bus uses. */
   pulsarUrl: "SURPLUS_PULSAR_URL",
-  /** Pulsar's binary protocol URL (pulsar+ssl), for native clients. */
+  /** Pulsar's binary protocol URL (pulsar+ssl), for native clients, where one is offered (managed). */
   pulsarServiceUrl: "SURPLUS_PULSAR_SERVICE_URL",
   /** ARN of the secret holding the Pulsar admin token. */
   pulsarTokenSecretArn: "SURPLUS_PULSAR_TOKEN_SECRET_ARN",

@@ -293,7 +293,11 @@ describe("the messaging stack with a self-hosted Pulsar", () => {
       ContainerDefinitions: [
         Match.objectLike({
           Image: "apachepulsar/pulsar:4.0.7",
-          Command: [Match.stringLikeRegexp('PULSAR_MEM="-Xms4096m -Xmx4096m -XX:MaxDirectMemorySize=2048m"')],
+          Command: [
+            Match.stringLikeRegexp(
+              'PULSAR_MEM="-Xms4096m -Xmx4096m -XX:MaxDirectMemorySize=2048m".*authenticationEnabled=true.*webSocketServiceEnabled=true.*allowAutoTopicCreation=false',
+            ),
+          ],
           Secrets: [Match.objectLike({ Name: "TOKEN_SIGNING_KEY" })],
           MountPoints: [{ ContainerPath: "/pulsar/data", SourceVolume: "data", ReadOnly: false }],
         }),
@@ -322,19 +326,22 @@ describe("the messaging stack with a self-hosted Pulsar", () => {
     });
   });
 
-  it("ends TLS at an internet-facing NLB on 6651 and 8443 with the given certificate", () => {
+  it("ends TLS at an internet-facing NLB on 8443 (web service) with the given certificate", () => {
     messaging.hasResourceProperties("AWS::ElasticLoadBalancingV2::LoadBalancer", {
       Type: "network",
       Scheme: "internet-facing",
     });
-    for (const port of [6651, 8443]) {
-      messaging.hasResourceProperties("AWS::ElasticLoadBalancingV2::Listener", {
-        Port: port,
-        Protocol: "TLS",
-        Certificates: [{ CertificateArn: SELF_HOSTED_CONTEXT["surplus:pulsarCertificateArn"] }],
-      });
-    }
-    messaging.hasOutput("PulsarServiceUrl", { Value: "pulsar+ssl://pulsar.city.example:6651" });
+    messaging.resourceCountIs("AWS::ElasticLoadBalancingV2::Listener", 1);
+    messaging.hasResourceProperties("AWS::ElasticLoadBalancingV2::Listener", {
+      Port: 8443,
+      Protocol: "TLS",
+      Certificates: [{ CertificateArn: SELF_HOSTED_CONTEXT["surplus:pulsarCertificateArn"] }],
+    });
+    messaging.hasResourceProperties("AWS::ElasticLoadBalancingV2::TargetGroup", {
+      Port: 8080,
+      Protocol: "TCP",
+    });
+    expect(Object.keys(messaging.findOutputs("PulsarServiceUrl"))).toEqual([]);
     messaging.hasOutput("PulsarAdminUrl", { Value: "https://pulsar.city.example:8443" });
   });
 });

@@ -3,9 +3,15 @@ import { SurplusConfigError } from "../errors.ts";
 
 /** Where the market's Pulsar is and how its operator-side functions authenticate to it. */
 export interface PulsarEndpoint {
-  /** Binary protocol URL the clients use, e.g. `pulsar+ssl://pulsar.city.example:6651`. */
-  readonly serviceUrl: string;
-  /** Admin REST URL (topics, grants), e.g. `https://pulsar.city.example:8443`. */
+  /**
+   * Binary protocol URL for native clients, e.g. `pulsar+ssl://pulsar.city.example:6651`, where
+   * one is offered (a managed service); undefined for the self-run broker.
+   */
+  readonly serviceUrl: string | undefined;
+  /**
+   * Web service URL: admin REST (topics, grants) and WebSocket, which the market's clients use,
+   * e.g. `https://pulsar.city.example:8443`.
+   */
   readonly adminUrl: string;
   /** Secrets Manager secret whose string value is the admin token (a JWT). */
   readonly tokenSecret: secretsmanager.ISecret;
@@ -20,7 +26,7 @@ export interface PulsarEndpoint {
  * like moto's, can still deploy both).
  */
 export interface PulsarConnection {
-  readonly serviceUrl: string;
+  readonly serviceUrl: string | undefined;
   readonly adminUrl: string;
   /** Name, or complete ARN, of the secret holding the admin token. */
   readonly tokenSecretId: string;

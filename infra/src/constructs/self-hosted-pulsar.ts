@@ -41,7 +41,7 @@ export interface SelfHostedPulsarProps {
    */
   readonly image?: string;
   /**
-   * CIDR ranges admitted to the TLS listeners (edge devices connect from anywhere by default;
+   * CIDR ranges admitted to the TLS listener (edge devices connect from anywhere by default;
    * every connection still needs a token).
    * @default ["0.0.0.0/0"]
    */
@@ -59,9 +59,9 @@ export interface SelfHostedPulsarProps {
   readonly tokenSecretName?: string;
 }
 
-/** Binary protocol and admin REST ports: what the load balancer listens on → what the broker serves. */
+/** The broker's ports and the load balancer's TLS port in front of the web service. */
 export const PULSAR_PORTS = {
-  serviceTls: 6651,
+  /** Broker binary protocol, inside the VPC only (the load balancer's health check). */
   service: 6650,
   adminTls: 8443,
   admin: 8080,
@@ -83,14 +83,21 @@ const DOMAIN = /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A
  * Option (b): a Pulsar the stack runs itself, for cities with no provider — one standalone
  * broker on ECS Fargate with its ledgers and metadata on encrypted EFS (durable across task
  * restarts and AZ failures), behind an internet-facing Network Load Balancer that ends TLS on
- * 6651 (binary protocol) and 8443 (admin REST). Token authentication and authorization are on;
+ * 8443 for the web service (WebSocket and admin REST, what the market's clients use). Token
+ * authentication and authorization are on, topics are created explicitly, deduplication is on
+ * (the settings of the local broker, localstack/pulsar/standalone.conf);
  * the HMAC signing key is generated into Secrets Manager and never leaves AWS.
  *
  * One broker is a single point of failure (minutes of downtime while ECS replaces it; no data
  * lost). A city that outgrows it should move to a managed service or a multi-node cluster.
  */
 export class SelfHostedPulsar extends Construct implements PulsarEndpoint {
-  readonly serviceUrl: string;
+  /**
+   * Undefined: the load balancer offers only the web service. A native binary client behind a
+   * TLS-ending load balancer would be redirected by topic lookup to the broker's own plaintext
+   * address, so the binary port is not published; the market's clients use WebSocket.
+   */
+  readonly serviceUrl: undefined;
   readonly adminUrl: string;
   readonly tokenSecret: secretsmanager.ISecret;
   readonly tokenSecretId: string;
@@ -230,7 +237,9 @@ export class SelfHostedPulsar extends Construct implements PulsarEndpoint {
           "ADMIN_TOKEN=$(bin/pulsar tokens create --secret-key file:///tmp/token.key --subject admin)",
           "export PULSAR_PREFIX_authenticationEnabled=true PULSAR_PREFIX_authorizationEnabled=true",
           "export PULSAR_PREFIX_authenticationProviders=org.apache.pulsar.broker.authentication.AuthenticationProviderToken",
-          "export PULSAR_PREFIX_tokenSecretKey=file:///tmp/token.key PULSAR_PREFIX_superUserRoles=admin",
+          "export PULSAR_PREFIX_tokenSecretKey=file:///tmp/token.key PULSAR_PREFIX_superUserRoles=admin PULSAR_PREFIX_tokenAuthClaim=sub",
+          "export PULSAR_PREFIX_webSocketServiceEnabled=true PULSAR_PREFIX_allowAutoTopicCreation=false PULSAR_PREFIX_brokerDeduplicationEnabled=true",
+          "export PULSAR_PREFIX_brokerDeleteInactiveTopicsEnabled=false PULSAR_PREFIX_defaultRetentionTimeInMinutes=10080 PULSAR_PREFIX_defaultRetentionSizeInMB=1024",
           "export PULSAR_PREFIX_brokerClientAuthenticationPlugin=org.apache.pulsar.client.impl.auth.AuthenticationToken",
           'export PULSAR_PREFIX_brokerClientAuthenticationParameters="token:$ADMIN_TOKEN"',
           "bin/apply-config-from-env.py conf/standalone.conf",
@@ -274,13 +283,15 @@ export class SelfHostedPulsar extends Construct implements PulsarEndpoint {
 
     const lbSecurityGroup = new ec2.SecurityGroup(this, "LoadBalancerSecurityGroup", {
       vpc,
-      description: "Pulsar TLS listeners",
+      description: "Pulsar web service (TLS)",
       allowAllOutbound: false,
     });
     for (const cidr of allowedCidrs) {
-      for (const port of [PULSAR_PORTS.serviceTls, PULSAR_PORTS.adminTls]) {
-        lbSecurityGroup.addIngressRule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(port), `Pulsar TLS ${port}`);
-      }
+      lbSecurityGroup.addIngressRule(
+        ec2.Peer.ipv4(cidr),
+        ec2.Port.tcp(PULSAR_PORTS.adminTls),
+        `Pulsar web service (TLS) ${PULSAR_PORTS.adminTls}`,
+      );
     }
     for (const port of [PULSAR_PORTS.service, PULSAR_PORTS.admin]) {
       lbSecurityGroup.addEgressRule(serviceSecurityGroup, ec2.Port.tcp(port), `to broker ${port}`);
@@ -293,10 +304,7 @@ export class SelfHostedPulsar extends Construct implements PulsarEndpoint {
       securityGroups: [lbSecurityGroup],
     });
     const certificate = elbv2.ListenerCertificate.fromArn(props.certificateArn);
-    for (const [listenerPort, containerPort] of [
-      [PULSAR_PORTS.serviceTls, PULSAR_PORTS.service],
-      [PULSAR_PORTS.adminTls, PULSAR_PORTS.admin],
-    ] as const) {
+    for (const [listenerPort, containerPort] of [[PULSAR_PORTS.adminTls, PULSAR_PORTS.admin]] as const) {
       const listener = this.loadBalancer.addListener(`Tls${listenerPort}`, {
         port: listenerPort,
         protocol: elbv2.Protocol.TLS,
@@ -312,7 +320,7 @@ export class SelfHostedPulsar extends Construct implements PulsarEndpoint {
       });
     }
 
-    this.serviceUrl = `pulsar+ssl://${props.domainName}:${PULSAR_PORTS.serviceTls}`;
+    this.serviceUrl = undefined;
     this.adminUrl = `https://${props.domainName}:${PULSAR_PORTS.adminTls}`;
 
     Validations.of(this.loadBalancer).acknowledge({

@@ -189,13 +189,14 @@ export class MarketFunctionsStack extends Stack {
     const marketAddress = ssm.StringParameter.valueForStringParameter(this, parameters.contractAddress);
     const rpcUrl = ssm.StringParameter.valueForStringParameter(this, parameters.rpcUrl);
     for (const fn of [this.allocator, this.verifierBridge]) {
+      if (props.pulsar.serviceUrl !== undefined)
+        fn.setEnvironment(MARKET_ENV.pulsarServiceUrl, props.pulsar.serviceUrl);
       fn.setEnvironment(MARKET_ENV.market, props.market)
         .setEnvironment(MARKET_ENV.tablePrefix, props.registries.tablePrefix)
         .setEnvironment(MARKET_ENV.chainId, String(chainId))
         .setEnvironment(MARKET_ENV.marketAddress, marketAddress)
         .setEnvironment(MARKET_ENV.chainRpcUrl, rpcUrl)
         .setEnvironment(MARKET_ENV.pulsarUrl, props.pulsar.adminUrl)
-        .setEnvironment(MARKET_ENV.pulsarServiceUrl, props.pulsar.serviceUrl)
         .bindSecret(pulsarToken, MARKET_ENV.pulsarTokenSecretArn)
         .bindTable(tables.allocations, MARKET_ENV.allocationsTable, TableAccess.readWrite)
         .bindTable(tables.cursors, MARKET_ENV.cursorsTable, TableAccess.readWrite)

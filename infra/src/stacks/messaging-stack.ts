@@ -42,7 +42,9 @@ export class MessagingStack extends Stack {
       adminUrl: this.endpoint.adminUrl,
       tokenSecretId: this.endpoint.tokenSecretId,
     };
-    new CfnOutput(this, "PulsarServiceUrl", { value: this.endpoint.serviceUrl });
+    if (this.endpoint.serviceUrl !== undefined) {
+      new CfnOutput(this, "PulsarServiceUrl", { value: this.endpoint.serviceUrl });
+    }
     new CfnOutput(this, "PulsarAdminUrl", { value: this.endpoint.adminUrl });
     new CfnOutput(this, "PulsarTokenSecretArn", { value: this.endpoint.tokenSecret.secretArn });
   }
