@@ -23,7 +23,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MOTO_ACCOUNT, type MotoServer, startMotoServer } from "../../localstack/src/moto.ts";
 import { chainParameterNames, MARKET_ENV } from "../src/environment.ts";
 import { registryTableNames } from "../src/registries/tables.ts";
-import { ROOT, TEST_ENTRIES } from "./support/app.ts";
+import { ROOT } from "./support/app.ts";
 
 const MARKET = "moto";
 const STACKS = [`${MARKET}-messaging`, `${MARKET}-registries`, `${MARKET}-functions`];
@@ -102,12 +102,8 @@ describe("cdk deploy to moto's server", () => {
       }),
     );
     outdir = mkdtempSync(join(tmpdir(), "surplus-cdk-moto-"));
-    context = [
-      `surplus:market=${MARKET}`,
-      "surplus:removalPolicy=destroy",
-      `surplus:allocatorEntry=${TEST_ENTRIES.allocator}`,
-      `surplus:verifierBridgeEntry=${TEST_ENTRIES.verifierBridge}`,
-    ].flatMap((c) => ["-c", c]);
+    // The default entries: the real handlers in lambdas/, bundled and uploaded as in AWS.
+    context = [`surplus:market=${MARKET}`, "surplus:removalPolicy=destroy"].flatMap((c) => ["-c", c]);
     await cdk("bootstrap", `aws://${MOTO_ACCOUNT}/us-east-1`, "-o", outdir, ...context);
     // --method=direct (CreateStack rather than a change set): moto registers a stack's exports,
     // which the functions' stack imports from the registries', only on CreateStack/UpdateStack.
