@@ -35,7 +35,6 @@ const RPC_URL = "https://rpc.sepolia.example";
  * complete without them. If moto learns one, this list shrinks and the test says so.
  */
 const SKIPPED_BY_MOTO = [
-  "AWS::CDK::Metadata",
   "AWS::CloudWatch::Alarm",
   "AWS::Lambda::EventInvokeConfig",
   // The bootstrap stack's.
