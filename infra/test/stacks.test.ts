@@ -434,3 +434,31 @@ describe("cdk.json's placeholder Pulsar URLs", () => {
     Annotations.fromStack(real.stacks.messaging).hasNoWarning("*", Match.anyValue());
   }, 120_000);
 });
+
+describe("existing secrets given by ARN", () => {
+  it("uses them instead of creating secrets, and grants only them", () => {
+    const tokenArn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:provider/pulsar-token-AbCdEf";
+    const signerArn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:lyon/allocator-key-GhIjKl";
+    const built = buildApp({
+      "aws:cdk:bundling-stacks": [],
+      "surplus:pulsarTokenSecretArn": tokenArn,
+      "surplus:signerSecretArn": signerArn,
+    });
+    built.templates.messaging.resourceCountIs("AWS::SecretsManager::Secret", 0);
+    built.templates.functions.resourceCountIs("AWS::SecretsManager::Secret", 0);
+    const allocator = JSON.stringify(policyOf(built, "allocator"));
+    expect(allocator).toContain(tokenArn);
+    expect(allocator).toContain(signerArn);
+    const bridge = JSON.stringify(policyOf(built, "verifierBridge"));
+    expect(bridge).toContain(tokenArn);
+    expect(bridge).not.toContain(signerArn);
+    built.templates.functions.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: {
+        Variables: Match.objectLike({
+          [MARKET_ENV.signerSecretArn]: signerArn,
+          [MARKET_ENV.pulsarTokenSecretArn]: tokenArn,
+        }),
+      },
+    });
+  }, 120_000);
+});
