@@ -6,7 +6,9 @@
 //   SURPLUS_CHAIN_RPC_URL, SURPLUS_MARKET_ADDRESS   the chain and the market contract
 //   SURPLUS_MARKET_START_BLOCK                      where to start without a stored cursor (default 0)
 //   SURPLUS_CONFIRMATIONS                           blocks before an event is final (default 2)
-//   SURPLUS_PULSAR_URL, SURPLUS_PULSAR_TOKEN        the broker's web service and a super-user JWT
+//   SURPLUS_PULSAR_URL                              the broker's web service
+//   SURPLUS_PULSAR_TOKEN_SECRET_ARN                 a super-user JWT in Secrets Manager (AWS), or
+//   SURPLUS_PULSAR_TOKEN                            the JWT itself (local runs)
 //   SURPLUS_ALLOCATIONS_TOPIC                       default: the market's allocations channel
 //   SURPLUS_TABLE_PREFIX, SURPLUS_DYNAMODB_ENDPOINT as for the allocator
 import { Logger } from "@aws-lambda-powertools/logger";
@@ -15,6 +17,7 @@ import { MarketEventReader } from "@surplus/adapters/chain";
 import { DynamoBridgeRegistry, dynamoDbClient, tableNames } from "@surplus/adapters/dynamodb";
 import { marketChannels, PulsarAdmin, WebSocketMessageBus } from "@surplus/adapters/pulsar";
 import { JsonRpcProvider } from "ethers";
+import { secretFromEnv } from "../shared/secrets.ts";
 import { runBridge } from "./bridge.ts";
 import { PulsarAnnouncer, PulsarChannelProvisioner } from "./pulsar.ts";
 
@@ -27,7 +30,7 @@ const env = (name: string): string => {
 const logger = new Logger({ serviceName: "verifier-bridge" });
 const metrics = new Metrics({ namespace: "Surplus", serviceName: "verifier-bridge" });
 const pulsarUrl = env("SURPLUS_PULSAR_URL");
-const token = process.env["SURPLUS_PULSAR_TOKEN"];
+const token = await secretFromEnv(process.env, "SURPLUS_PULSAR_TOKEN", "SURPLUS_PULSAR_TOKEN_SECRET_ARN");
 const bus = new WebSocketMessageBus({ url: pulsarUrl, ...(token ? { token } : {}) });
 const deps = {
   chain: new MarketEventReader(
