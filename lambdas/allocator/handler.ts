@@ -5,9 +5,12 @@
 //
 // Environment:
 //   SURPLUS_CHAIN_ID, SURPLUS_MARKET_ADDRESS   the EIP-712 domain (market contract)
-//   SURPLUS_ALLOCATOR_KEY                       the Allocator's private key (Secrets Manager in AWS)
+//   SURPLUS_SIGNER_SECRET_ARN                   the Allocator's private key in Secrets Manager (AWS), or
+//   SURPLUS_ALLOCATOR_KEY                       the key itself (local runs)
 //   SURPLUS_PENALTY_RATE                        ρ (default 1000)
-//   SURPLUS_PULSAR_URL, SURPLUS_PULSAR_TOKEN    the broker's web service and the Allocator's JWT
+//   SURPLUS_PULSAR_URL                          the broker's web service
+//   SURPLUS_PULSAR_TOKEN_SECRET_ARN             the Allocator's JWT in Secrets Manager (AWS), or
+//   SURPLUS_PULSAR_TOKEN                        the JWT itself (local runs)
 //   SURPLUS_OFFERS_TOPIC, SURPLUS_ALLOCATIONS_TOPIC   default: the market channels (adapters marketChannels())
 //   SURPLUS_TABLE_PREFIX                        DynamoDB table-name prefix (default "surplus-")
 //   SURPLUS_DYNAMODB_ENDPOINT                   DynamoDB Local; unset in AWS
@@ -25,6 +28,7 @@ import {
 } from "@surplus/adapters";
 import type { Address, MarketDomain } from "@surplus/core";
 import { Wallet } from "ethers";
+import { secretFromEnv } from "../shared/secrets.ts";
 import { PulsarAllocationPublisher, PulsarOfferSource } from "./pulsar.ts";
 import { runAllocatorRound } from "./round.ts";
 
@@ -43,10 +47,18 @@ const domain: MarketDomain = {
   chainId: BigInt(env("SURPLUS_CHAIN_ID")),
   verifyingContract: env("SURPLUS_MARKET_ADDRESS") as Address,
 };
-const signer = new Wallet(env("SURPLUS_ALLOCATOR_KEY"));
+const key = await secretFromEnv(process.env, "SURPLUS_ALLOCATOR_KEY", "SURPLUS_SIGNER_SECRET_ARN");
+if (!key) throw new Error("the allocator needs SURPLUS_SIGNER_SECRET_ARN (or SURPLUS_ALLOCATOR_KEY locally)");
+// The generated secret is bare hex; ethers wants the 0x prefix.
+const signer = new Wallet(key.startsWith("0x") ? key : `0x${key}`);
+const pulsarToken = await secretFromEnv(
+  process.env,
+  "SURPLUS_PULSAR_TOKEN",
+  "SURPLUS_PULSAR_TOKEN_SECRET_ARN",
+);
 const bus = new WebSocketMessageBus({
   url: env("SURPLUS_PULSAR_URL"),
-  ...(process.env["SURPLUS_PULSAR_TOKEN"] ? { token: process.env["SURPLUS_PULSAR_TOKEN"] } : {}),
+  ...(pulsarToken ? { token: pulsarToken } : {}),
 });
 const channels = marketChannels();
 const source = new PulsarOfferSource(bus, process.env["SURPLUS_OFFERS_TOPIC"] ?? channels.offers);
