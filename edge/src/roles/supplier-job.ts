@@ -53,6 +53,10 @@ export class SupplierJob {
     lastSeq: -1n,
   };
 
+  /** The previous batch: its outputs being acknowledged by the broker, then recorded and its inputs acked. */
+  #inflight: Promise<void> = Promise.resolve();
+  #failure: unknown;
+
   constructor(options: SupplierJobOptions) {
     this.#o = options;
     this.#decide = decider(options.strategy ?? HONEST);
@@ -63,10 +67,19 @@ export class SupplierJob {
     return BigInt(this.#o.ledger.size + this.progress.skipped) >= this.#o.endSeq;
   }
 
-  /** Handles one batch of inputs; returns how many it received. */
+  /**
+   * Handles one batch of inputs; returns how many it received. Batches are pipelined: a batch's
+   * outputs are sent (in input order) while the previous batch's broker acknowledgements are still
+   * coming in; a batch is recorded and its inputs acknowledged only after its outputs are stored,
+   * and after the batch before it. At most one batch is in flight.
+   */
   async step(waitMs = 200): Promise<number> {
+    this.#rethrow();
     const batch = await this.#o.input.receive(this.#o.batchSize ?? 64, waitMs);
-    if (batch.length === 0) return 0;
+    if (batch.length === 0) {
+      await this.flush();
+      return 0;
+    }
     const fresh = batch.filter((m) => m.seq < this.#o.endSeq && !this.#o.ledger.has(m.seq));
     this.progress.duplicates += batch.length - fresh.length;
     const decisions = fresh.map((m) => this.#decide(m.seq));
@@ -94,10 +107,33 @@ export class SupplierJob {
       }
       if (m.seq > this.progress.lastSeq) this.progress.lastSeq = m.seq;
     });
-    await this.#o.output.publish(outputs);
-    this.#o.ledger.record(outputs.map((o) => ({ seq: o.seq, output: o.payload })));
-    await Promise.all(batch.map((m) => m.ack()));
+    const published = this.#o.output.publish(outputs);
+    const previous = this.#inflight;
+    const settled = (async () => {
+      await published;
+      await previous;
+      this.#o.ledger.record(outputs.map((o) => ({ seq: o.seq, output: o.payload })));
+      await Promise.all(batch.map((m) => m.ack()));
+    })();
+    this.#inflight = settled.catch((error) => {
+      this.#failure ??= error;
+    });
+    await previous;
+    this.#rethrow();
+    // The allocation's last inputs: no next batch will come to overlap with, so finish now.
+    if (BigInt(this.#o.ledger.size + outputs.length + this.progress.skipped) >= this.#o.endSeq)
+      await this.flush();
     return batch.length;
+  }
+
+  /** Waits for the batch in flight to be stored, recorded and acknowledged. */
+  async flush(): Promise<void> {
+    await this.#inflight;
+    this.#rethrow();
+  }
+
+  #rethrow(): void {
+    if (this.#failure !== undefined) throw this.#failure;
   }
 
   /**
@@ -106,6 +142,7 @@ export class SupplierJob {
    * at a test position seals a zero γ: it cannot match, and mediation decides.
    */
   async result(checklist: Checklist, signer: Signer, domain: MarketDomain): Promise<SignedResult> {
+    await this.flush();
     const g = this.#o.ledger.gamma(checklist.salt, checklist.testSeqs) ?? (`0x${"00".repeat(32)}` as Bytes32);
     const s = seal(this.#o.supplier, this.#o.allocationId, g);
     const signature = await signTyped(signer, domain, "SupplierResult", {
