@@ -6,20 +6,8 @@
 // are around 10^9 base units per million instructions with asks below bids on average.
 // Every offer has its own account; Mediators come from a small pool.
 import type { OpenCustomerOffer, OpenSupplierOffer } from "@surplus/core";
-import { type Address, type Bytes32, SCHEMA_VERSION } from "@surplus/core";
+import { type Address, type Bytes32, prng, SCHEMA_VERSION } from "@surplus/core";
 import { getAddress } from "ethers";
-
-/** mulberry32: a tiny seeded PRNG (deterministic across runs and machines). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface InstanceOptions {
   readonly seed: number;
@@ -48,7 +36,7 @@ export const accountOf = (n: number): Address => getAddress(`0x${hex(n + 1, 40)}
 const idOf = (n: number): Bytes32 => `0x${hex(n + 1, 64)}` as Bytes32;
 
 export function generateInstance(opts: InstanceOptions): Instance {
-  const rand = rng(opts.seed);
+  const rand = prng(opts.seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const between = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
   const horizon = (opts.horizonHours ?? 24) * 3600;

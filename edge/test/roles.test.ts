@@ -94,6 +94,17 @@ afterAll(async () => {
 describe("an allocation through the role logic", () => {
   const published = new Map<Address, PublishedOutput[]>(suppliers.map((s) => [s, []]));
   let cheaterJob: SupplierJob;
+  /** The honest Supplier's job: its ledger file survives from one instance (process) to the next. */
+  const honestJob = (input: InputSubscription) =>
+    new SupplierJob({
+      allocationId,
+      supplier: honest.address as Address,
+      sandbox,
+      ledger: new OutputLedger(join(dir, "honest.jsonl")),
+      input,
+      output: publisher(honest.address as Address),
+      endSeq: TOTAL,
+    });
   const publisher = (s: Address) => ({
     publish: async (o: readonly PublishedOutput[]) => void published.get(s)!.push(...o),
   });
@@ -105,27 +116,10 @@ describe("an allocation through the role logic", () => {
 
   it("an honest Supplier that crashes mid-stream resumes without losing or duplicating an output", async () => {
     const sub = topic.subscribe();
-    const file = join(dir, "honest.jsonl");
-    const first = new SupplierJob({
-      allocationId,
-      supplier: honest.address as Address,
-      sandbox,
-      ledger: new OutputLedger(file),
-      input: sub,
-      output: publisher(honest.address as Address),
-      endSeq: TOTAL,
-    });
+    const first = honestJob(sub);
     for (let i = 0; i < 3; i++) await first.step(0);
     sub.crash();
-    const restarted = new SupplierJob({
-      allocationId,
-      supplier: honest.address as Address,
-      sandbox,
-      ledger: new OutputLedger(file),
-      input: sub,
-      output: publisher(honest.address as Address),
-      endSeq: TOTAL,
-    });
+    const restarted = honestJob(sub);
     while (!restarted.done) await restarted.step(0);
     const seqs = published.get(honest.address as Address)!.map((o) => o.seq);
     expect(new Set(seqs).size).toBe(seqs.length);
@@ -159,16 +153,8 @@ describe("an allocation through the role logic", () => {
 
   it("seals: the honest Supplier's matches the Customer's γ, the cheater's does not; both are signed", async () => {
     const checklist = { allocationId, salt: plan.salt, testSeqs: plan.tests.map((t) => t.seq) };
-    const honestJob = new SupplierJob({
-      allocationId,
-      supplier: honest.address as Address,
-      sandbox,
-      ledger: new OutputLedger(join(dir, "honest.jsonl")),
-      input: topic.subscribe(),
-      output: publisher(honest.address as Address),
-      endSeq: TOTAL,
-    });
-    const good = await honestJob.result(checklist, honest, domain);
+    const honestResult = honestJob(topic.subscribe());
+    const good = await honestResult.result(checklist, honest, domain);
     expect(good.seal).toBe(seal(honest.address as Address, allocationId, plan.gamma));
     expect(
       recoverSigner(
