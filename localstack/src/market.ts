@@ -117,7 +117,8 @@ if (!args["keep-up"]) services.push(() => dynamo.stop());
 const chain = await startChain({ log: (l) => say("market", `chain: ${l}`) });
 if (!args["keep-up"]) services.push(() => chain.stop());
 
-const [deployer, treasury, allocatorSigner, mediatorSigner, ...rest] = chain.accounts;
+// Account 0 deploys (deployLocalMarket); the others are the market's parties.
+const [, treasury, allocatorSigner, mediatorSigner, ...rest] = chain.accounts;
 const deployed = await deployLocalMarket(chain, {
   treasury: await treasury!.getAddress(),
   // Fees scaled to the demo's short jobs (a Supplier earns ~6·10^13 units per allocation), so that an
@@ -136,7 +137,6 @@ say(
   "chain",
   `market contract at ${deployed.marketAddress} (chain ${domain.chainId}), token ${deployed.tokenAddress}`,
 );
-void deployer;
 
 const prefix = `market-${Date.now().toString(36)}-`;
 const dynamoClient = dynamoDbClient(dynamo.endpoint);

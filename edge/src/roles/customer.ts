@@ -2,7 +2,7 @@
 // inputs mixed in at their secret positions, and take every replica's outputs, delivering the
 // first good one per input downstream (so one failing replica costs nothing) while checking each
 // replica's answers at the test positions.
-import { type Address, hashBytes } from "@surplus/core";
+import type { Address } from "@surplus/core";
 import type { InputPublisher, PublishedOutput } from "../ports.ts";
 import { checkTestOutput, type TestPlan, testInputAt } from "../verification/test-plan.ts";
 
@@ -111,6 +111,3 @@ export class OutputCollector {
     return mask;
   }
 }
-
-/** keccak256 of an output: how the Customer and Mediator compare outputs. */
-export const outputHash = hashBytes;
