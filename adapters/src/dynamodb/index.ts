@@ -1,5 +1,6 @@
 // DynamoDB registries of the Allocator (tables, put-if-absent offers, conditional allocation
-// commits, outbox, cursors).
+// commits, outbox, cursors, accepts and the open submission).
+export * from "./accept-registry.ts";
 export * from "./bridge-registry.ts";
 export * from "./registry.ts";
 export * from "./tables.ts";

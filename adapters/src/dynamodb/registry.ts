@@ -196,6 +196,9 @@ export class DynamoAllocatorRegistry implements AllocatorRegistry {
             customerOfferId: c.customer.offerId,
             status: "committed",
             outbox: PENDING,
+            // Collecting accepts from now on (accept-registry.ts); leaves the index when opened or lapsed.
+            awaitingOpen: "awaiting",
+            openStatus: "awaiting",
             createdAtMs: now,
           },
           ConditionExpression: "attribute_not_exists(allocationId)",

@@ -15,6 +15,12 @@
 //                published.
 //                GSI byOutbox: PK outbox, SK allocationId — sparse: what is left to publish.
 //                GSI byCustomerOffer: PK customerOfferId, SK allocationId — the chunks of one offer.
+//                Accept round (accept-registry.ts): `accept:<address>` (M) per party that accepted
+//                (signature, commitment, envelope, recordedAtMs), openStatus (awaiting |
+//                submitting | opened | lapsed), openClaimedAtMs, openTx, openedAtMs, lapsedReason,
+//                and awaitingOpen (S = "awaiting") until the allocation is opened or lapses.
+//                GSI byAwaitingOpen: PK awaitingOpen, SK allocationId — sparse, keys only: the
+//                allocations still collecting accepts or being opened.
 // participants   PK account (S): kinds (SS), firstSeenMs, lastOfferMs, offers (N).
 // cursors        PK name (S): position (S), updatedAtMs (N) — moved with compare-and-set.
 // idempotency    PK id (S): Powertools idempotency records; TTL on `expiration`.
@@ -52,6 +58,7 @@ export const OFFERS_BY_OPEN_KIND = "byOpenKind";
 export const OFFERS_BY_ACCOUNT = "byAccount";
 export const ALLOCATIONS_BY_OUTBOX = "byOutbox";
 export const ALLOCATIONS_BY_CUSTOMER_OFFER = "byCustomerOffer";
+export const ALLOCATIONS_BY_AWAITING_OPEN = "byAwaitingOpen";
 
 const S = "S" as const;
 const allProjected = { ProjectionType: "ALL" as const };
@@ -95,6 +102,7 @@ export function tableDefinitions(names: TableNames): CreateTableCommandInput[] {
         { AttributeName: "allocationId", AttributeType: S },
         { AttributeName: "outbox", AttributeType: S },
         { AttributeName: "customerOfferId", AttributeType: S },
+        { AttributeName: "awaitingOpen", AttributeType: S },
       ],
       GlobalSecondaryIndexes: [
         {
@@ -109,6 +117,14 @@ export function tableDefinitions(names: TableNames): CreateTableCommandInput[] {
           IndexName: ALLOCATIONS_BY_CUSTOMER_OFFER,
           KeySchema: [
             { AttributeName: "customerOfferId", KeyType: "HASH" },
+            { AttributeName: "allocationId", KeyType: "RANGE" },
+          ],
+          Projection: { ProjectionType: "KEYS_ONLY" },
+        },
+        {
+          IndexName: ALLOCATIONS_BY_AWAITING_OPEN,
+          KeySchema: [
+            { AttributeName: "awaitingOpen", KeyType: "HASH" },
             { AttributeName: "allocationId", KeyType: "RANGE" },
           ],
           Projection: { ProjectionType: "KEYS_ONLY" },

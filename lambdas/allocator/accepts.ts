@@ -1,0 +1,267 @@
+// The Allocator's accept round (paper §3.2 ④): collect the parties' accepts and, when every party
+// of an allocation has accepted, open it on the contract with their signatures.
+//  1. ingest: read the accept channel from the stored cursor; verify each envelope (schema, EIP-712
+//     signature, freshness); check its signer is a party of an allocation this Allocator made;
+//     record the accept put-if-absent per (allocation, party) — the Customer's carries Γ — then
+//     move the cursor with compare-and-set. A bad message is reported and skipped; a crash before
+//     the cursor moves replays the batch, and the replayed accepts are duplicates.
+//  2. open: for each allocation still collecting accepts, once every party (Customer, Mediator,
+//     every Supplier) has accepted, claim the submission (compare-and-set in the registry, so
+//     concurrent runs never both send it), submit `open(terms, sigs)` — the opener checks the
+//     chain first and treats "already open" as success — and record it as opened. A claim left by
+//     a run that crashed expires after `openClaimTtlMs`; the next run then asks the chain whether
+//     that submission landed before sending anything.
+//  3. lapse: an allocation not accepted by every party before its signing deadline
+//     (`start − signingLeadSeconds`), or declined by a party, is never opened: it is marked lapsed
+//     and reported; accepts arriving later are refused. Its offers' capacity is not given back
+//     (the auction's commitments stay as committed).
+import {
+  type AcceptRegistry,
+  type AcceptSignatures,
+  type Address,
+  type Allocation,
+  type AllocationOpener,
+  type AllocationState,
+  type Bytes32,
+  type MarketDomain,
+  type OfferSource,
+  type OpenProgress,
+  toWire,
+  verifyEnvelope,
+} from "@surplus/core";
+
+const ZERO: Bytes32 = `0x${"00".repeat(32)}`;
+
+export interface AcceptRoundDeps {
+  /** The accept channel (read like the offers channel: ordered messages after a position). */
+  readonly source: OfferSource;
+  readonly registry: AcceptRegistry;
+  readonly opener: AllocationOpener;
+}
+
+export interface AcceptRoundConfig {
+  readonly domain: MarketDomain;
+  /** The Allocator's account: only its allocations are collected (only it may `open` them). */
+  readonly allocator: Address;
+  /** @default "accepts" */
+  readonly cursorName?: string;
+  /** Messages read per batch. @default 500 */
+  readonly batchSize?: number;
+  /** Batches per round at most (bounds the round's duration). @default 20 */
+  readonly maxBatches?: number;
+  /** Accepts whose envelope is older than this are rejected. @default 10 minutes */
+  readonly maxAcceptAgeMs?: number;
+  /**
+   * Every party must have accepted this many seconds before the allocation's start, or it lapses
+   * (the signing deadline). @default 0: the start itself
+   */
+  readonly signingLeadSeconds?: number;
+  /** An `open` claim older than this belongs to a run that crashed; the next run takes it over. @default 120 000 */
+  readonly openClaimTtlMs?: number;
+}
+
+/** An allocation this round opened on-chain. */
+export interface OpenedAllocation {
+  readonly allocationId: Bytes32;
+  readonly transactionHash: string;
+  readonly blockNumber: number;
+  readonly gasUsed: bigint;
+  /** The state right after `open` (Running when every deposit could be locked). */
+  readonly state: AllocationState;
+  /** When the last party's accept was recorded. */
+  readonly acceptedAtMs: number;
+}
+
+export interface AcceptRoundReport {
+  readonly read: number;
+  readonly recorded: number;
+  /** Accepts of a party whose accept was recorded before (replays, retried batches). */
+  readonly duplicates: number;
+  /** Messages refused, with the reason (bad envelope, wrong type, not a party, too late, …). */
+  readonly rejected: ReadonlyArray<{ position: string; error: string }>;
+  readonly opened: readonly OpenedAllocation[];
+  /** Found open on-chain already (a crashed run's submission landed): recorded as opened. */
+  readonly alreadyOpen: readonly Bytes32[];
+  /** Never opened: the signing deadline passed without every accept, or a party declined. */
+  readonly lapsed: ReadonlyArray<{ allocationId: Bytes32; reason: string }>;
+  /** `open` failed (retried next round until the signing deadline). */
+  readonly failed: ReadonlyArray<{ allocationId: Bytes32; error: string }>;
+}
+
+/** Customer, Mediator, then the Suppliers in order: everyone who must accept. */
+export function partiesOf(a: Allocation): Address[] {
+  return [a.customer, a.mediator, ...a.suppliers];
+}
+
+/** The contract's `Signatures` from every party's recorded accept. */
+export function signaturesOf(p: OpenProgress): AcceptSignatures {
+  const of = (account: Address) => {
+    const accept = p.accepts.get(account);
+    if (!accept) throw new Error(`${account} has not accepted ${p.allocationId}`);
+    return accept;
+  };
+  const customer = of(p.allocation.customer);
+  return {
+    customer: customer.signature,
+    commitment: customer.commitment,
+    mediator: of(p.allocation.mediator).signature,
+    suppliers: p.allocation.suppliers.map((s) => of(s).signature),
+  };
+}
+
+interface Ingested {
+  read: number;
+  recorded: number;
+  duplicates: number;
+  rejected: Array<{ position: string; error: string }>;
+  lapsed: Array<{ allocationId: Bytes32; reason: string }>;
+}
+
+/** Checks one verified accept or decline against the allocation it names; returns its terms. */
+async function termsFor(
+  registry: AcceptRegistry,
+  config: AcceptRoundConfig,
+  id: Bytes32,
+  account: Address,
+): Promise<Allocation> {
+  const terms = await registry.allocation(id);
+  if (!terms) throw new Error(`unknown allocation ${id}`);
+  if (terms.allocator !== config.allocator) throw new Error(`allocation ${id} is another Allocator's`);
+  if (!partiesOf(terms).includes(account)) throw new Error(`${account} is not a party of ${id}`);
+  return terms;
+}
+
+async function ingest(deps: AcceptRoundDeps, config: AcceptRoundConfig, nowMs: number): Promise<Ingested> {
+  const name = config.cursorName ?? "accepts";
+  const batchSize = config.batchSize ?? 500;
+  const out: Ingested = { read: 0, recorded: 0, duplicates: 0, rejected: [], lapsed: [] };
+  let cursor = await deps.registry.cursor(name);
+  for (let batch = 0; batch < (config.maxBatches ?? 20); batch++) {
+    const messages = await deps.source.read(cursor, batchSize);
+    if (messages.length === 0) break;
+    for (const m of messages) {
+      out.read++;
+      try {
+        const verified = verifyEnvelope(config.domain, m.payload, {
+          nowMs,
+          maxAgeMs: config.maxAcceptAgeMs ?? 600_000,
+        });
+        if (verified.type === "Decline") {
+          const { allocationId: id, account, reason } = verified.body;
+          await termsFor(deps.registry, config, id, account);
+          const why = `declined by ${account}${reason ? `: ${reason}` : ""}`;
+          if (await deps.registry.markLapsed(id, { atMs: nowMs, reason: why }))
+            out.lapsed.push({ allocationId: id, reason: why });
+          continue;
+        }
+        if (verified.type !== "Accept")
+          throw new Error(`${verified.type} does not belong on the accept channel`);
+        const { allocationId: id, account, commitment } = verified.body;
+        const terms = await termsFor(deps.registry, config, id, account);
+        // The contract checks the other parties' Accept over a zero commitment: any other value
+        // would make the whole `open` revert.
+        if (account !== terms.customer && commitment !== ZERO)
+          throw new Error(`${account}'s accept of ${id} carries a commitment; only the Customer's does`);
+        const outcome = await deps.registry.recordAccept({
+          allocationId: id,
+          account,
+          signature: verified.envelope.signature,
+          commitment,
+          envelope: toWire(verified.envelope),
+          recordedAtMs: nowMs,
+        });
+        if (outcome === "recorded") out.recorded++;
+        else if (outcome === "duplicate") out.duplicates++;
+        else if (outcome === "finished") throw new Error(`allocation ${id} was opened or lapsed already`);
+        else throw new Error(`unknown allocation ${id}`);
+      } catch (err) {
+        out.rejected.push({ position: m.position, error: (err as Error).message });
+      }
+    }
+    const last = messages[messages.length - 1]!.position;
+    // Another run moved the cursor first: it has (or will have) recorded these too.
+    if (!(await deps.registry.advanceCursor(name, cursor, last))) break;
+    cursor = last;
+    if (messages.length < batchSize) break;
+  }
+  return out;
+}
+
+/** Runs one accept round at `nowMs` (passed in so tests control the clock). */
+export async function runAcceptRound(
+  deps: AcceptRoundDeps,
+  config: AcceptRoundConfig,
+  nowMs: number,
+): Promise<AcceptRoundReport> {
+  const { read, recorded, duplicates, rejected, lapsed } = await ingest(deps, config, nowMs);
+  const opened: OpenedAllocation[] = [];
+  const alreadyOpen: Bytes32[] = [];
+  const failed: Array<{ allocationId: Bytes32; error: string }> = [];
+  const claimTtl = config.openClaimTtlMs ?? 120_000;
+
+  for (const id of await deps.registry.awaitingOpen()) {
+    const p = await deps.registry.progress(id);
+    if (!p || p.status === "opened" || p.status === "lapsed") continue;
+    let staleClaim: number | undefined;
+    if (p.status === "submitting") {
+      // Another run is submitting it right now: leave it to that run.
+      if (p.claimedAtMs !== undefined && nowMs - p.claimedAtMs < claimTtl) continue;
+      staleClaim = p.claimedAtMs;
+    }
+    const deadline = p.allocation.start - (config.signingLeadSeconds ?? 0);
+    if (nowMs / 1000 >= deadline) {
+      // A crashed run may have sent `open` before the deadline: the chain decides.
+      if (staleClaim !== undefined && (await deps.opener.stateOf(id))) {
+        await deps.registry.markOpened(id, {
+          atMs: nowMs,
+          ...(p.transactionHash ? { transactionHash: p.transactionHash } : {}),
+        });
+        alreadyOpen.push(id);
+        continue;
+      }
+      const missing = partiesOf(p.allocation).filter((x) => !p.accepts.has(x));
+      const reason = `signing deadline ${deadline} passed${missing.length ? ` without the accept of ${missing.join(", ")}` : ""}`;
+      if (
+        await deps.registry.markLapsed(id, {
+          atMs: nowMs,
+          reason,
+          ...(staleClaim !== undefined ? { claimedAtMs: staleClaim } : {}),
+        })
+      )
+        lapsed.push({ allocationId: id, reason });
+      continue;
+    }
+    if (!partiesOf(p.allocation).every((x) => p.accepts.has(x))) continue;
+    if (!(await deps.registry.claimOpen(id, nowMs, staleClaim))) continue;
+    let sent = false;
+    try {
+      const outcome = await deps.opener.open(id, p.allocation, signaturesOf(p), async (hash) => {
+        sent = true;
+        await deps.registry.recordOpenSent(id, hash);
+      });
+      if (outcome.kind === "opened") {
+        await deps.registry.markOpened(id, { atMs: nowMs, transactionHash: outcome.transactionHash });
+        opened.push({
+          allocationId: id,
+          transactionHash: outcome.transactionHash,
+          blockNumber: outcome.blockNumber,
+          gasUsed: outcome.gasUsed,
+          state: outcome.state,
+          acceptedAtMs: Math.max(...[...p.accepts.values()].map((a) => a.recordedAtMs)),
+        });
+      } else {
+        await deps.registry.markOpened(id, {
+          atMs: nowMs,
+          ...(p.transactionHash ? { transactionHash: p.transactionHash } : {}),
+        });
+        alreadyOpen.push(id);
+      }
+    } catch (err) {
+      failed.push({ allocationId: id, error: (err as Error).message });
+      // Never sent: the next round may try again at once. Sent: it may still be mined, so the
+      // claim stays until it is stale and the next run asks the chain first.
+      if (!sent) await deps.registry.releaseOpen(id, nowMs);
+    }
+  }
+  return { read, recorded, duplicates, rejected, opened, alreadyOpen, lapsed, failed };
+}
