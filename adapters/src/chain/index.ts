@@ -1,1 +1,2 @@
 export * from "./market-events.ts";
+export * from "./opener.ts";
