@@ -24,6 +24,10 @@ export default defineConfig({
     },
   },
   networks: {
+    // `hardhat node` (the local market's chain): several transactions mined in one second share a
+    // timestamp, so the chain's clock keeps to the wall clock instead of racing ahead one second
+    // per block — the protocol's deadlines (signing, reveal, mediation) are in chain time.
+    node: { type: "edr-simulated", chainType: "l1", allowBlocksWithSameTimestamp: true },
     sepolia: {
       type: "http",
       chainType: "l1",

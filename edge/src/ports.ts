@@ -1,6 +1,6 @@
 // What the role agents need from the outside world, as narrow interfaces. The Pulsar channel
 // layer and the chain adapter implement them; in-memory versions serve the unit tests.
-import type { Address, Bytes32, Hex } from "@surplus/core";
+import type { Address, Allocation, Bytes32, Hex } from "@surplus/core";
 
 /** One received input of the allocation's input channel. */
 export interface ReceivedInput {
@@ -41,4 +41,49 @@ export interface SignedResult {
   readonly supplier: Address;
   readonly seal: Bytes32;
   readonly signature: Hex;
+}
+
+/** A mined transaction, for the participant's log and the market's gas report. */
+export interface TxOutcome {
+  readonly hash: Hex;
+  readonly gasUsed: bigint;
+}
+
+/** An allocation's record on-chain (the contract's `recordOf`). */
+export interface ChainRecord {
+  /** As the contract's `State`: 0 None, 1 Signing, 2 Running, 3 MediationRequested, 4 Closed. */
+  readonly state: number;
+  /** Signing or mediation deadline, unix seconds (0 when none applies). */
+  readonly deadline: number;
+  /** Bitmask of the running (signed) Suppliers. */
+  readonly suppliers: number;
+  readonly disputed: number;
+  readonly mediating: number;
+}
+
+/** The contract's result tuple: a Supplier's seal and its EIP-712 SupplierResult signature. */
+export interface ResultArg {
+  readonly seal: Bytes32;
+  readonly signature: Hex;
+}
+
+/**
+ * The market contract, as a Customer, Supplier or Mediator uses it: read an allocation's record and
+ * the protocol windows, and make the calls of paper ⑥–⑪. Each call is one state transition; the
+ * contract guards state and deadlines and reverts otherwise.
+ */
+export interface MarketChain {
+  recordOf(id: Bytes32): Promise<ChainRecord>;
+  /** The chain's clock (latest block timestamp), which the contract's deadlines use. */
+  now(): Promise<number>;
+  windows(): Promise<{ readonly signing: number; readonly reveal: number; readonly mediation: number }>;
+  dispute(a: Allocation, mask: number): Promise<TxOutcome>;
+  settle(a: Allocation, gamma: Bytes32, results: readonly ResultArg[]): Promise<TxOutcome>;
+  mediate(
+    a: Allocation,
+    gammaM: Bytes32,
+    lazyMask: number,
+    results: readonly ResultArg[],
+  ): Promise<TxOutcome>;
+  expire(a: Allocation): Promise<TxOutcome>;
 }

@@ -32,7 +32,7 @@ describe("edge configuration", () => {
     const config = loadConfig(writeConfig("ok.json", validConfig), {});
     expect(config.keystore).toBe(join(dir, "key.json"));
     expect(config.supplier?.strategy.processProbability).toBe(1);
-    expect(config.pulsar.tenant).toBe("surplus");
+    expect(config.pulsar.tenant).toBe("market");
   });
 
   it("names the field at fault", () => {

@@ -1,7 +1,7 @@
 // The edge runtime's configuration: a JSON file, overridable by environment variables, validated
 // at start-up with errors that name the field at fault.
 import { readFileSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { address, InvalidMessageError, parse } from "@surplus/core";
 import { z } from "zod";
 
@@ -27,8 +27,9 @@ export const edgeConfig = z
         url: url(["http:", "https:"]),
         /** The participant's JWT (role = its Ethereum address); or SURPLUS_PULSAR_TOKEN. */
         token: z.string().min(1).optional(),
-        tenant: z.string().min(1).default("surplus"),
-        market: z.string().min(1).default("market"),
+        /** The market's Pulsar tenant and the namespace of its public channels (offers, allocations, accept). */
+        tenant: z.string().min(1).default("market"),
+        namespace: z.string().min(1).default("public"),
       })
       .strict(),
     chain: z
@@ -39,6 +40,13 @@ export const edgeConfig = z
         confirmations: z.number().int().min(0).max(64).default(1),
       })
       .strict(),
+    /** Allocators whose allocations this participant accepts. @default any */
+    allocators: z.array(address).default([]),
+    /** Where services are found by hash: a folder (default <dataDir>/services) and/or an HTTP(S) base URL. */
+    services: z
+      .object({ dir: z.string().min(1).optional(), url: url(["http:", "https:"]).optional() })
+      .strict()
+      .default({}),
     supplier: z
       .object({
         /** I_s offered, million instructions per second. */
@@ -61,14 +69,63 @@ export const edgeConfig = z
           .object({
             memoryCapMb: z.number().int().positive().max(4096).default(64),
             timeBudgetMs: z.number().int().positive().default(100),
+            /** inline: a vm context with a time limit (default, least memory); worker: a worker thread. */
+            isolation: z.enum(["inline", "worker"]).default("inline"),
           })
           .strict()
-          .default({ memoryCapMb: 64, timeBudgetMs: 100 }),
+          .default({ memoryCapMb: 64, timeBudgetMs: 100, isolation: "inline" }),
+        /** Inputs per sandbox batch. @default 50 */
+        batchSize: z.number().int().positive().max(10_000).default(50),
       })
       .strict()
       .optional(),
+    customer: z
+      .object({
+        /** The service's WebAssembly module (path). */
+        service: z.string().min(1),
+        serviceName: z.string().min(1).max(64).optional(),
+        /** I_c, million instructions per input. */
+        miPerInput: z.number().int().positive(),
+        ramMb: z.number().int().positive(),
+        /** λ, inputs per second. */
+        inputsPerSecond: z.number().int().positive().max(100_000),
+        /** How long the service should run. */
+        seconds: z.number().int().positive(),
+        /** Seconds from posting the offer to the stream's start (time to match and open). @default 12 */
+        startInSeconds: z.number().int().min(0).default(12),
+        maxPricePerMi: z.string().regex(/^\d+$/),
+        replicas: z.number().int().min(1).max(16).default(1),
+        minReplicas: z.number().int().min(1).max(16).default(1),
+        minServiceSeconds: z.number().int().positive().optional(),
+        mediators: z.array(address).min(1),
+        /** The sensor source: a generator, a file (one input per line) or stdin (one per line). */
+        source: z
+          .object({
+            kind: z.enum(["frames", "telemetry", "file", "stdin"]),
+            path: z.string().min(1).optional(),
+            seed: z.number().int().default(1),
+          })
+          .strict()
+          .refine((s) => s.kind !== "file" || s.path !== undefined, {
+            message: "a file source needs a `path`",
+            path: ["path"],
+          }),
+        /** Where the first good output of each input goes: a JSON-lines file. @default none */
+        sink: z.string().min(1).optional(),
+      })
+      .strict()
+      .refine((c) => c.minReplicas <= c.replicas, {
+        message: "minReplicas must not exceed replicas",
+        path: ["minReplicas"],
+      })
+      .optional(),
   })
   .strict()
+  .refine((c) => c.role !== Role.Customer || c.customer !== undefined, {
+    message:
+      "a customer needs a `customer` section (service, miPerInput, ramMb, inputsPerSecond, seconds, maxPricePerMi, mediators, source)",
+    path: ["customer"],
+  })
   .refine((c) => c.role !== Role.Supplier || c.supplier !== undefined, {
     message: "a supplier needs a `supplier` section (capacityMips, ramMb, minPricePerMi, mediators)",
     path: ["supplier"],
@@ -85,10 +142,28 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   }
   const config = parse(edgeConfig, raw, `config ${file}`);
   const base = dirname(resolve(file));
+  const dataDir = resolve(base, config.dataDir);
   return {
     ...config,
     keystore: resolve(base, config.keystore),
-    dataDir: resolve(base, config.dataDir),
+    dataDir,
+    services: {
+      ...config.services,
+      dir: resolve(base, config.services.dir ?? join(dataDir, "services")),
+    },
+    ...(config.customer
+      ? {
+          customer: {
+            ...config.customer,
+            service: resolve(base, config.customer.service),
+            ...(config.customer.sink ? { sink: resolve(base, config.customer.sink) } : {}),
+            source: {
+              ...config.customer.source,
+              ...(config.customer.source.path ? { path: resolve(base, config.customer.source.path) } : {}),
+            },
+          },
+        }
+      : {}),
     pulsar: { ...config.pulsar, token: env.SURPLUS_PULSAR_TOKEN ?? config.pulsar.token },
   };
 }

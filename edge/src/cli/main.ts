@@ -4,15 +4,18 @@ import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
 import { SurplusError } from "@surplus/core";
 import { Isolation, ServiceSandbox, serviceHash } from "../sandbox/index.ts";
-import { prng, syntheticFrame } from "../sources/frames.ts";
+import { prng, syntheticFrame } from "../sources/index.ts";
 import { loadConfig } from "./config.ts";
 import { createKeystore, keystoreAddress } from "./keystore.ts";
+import { run } from "./run.ts";
 
 const USAGE = `surplus-edge — the Surplus runtime for Suppliers, Customers and Mediators
 
 Usage:
   surplus-edge init --keystore FILE         create a key in a new encrypted keystore
   surplus-edge address --keystore FILE      print the keystore's Ethereum address
+  surplus-edge run --config FILE            run the configured role (supplier, customer or mediator)
+               [--pretty] [--exit-when-done]   until Ctrl-C; JSON-lines logs (--pretty: readable)
   surplus-edge validate --config FILE       check a config file and say what is wrong
   surplus-edge hash SERVICE.wasm            print a service's id (keccak256 of its bytes)
   surplus-edge calibrate SERVICE.wasm       measure a service's throughput and memory in the sandbox
@@ -81,6 +84,8 @@ export async function main(argv: string[]): Promise<number> {
       config: { type: "string" },
       seconds: { type: "string", default: "2" },
       json: { type: "boolean", default: false },
+      pretty: { type: "boolean", default: false },
+      "exit-when-done": { type: "boolean", default: false },
       isolation: { type: "string", default: "inline" },
       help: { type: "boolean", short: "h" },
     },
@@ -99,6 +104,14 @@ export async function main(argv: string[]): Promise<number> {
     case "address":
       console.log(keystoreAddress(need(values.keystore, "--keystore FILE")));
       return 0;
+    case "run": {
+      const config = loadConfig(need(values.config, "--config FILE"));
+      return run(config, {
+        pretty: values.pretty === true,
+        exitWhenDone: values["exit-when-done"] === true,
+        password,
+      });
+    }
     case "validate": {
       const config = loadConfig(need(values.config, "--config FILE"));
       console.log(`${values.config}: valid ${config.role} configuration`);

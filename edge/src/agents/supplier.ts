@@ -1,0 +1,259 @@
+// The Supplier agent (paper §3.2–§3.4): offers its spare capacity, accepts the allocations that
+// name it once it holds the service they name (hash checked), runs the service on the input
+// channel when the allocation is Running, and answers the Customer's checklist with its sealed
+// result. Restartable at any point: the output ledger and the durable input subscription make a
+// restarted job resume without duplicating or losing an output.
+import { join } from "node:path";
+import { allocationChannels } from "@surplus/adapters/pulsar";
+import {
+  type Address,
+  type Allocation,
+  type Bytes32,
+  checklist as checklistSchema,
+  parse,
+  SCHEMA_VERSION,
+  type SupplierOffer,
+  signEnvelope,
+  toWire,
+} from "@surplus/core";
+import { outputPublisher, subscribeInputs } from "../channels/pulsar.ts";
+import type { ChainRecord } from "../ports.ts";
+import { SupplierJob } from "../roles/supplier-job.ts";
+import { type Isolation, ServiceSandbox } from "../sandbox/index.ts";
+import { OutputLedger } from "../verification/ledger.ts";
+import type { SupplierStrategy } from "../verification/strategy.ts";
+import { Agent, type AgentOptions, ChainState, type DealState, sleep } from "./agent.ts";
+import type { StoredDeal } from "./store.ts";
+
+export interface SupplierOfferTerms {
+  /** I_s, million instructions per second offered. */
+  readonly capacityMips: number;
+  readonly ramMb: number;
+  /** π_s,min per million instructions, token base units. */
+  readonly minPricePerMi: bigint;
+  /** Mediators this Supplier trusts. */
+  readonly mediators: readonly Address[];
+  /** Seconds of availability each offer covers, from when it is posted. @default 3600 */
+  readonly windowSeconds?: number;
+}
+
+export interface SupplierAgentOptions extends AgentOptions {
+  readonly offer: SupplierOfferTerms;
+  /** P(s) and how to cheat otherwise — for experiments only. */
+  readonly strategy?: SupplierStrategy;
+  readonly sandbox?: {
+    readonly memoryCapMb?: number;
+    readonly timeBudgetMs?: number;
+    readonly isolation?: Isolation;
+  };
+  /** Inputs per sandbox batch. @default 50 */
+  readonly batchSize?: number;
+}
+
+export interface SupplierState extends DealState {
+  /** allocated → accepted → running → processed → sealed → closed (or lapsed). */
+  phase: "allocated" | "accepted" | "running" | "processed" | "sealed" | "closed" | "lapsed";
+}
+
+/** Progress of the jobs this process runs, for the status line. */
+export interface SupplierTotals {
+  processed: number;
+  skipped: number;
+  failed: number;
+}
+
+export class SupplierAgent extends Agent<SupplierState> {
+  override readonly options: SupplierAgentOptions;
+  readonly totals: SupplierTotals = { processed: 0, skipped: 0, failed: 0 };
+  #offerEnds = 0;
+
+  constructor(options: SupplierAgentOptions) {
+    super("supplier", options);
+    this.options = options;
+  }
+
+  protected isParty(a: Allocation): boolean {
+    return a.suppliers.some((s) => s.toLowerCase() === this.address.toLowerCase());
+  }
+
+  protected revive(raw: unknown): SupplierState {
+    return raw as SupplierState;
+  }
+
+  /** Accepts only what it can run: the named service must be available and hash as named. */
+  protected async begin(a: Allocation): Promise<{ state: SupplierState }> {
+    await this.options.services.get(a.serviceHash);
+    return { state: { phase: "allocated" } };
+  }
+
+  protected override async onStart(): Promise<void> {
+    await this.postOffer();
+  }
+
+  /** Offers again when the current offer's window is about to end. */
+  protected override async onTick(nowS: number): Promise<void> {
+    if (nowS >= this.#offerEnds - 60) await this.postOffer();
+  }
+
+  /** Posts a signed offer of this Supplier's capacity on the offers channel (paper ①). */
+  async postOffer(): Promise<SupplierOffer> {
+    const t = this.options.offer;
+    const start = Math.floor(Date.now() / 1000);
+    const offer: SupplierOffer = {
+      kind: "supplier",
+      schemaVersion: SCHEMA_VERSION,
+      account: this.address,
+      nonce: BigInt(Date.now()),
+      capacityMips: t.capacityMips,
+      ramMb: t.ramMb,
+      start,
+      end: start + (t.windowSeconds ?? 3600),
+      minPricePerMi: t.minPricePerMi,
+      mediators: [...t.mediators],
+    };
+    const producer = await this.options.bus.createProducer(this.options.channels.offers, {
+      producerName: `offers-${this.address}`,
+      initialSequenceId: Date.now(),
+    });
+    try {
+      const env = await signEnvelope(
+        this.options.signer,
+        this.options.domain,
+        "SupplierOffer",
+        offer,
+        Date.now(),
+      );
+      await producer.send({
+        payload: new TextEncoder().encode(toWire(env)),
+        properties: { type: "SupplierOffer" },
+      });
+    } finally {
+      await producer.close().catch(() => undefined);
+    }
+    this.#offerEnds = offer.end;
+    this.log("offer.posted", {
+      capacityMips: offer.capacityMips,
+      ramMb: offer.ramMb,
+      minPricePerMi: offer.minPricePerMi.toString(),
+      start: offer.start,
+      end: offer.end,
+    });
+    return offer;
+  }
+
+  protected async advance(deal: StoredDeal<SupplierState>, record: ChainRecord): Promise<void> {
+    const phase = deal.state.phase;
+    const running = record.state === ChainState.Running || record.state === ChainState.MediationRequested;
+    if (!running) return;
+    const index = deal.allocation.suppliers.findIndex((s) => s.toLowerCase() === this.address.toLowerCase());
+    if ((record.suppliers & (1 << index)) === 0) return; // it did not sign in time: not running
+    if (phase === "accepted") this.save(deal, "running");
+    if (deal.state.phase === "running" || deal.state.phase === "processed")
+      this.spawn(deal, "job", () => this.#work(deal));
+  }
+
+  /** Runs the job to the end of the stream, then answers the checklist with the sealed result. */
+  async #work(deal: StoredDeal<SupplierState>): Promise<void> {
+    const a = deal.allocation;
+    const id = deal.id;
+    const ch = allocationChannels(id, a.suppliers, this.options.layout);
+    const outTopic = ch.outputs[this.address.toLowerCase()]!;
+    const ledger = new OutputLedger(join(this.options.dataDir, "ledgers", `${id}.jsonl`));
+    const total = BigInt(a.inputsPerSecond * (a.end - a.start));
+    const wasm = await this.options.services.get(a.serviceHash);
+    const sandbox = ServiceSandbox.load(wasm, { expectedHash: a.serviceHash, ...this.options.sandbox });
+    const output = await outputPublisher(
+      this.options.bus,
+      outTopic,
+      `output-${this.address}`,
+      ledger.nextSeq(),
+    );
+    const input = await subscribeInputs(this.options.bus, ch.input, `supplier-${this.address}`);
+    const job = new SupplierJob({
+      allocationId: id,
+      supplier: this.address,
+      sandbox,
+      ledger,
+      input,
+      output,
+      endSeq: total,
+      batchSize: this.options.batchSize ?? 50,
+      ...(this.options.strategy ? { strategy: this.options.strategy } : {}),
+    });
+    try {
+      if (deal.state.phase === "running") {
+        this.log("job.started", {
+          allocation: id,
+          service: a.serviceHash,
+          resumeAt: ledger.nextSeq().toString(),
+        });
+        let seen = { ...job.progress };
+        // Until every input is handled; if the Customer stops sending, until the stream's end has
+        // passed and nothing arrives any more.
+        while (this.running && !job.done) {
+          const got = await job.step(1_000);
+          if (got === 0 && Date.now() / 1000 > a.end + 10) break;
+          this.#count(job.progress, seen);
+          seen = { ...job.progress };
+        }
+        await job.flush();
+        this.#count(job.progress, seen);
+        if (!this.running) return; // stopped: resumes from the ledger on the next start
+        this.save(deal, "processed");
+        this.log("job.done", {
+          allocation: id,
+          outputs: ledger.size,
+          processed: job.progress.processed,
+          skipped: job.progress.skipped,
+          failed: job.progress.failed,
+        });
+      }
+      // ⑥–⑦: wait for the Customer's checklist (salt, test positions), then post the sealed result.
+      const w = await this.options.chain.windows();
+      const c = await this.#checklist(ch.checklist, id, (a.end + w.reveal) * 1000);
+      if (!c) return; // the Customer never revealed: the reveal timeout pays this Supplier
+      const result = await job.result(c, this.options.signer, this.options.domain);
+      const producer = await this.options.bus.createProducer(outTopic, {
+        producerName: `result-${this.address}`,
+      });
+      try {
+        await producer.send({
+          payload: new TextEncoder().encode(JSON.stringify(result)),
+          properties: { type: "result" },
+        });
+      } finally {
+        await producer.close().catch(() => undefined);
+      }
+      this.save(deal, "sealed");
+      this.log("result.posted", { allocation: id, seal: result.seal });
+    } finally {
+      await sandbox.close();
+      await input.close().catch(() => undefined);
+      await output.close().catch(() => undefined);
+    }
+  }
+
+  #count(now: SupplierTotals, before: SupplierTotals): void {
+    this.totals.processed += now.processed - before.processed;
+    this.totals.skipped += now.skipped - before.skipped;
+    this.totals.failed += now.failed - before.failed;
+  }
+
+  /** Reads the allocation's checklist channel until the Customer's reveal arrives or `untilMs`. */
+  async #checklist(topic: string, id: Bytes32, untilMs: number) {
+    while (this.running && Date.now() < untilMs) {
+      const m = await this.firstMessage(topic, 2_000).catch(() => undefined);
+      if (m) {
+        try {
+          const c = parse(checklistSchema, JSON.parse(new TextDecoder().decode(m.payload)), "checklist");
+          if (c.allocationId !== id) throw new Error(`checklist of ${c.allocationId}, expected ${id}`);
+          return c;
+        } catch (error) {
+          this.log("checklist.invalid", { allocation: id, error: (error as Error).message });
+        }
+      }
+      await sleep(1_000);
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,79 @@
+// The Customer's sensor source: where the live inputs of its stream come from, and where it draws
+// the hidden test inputs so they look like any other input (paper §3.4: a Supplier must not be able
+// to tell them apart).
+import { readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
+import { prng } from "@surplus/core";
+import { syntheticFrame } from "./frames.ts";
+
+export * from "./frames.ts";
+
+export interface InputSource {
+  /** `n` inputs drawn like the live ones, for the hidden tests. */
+  samples(n: number): Promise<Uint8Array[]>;
+  /** The next live input. */
+  next(): Promise<Uint8Array>;
+}
+
+export const SourceKind = { Frames: "frames", Telemetry: "telemetry", File: "file", Stdin: "stdin" } as const;
+export type SourceKind = (typeof SourceKind)[keyof typeof SourceKind];
+
+/** Bus telemetry rows for the bus-energy service: five f64 (speed, acceleration, grade, mass, dt). */
+export function telemetry(random: () => number): Uint8Array {
+  return new Uint8Array(
+    new Float64Array([random() * 20, random() * 4 - 2, random() * 0.1 - 0.05, 12_000 + random() * 6_000, 1])
+      .buffer,
+  );
+}
+
+/** A seeded generator: camera-like frames (people counter) or bus telemetry (bus energy). */
+export function generatorSource(kind: "frames" | "telemetry", seed: number): InputSource {
+  const draw = kind === "frames" ? syntheticFrame : telemetry;
+  const live = prng(seed);
+  // Tests come from a stream of their own, so they are fresh inputs, not copies of live ones.
+  const tests = prng(seed ^ 0x5eed);
+  return {
+    samples: async (n) => Array.from({ length: n }, () => draw(tests)),
+    next: async () => draw(live),
+  };
+}
+
+/** One input per line of a text file, in order, starting over at the end; tests are random lines. */
+export function fileSource(path: string, seed = 1): InputSource {
+  const lines = readFileSync(path, "utf8")
+    .split("\n")
+    .filter((l) => l.length > 0)
+    .map((l) => new TextEncoder().encode(l));
+  if (lines.length === 0) throw new Error(`source file ${path} has no lines`);
+  const random = prng(seed);
+  let i = 0;
+  return {
+    samples: async (n) => Array.from({ length: n }, () => lines[Math.floor(random() * lines.length)]!),
+    next: async () => lines[i++ % lines.length]!,
+  };
+}
+
+/**
+ * One input per line of a stream (stdin). The tests are the first lines read, held back from the
+ * live stream; after the end of the stream its last line repeats (an allocation has a fixed λΔ).
+ */
+export function lineSource(stream: Readable): InputSource {
+  const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY })[
+    Symbol.asyncIterator
+  ]();
+  let last = new Uint8Array();
+  const read = async () => {
+    const r = await lines.next();
+    if (!r.done) last = new TextEncoder().encode(r.value);
+    return last;
+  };
+  return {
+    samples: async (n) => {
+      const out: Uint8Array[] = [];
+      for (let k = 0; k < n; k++) out.push(await read());
+      return out;
+    },
+    next: read,
+  };
+}

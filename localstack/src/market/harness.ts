@@ -1,0 +1,658 @@
+// A local market on running services (a Pulsar broker, DynamoDB Local, a chain node): deploys a
+// market contract of its own, gives it a Pulsar tenant and DynamoDB tables of its own, funds the
+// participants, runs the Allocator and the verifier-bridge use cases (the Lambda handlers' code) on
+// a one-second local scheduler, and runs each Customer, Supplier and Mediator as an edge agent
+// (edge/src/agents) — the same code `surplus-edge run` runs. Participants talk only through Pulsar
+// and the chain. `./surplus market`, the end-to-end tests and `bench:e2e` are scenarios over it.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { MarketEventReader } from "@surplus/adapters/chain";
+import {
+  createTables,
+  DynamoAllocatorRegistry,
+  DynamoBridgeRegistry,
+  documentClient,
+  dynamoDbClient,
+  tableNames,
+} from "@surplus/adapters/dynamodb";
+import {
+  admitParticipant,
+  type ChannelLayout,
+  DEFAULT_LAYOUT,
+  type MarketChannels,
+  type MessageBus,
+  mintParticipantToken,
+  ParticipantKind,
+  PulsarAdmin,
+  PulsarTimeoutError,
+  provisionMarket,
+  WebSocketMessageBus,
+} from "@surplus/adapters/pulsar";
+import { type DeployedMarket, deployMarket, type MarketParameters, toTerms } from "@surplus/contracts";
+import { type Address, type Allocation, type Bytes32, type Hex, verifyEnvelope } from "@surplus/core";
+import {
+  type AgentLog,
+  CustomerAgent,
+  directoryServices,
+  EthersMarketChain,
+  generatorSource,
+  MediatorAgent,
+  SupplierAgent,
+  type SupplierStrategy,
+} from "@surplus/edge";
+import { type Contract, JsonRpcProvider, type Signer, Wallet } from "ethers";
+import { PulsarAllocationPublisher, PulsarOfferSource } from "../../../lambdas/allocator/pulsar.ts";
+import { runAllocatorRound } from "../../../lambdas/allocator/round.ts";
+import { runBridge } from "../../../lambdas/verifier-bridge/bridge.ts";
+import { PulsarAnnouncer, PulsarChannelProvisioner } from "../../../lambdas/verifier-bridge/pulsar.ts";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+const FUNDS = 10n ** 21n;
+
+/** The example services (edge/build, made by `npm run build`), with their cost and input kind. */
+export const SERVICES = {
+  "people-counter": { miPerInput: 50, source: "frames" },
+  "bus-energy": { miPerInput: 20, source: "telemetry" },
+  echo: { miPerInput: 1, source: "frames" },
+} as const;
+export type ServiceName = keyof typeof SERVICES;
+
+export interface SupplierSpec {
+  readonly name: string;
+  readonly capacityMips?: number;
+  readonly ramMb?: number;
+  readonly minPricePerMi?: bigint;
+  readonly strategy?: SupplierStrategy;
+  /** Run it as its own `surplus-edge run` process (which a scenario may kill). @default false */
+  readonly process?: boolean;
+}
+
+export interface CustomerSpec {
+  readonly name: string;
+  readonly service: ServiceName;
+  readonly inputsPerSecond: number;
+  readonly replicas: number;
+  readonly seconds: number;
+  readonly maxPricePerMi?: bigint;
+  /** false: never reveals nor settles (withholds γ). @default true */
+  readonly reveal?: boolean;
+  /** Seconds from the offer to the stream's start. @default 12 */
+  readonly startInSeconds?: number;
+}
+
+export interface MarketScenario {
+  readonly suppliers: readonly SupplierSpec[];
+  readonly customers: readonly CustomerSpec[];
+  readonly parameters?: Partial<MarketParameters>;
+  /** How long the Customer waits for sealed results after revealing. @default 30 s */
+  readonly resultWaitMs?: number;
+}
+
+export interface Stack {
+  readonly pulsar: { readonly webUrl: string; readonly adminToken: string; readonly tokenSecret: string };
+  readonly dynamodbEndpoint: string;
+  readonly chainRpcUrl: string;
+}
+
+/** One protocol event, as the agents and the scheduled use cases log it. */
+export interface MarketEvent {
+  readonly at: number;
+  readonly who: string;
+  readonly event: string;
+  readonly fields: Readonly<Record<string, unknown>>;
+}
+
+export interface Participant {
+  readonly name: string;
+  readonly kind: ParticipantKind;
+  readonly wallet: Wallet;
+  readonly address: Address;
+  readonly bus: MessageBus;
+  /** Its Pulsar token (role = its address). */
+  readonly token: string;
+  /** The `surplus-edge run` process, for participants run as their own process. */
+  child?: ChildProcess;
+}
+
+/** Demo and test parameters: short windows, fees scaled to jobs of a few seconds. */
+export const LOCAL_PARAMETERS: Partial<MarketParameters> = {
+  penaltyRate: 50n,
+  allocatorFee: 10n ** 12n,
+  mediatorFee: 2n * 10n ** 12n,
+  signingWindow: 120n,
+  revealWindow: 300n,
+  mediationWindow: 300n,
+};
+
+export class LocalMarket {
+  readonly events: MarketEvent[] = [];
+  readonly participants: Participant[] = [];
+  readonly suppliers: Array<{ spec: SupplierSpec; p: Participant; agent?: SupplierAgent }> = [];
+  readonly customers: Array<{ spec: CustomerSpec; p: Participant; agent: CustomerAgent }> = [];
+  mediator!: { p: Participant; agent: MediatorAgent };
+  allocator!: Participant;
+  treasury!: Address;
+  deployed!: DeployedMarket;
+  layout!: ChannelLayout;
+  channels!: MarketChannels;
+  prefix!: string;
+  bridgeRegistry!: DynamoBridgeRegistry;
+  readonly startBalances = new Map<string, bigint>();
+  /** When each allocation was opened on-chain by the Allocator, with every signature. */
+  readonly opened = new Map<Bytes32, number>();
+  readonly gas: Array<{ allocation: string; call: string; by: string; gas: bigint }> = [];
+  readonly #loops: Array<Promise<void>> = [];
+  #running = true;
+  readonly #provider: JsonRpcProvider;
+  readonly #stack: Stack;
+  readonly #scenario: MarketScenario;
+  readonly #listeners: Array<(e: MarketEvent) => void> = [];
+  readonly #dataDir: string;
+
+  private constructor(stack: Stack, scenario: MarketScenario, dataDir: string) {
+    this.#stack = stack;
+    this.#scenario = scenario;
+    this.#dataDir = dataDir;
+    // No response cache: a nonce read right after a mined transaction must be fresh.
+    this.#provider = new JsonRpcProvider(stack.chainRpcUrl, undefined, {
+      pollingInterval: 200,
+      cacheTimeout: -1,
+    });
+  }
+
+  /** Sets the market up and starts every participant; `onEvent` sees each protocol event. */
+  static async start(
+    stack: Stack,
+    scenario: MarketScenario,
+    options: { onEvent?: (e: MarketEvent) => void; dataDir?: string } = {},
+  ): Promise<LocalMarket> {
+    const id = `${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
+    const m = new LocalMarket(stack, scenario, options.dataDir ?? join(ROOT, ".data/market", id));
+    if (options.onEvent) m.#listeners.push(options.onEvent);
+    m.prefix = `market-${id}-`;
+    await m.#setUp(id);
+    return m;
+  }
+
+  onEvent(listener: (e: MarketEvent) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  record(who: string, event: string, fields: Record<string, unknown> = {}): void {
+    const e = { at: Date.now(), who, event, fields };
+    this.events.push(e);
+    if (event === "tx")
+      this.gas.push({
+        allocation: String(fields.allocation ?? "-"),
+        call: String(fields.call),
+        by: who,
+        gas: BigInt(String(fields.gas)),
+      });
+    for (const l of this.#listeners) l(e);
+  }
+
+  logFor(who: string): AgentLog {
+    return (event, fields) => this.record(who, event, fields);
+  }
+
+  get dataDir(): string {
+    return this.#dataDir;
+  }
+
+  async #setUp(id: string): Promise<void> {
+    const dev = await this.#provider.getSigner(0);
+    // Every party is a key of its own (not a node account): the same kind of key a
+    // `surplus-edge run` process decrypts from its keystore.
+    const wallets: Wallet[] = [];
+    const n = 3 + this.#scenario.suppliers.length + this.#scenario.customers.length;
+    for (let i = 0; i < n; i++)
+      wallets.push(Wallet.createRandom().connect(this.#provider) as unknown as Wallet);
+    let nonce = await dev.getNonce("pending");
+    await Promise.all(
+      wallets.map(async (w) =>
+        (await dev.sendTransaction({ to: w.address, value: 10n ** 20n, nonce: nonce++ })).wait(),
+      ),
+    );
+    const [treasury, allocatorKey, mediatorKey, ...rest] = wallets;
+    this.treasury = treasury!.address as Address;
+    this.deployed = await deployMarket(dev, {
+      treasury: this.treasury,
+      parameters: { ...LOCAL_PARAMETERS, ...this.#scenario.parameters },
+    });
+    this.record("chain", "market.deployed", {
+      market: this.deployed.marketAddress,
+      token: this.deployed.tokenAddress,
+    });
+
+    const admin = new PulsarAdmin({ url: this.#stack.pulsar.webUrl, token: this.#stack.pulsar.adminToken });
+    // A tenant of its own: offers left on a reused broker by an earlier run are not matched again.
+    this.layout = { ...DEFAULT_LAYOUT, tenant: `market-${id}` };
+    this.channels = await provisionMarket(admin, this.layout);
+    const dynamo = dynamoDbClient(this.#stack.dynamodbEndpoint);
+    await createTables(dynamo, tableNames(this.prefix));
+
+    const participant = async (name: string, kind: ParticipantKind, wallet: Wallet) => {
+      const address = wallet.address as Address;
+      const token = await mintParticipantToken(
+        new Uint8Array(Buffer.from(this.#stack.pulsar.tokenSecret, "base64")),
+        address,
+      );
+      const p: Participant = {
+        name,
+        kind,
+        wallet,
+        address,
+        token,
+        bus: new WebSocketMessageBus({ url: this.#stack.pulsar.webUrl, token }),
+      };
+      this.participants.push(p);
+      return p;
+    };
+    this.allocator = await participant("allocator", ParticipantKind.Allocator, allocatorKey!);
+    const mediator = await participant("mediator", ParticipantKind.Mediator, mediatorKey!);
+    const suppliers = await Promise.all(
+      this.#scenario.suppliers.map((s, i) => participant(s.name, ParticipantKind.Supplier, rest[i]!)),
+    );
+    const customers = await Promise.all(
+      this.#scenario.customers.map((c, i) =>
+        participant(c.name, ParticipantKind.Customer, rest[this.#scenario.suppliers.length + i]!),
+      ),
+    );
+    this.#admin = admin;
+    await Promise.all(this.participants.map((p) => this.#enrol(p)));
+    for (const p of [...this.participants, { name: "treasury", address: this.treasury }])
+      this.startBalances.set(p.name, await this.balanceOf(p.address));
+    this.record("market", "participants.funded", {
+      participants: this.participants.length,
+      each: FUNDS.toString(),
+    });
+
+    // The scheduled use cases: the Allocator's round and the verifier-bridge, every second.
+    const allocatorRegistry = new DynamoAllocatorRegistry(documentClient(dynamo), tableNames(this.prefix));
+    const domain = this.deployed.domain;
+    const allocatorDeps = {
+      source: new PulsarOfferSource(this.allocator.bus, this.channels.offers, 300),
+      registry: allocatorRegistry,
+      publisher: new PulsarAllocationPublisher(
+        this.allocator.bus,
+        this.channels.allocations,
+        this.allocator.wallet,
+        domain,
+      ),
+    };
+    const penaltyRate = this.#scenario.parameters?.penaltyRate ?? LOCAL_PARAMETERS.penaltyRate!;
+    this.#every(1_000, "allocator", async () => {
+      const report = await runAllocatorRound(
+        allocatorDeps,
+        { domain, allocator: this.allocator.address, penaltyRate },
+        Date.now(),
+      );
+      if (report.recorded || report.allocations || report.voids || report.rejected.length)
+        this.record("allocator", "round", {
+          recorded: report.recorded,
+          allocations: report.allocations,
+          voids: report.voids,
+          rejected: report.rejected.length,
+          ...(report.rejected.length ? { reasons: report.rejected.map((r) => r.error) } : {}),
+        });
+    });
+    const adminBus = new WebSocketMessageBus({
+      url: this.#stack.pulsar.webUrl,
+      token: this.#stack.pulsar.adminToken,
+    });
+    this.bridgeRegistry = new DynamoBridgeRegistry(dynamo, tableNames(this.prefix));
+    const bridgeDeps = {
+      chain: new MarketEventReader(this.#provider, this.deployed.marketAddress),
+      registry: this.bridgeRegistry,
+      announcer: new PulsarAnnouncer(adminBus, this.channels.allocations),
+      channels: new PulsarChannelProvisioner(admin, this.layout),
+    };
+    this.#every(1_000, "bridge", async () => {
+      const r = await runBridge(bridgeDeps, { confirmations: 0, startBlock: 0 });
+      if (r.applied)
+        this.record("bridge", "applied", { events: r.applied, fromBlock: r.fromBlock, toBlock: r.toBlock });
+    });
+    this.#loops.push(this.#collectAccepts(allocatorRegistry));
+    this.#closers.push(() => adminBus.close());
+
+    // The participants' agents.
+    const services = directoryServices(join(ROOT, "edge/build"));
+    const base = (p: Participant) => ({
+      name: p.name,
+      signer: p.wallet as Signer,
+      bus: p.bus,
+      domain,
+      chain: new EthersMarketChain(this.deployed.marketAddress, p.wallet),
+      channels: this.channels,
+      layout: this.layout,
+      dataDir: join(this.#dataDir, p.address),
+      services,
+      log: this.logFor(p.name),
+      allocators: [this.allocator.address],
+    });
+    this.mediator = { p: mediator, agent: new MediatorAgent(base(mediator)) };
+    await this.mediator.agent.start();
+    for (const [i, spec] of this.#scenario.suppliers.entries()) {
+      const p = suppliers[i]!;
+      const options = {
+        ...base(p),
+        offer: {
+          capacityMips: spec.capacityMips ?? 1100,
+          ramMb: spec.ramMb ?? 512,
+          minPricePerMi: spec.minPricePerMi ?? 10n ** 9n + BigInt(i) * 10n ** 8n,
+          mediators: [mediator.address],
+        },
+        ...(spec.strategy ? { strategy: spec.strategy } : {}),
+      };
+      if (spec.process) {
+        this.suppliers.push({ spec, p });
+        this.startProcess(p, "supplier", {
+          supplier: {
+            capacityMips: options.offer.capacityMips,
+            ramMb: options.offer.ramMb,
+            minPricePerMi: options.offer.minPricePerMi.toString(),
+            mediators: options.offer.mediators,
+            ...(spec.strategy ? { strategy: spec.strategy } : {}),
+          },
+        });
+      } else {
+        const agent = new SupplierAgent(options);
+        await agent.start();
+        this.suppliers.push({ spec, p, agent });
+      }
+    }
+    for (const [i, spec] of this.#scenario.customers.entries()) {
+      const p = customers[i]!;
+      const svc = SERVICES[spec.service];
+      const agent = new CustomerAgent({
+        ...base(p),
+        job: {
+          wasm: serviceWasm(spec.service),
+          serviceName: spec.service,
+          miPerInput: svc.miPerInput,
+          ramMb: 128,
+          inputsPerSecond: spec.inputsPerSecond,
+          seconds: spec.seconds,
+          startInSeconds: spec.startInSeconds ?? 12,
+          maxPricePerMi: spec.maxPricePerMi ?? 3n * 10n ** 9n,
+          replicas: spec.replicas,
+          minReplicas: 1,
+          mediators: [mediator.address],
+        },
+        source: generatorSource(svc.source, 1000 + i),
+        ...(spec.reveal === false ? { reveal: false } : {}),
+        ...(this.#scenario.resultWaitMs ? { resultWaitMs: this.#scenario.resultWaitMs } : {}),
+      });
+      await agent.start();
+      this.customers.push({ spec, p, agent });
+    }
+  }
+
+  readonly #closers: Array<() => Promise<void>> = [];
+  #admin!: PulsarAdmin;
+
+  /** Funds a participant's market balance (mint, approve, deposit) and admits it on Pulsar. */
+  async #enrol(p: { address: Address; wallet: Wallet; kind: ParticipantKind }): Promise<void> {
+    const token = this.deployed.token.connect(p.wallet) as Contract;
+    const market = this.deployed.market.connect(p.wallet) as Contract;
+    await (await token.getFunction("mint")(p.address, FUNDS)).wait();
+    await (await token.getFunction("approve")(this.deployed.marketAddress, FUNDS)).wait();
+    await (await market.getFunction("deposit")(FUNDS)).wait();
+    await admitParticipant(this.#admin, { address: p.address, kind: p.kind }, this.layout);
+  }
+
+  /**
+   * A funded Supplier and Customer that are not running, with keystores and `surplus-edge` configs
+   * in `dir` (Pulsar tokens inside; local use only), for a user to attach from another terminal.
+   */
+  async attachConfigs(dir: string): Promise<{ supplier: string; customer: string }> {
+    const dev = await this.#provider.getSigner(0);
+    const out: Record<string, string> = {};
+    for (const role of ["supplier", "customer"] as const) {
+      const wallet = Wallet.createRandom().connect(this.#provider) as unknown as Wallet;
+      await (await dev.sendTransaction({ to: wallet.address, value: 10n ** 20n })).wait();
+      const kind = role === "supplier" ? ParticipantKind.Supplier : ParticipantKind.Customer;
+      await this.#enrol({ address: wallet.address as Address, wallet, kind });
+      const roleDir = join(dir, role);
+      mkdirSync(roleDir, { recursive: true });
+      writeFileSync(join(roleDir, "key.json"), wallet.encryptSync(LocalMarket.KEYSTORE_PASSWORD), {
+        mode: 0o600,
+      });
+      const token = await mintParticipantToken(
+        new Uint8Array(Buffer.from(this.#stack.pulsar.tokenSecret, "base64")),
+        wallet.address,
+      );
+      const mediators = [this.mediator.p.address];
+      const section =
+        role === "supplier"
+          ? { supplier: { capacityMips: 1100, ramMb: 512, minPricePerMi: (10n ** 9n).toString(), mediators } }
+          : {
+              customer: {
+                service: join(ROOT, "edge/build/people-counter.wasm"),
+                miPerInput: SERVICES["people-counter"].miPerInput,
+                ramMb: 128,
+                inputsPerSecond: 20,
+                seconds: 30,
+                maxPricePerMi: (3n * 10n ** 9n).toString(),
+                replicas: 1,
+                mediators,
+                source: { kind: "frames" },
+              },
+            };
+      const config = this.configFor(role, roleDir, section);
+      const file = join(roleDir, "config.json");
+      writeFileSync(file, JSON.stringify({ ...config, pulsar: { ...config.pulsar, token } }, null, 2), {
+        mode: 0o600,
+      });
+      out[role] = file;
+    }
+    return { supplier: out.supplier!, customer: out.customer! };
+  }
+
+  /** Keystore password of the local market's generated keystores (local development only). */
+  static readonly KEYSTORE_PASSWORD = "surplus-local-only";
+
+  /** Writes a keystore and a config for `p`, and runs `surplus-edge run` for it as a child process. */
+  startProcess(
+    p: Participant,
+    role: "supplier" | "customer" | "mediator",
+    section: Record<string, unknown>,
+  ): ChildProcess {
+    const dir = join(this.#dataDir, p.address);
+    mkdirSync(dir, { recursive: true });
+    const config = this.configFor(role, dir, section);
+    const file = join(dir, "config.json");
+    writeFileSync(file, JSON.stringify(config, null, 2));
+    const keystore = join(dir, "key.json");
+    // A cheap scrypt for a local throw-away key; real keystores use `surplus-edge init`.
+    writeFileSync(keystore, p.wallet.encryptSync(LocalMarket.KEYSTORE_PASSWORD), { mode: 0o600 });
+    const child = spawn(process.execPath, [join(ROOT, "edge/bin/surplus-edge.ts"), "run", "--config", file], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        SURPLUS_KEYSTORE_PASSWORD: LocalMarket.KEYSTORE_PASSWORD,
+        SURPLUS_PULSAR_TOKEN: p.token,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    p.child = child;
+    const lines = (chunk: Buffer, err: boolean) => {
+      for (const line of chunk.toString().split("\n")) {
+        if (!line) continue;
+        try {
+          const {
+            event,
+            time: _t,
+            role: _r,
+            name: _n,
+            ...fields
+          } = JSON.parse(line) as Record<string, unknown>;
+          this.record(p.name, String(event), fields);
+        } catch {
+          this.record(p.name, err ? "stderr" : "stdout", { line });
+        }
+      }
+    };
+    child.stdout!.on("data", (c: Buffer) => lines(c, false));
+    child.stderr!.on("data", (c: Buffer) => lines(c, true));
+    child.on("exit", (code, signal) => this.record(p.name, "process.exited", { code, signal }));
+    return child;
+  }
+
+  /** A `surplus-edge` config for participant `p` of this market. */
+  configFor(role: string, dir: string, section: Record<string, unknown>) {
+    return {
+      role,
+      keystore: join(dir, "key.json"),
+      dataDir: dir,
+      pulsar: {
+        url: this.#stack.pulsar.webUrl,
+        tenant: this.layout.tenant,
+        namespace: this.layout.publicNamespace,
+      },
+      chain: { rpcUrl: this.#stack.chainRpcUrl, market: this.deployed.marketAddress },
+      allocators: [this.allocator.address],
+      services: { dir: join(ROOT, "edge/build") },
+      ...section,
+    };
+  }
+
+  #every(ms: number, name: string, fn: () => Promise<void>): void {
+    this.#loops.push(
+      (async () => {
+        while (this.#running) {
+          try {
+            await fn();
+          } catch (error) {
+            this.record(name, "invocation.failed", { error: (error as Error).message });
+          }
+          await new Promise((r) => setTimeout(r, ms));
+        }
+      })(),
+    );
+  }
+
+  /**
+   * The Allocator collects accepts from the accept channel (paper ④): each is an EIP-712 Accept,
+   * exactly the signature the contract takes. When every party of an allocation it made has
+   * accepted, it opens the allocation on-chain (a retried open is a no-op: it checks the record).
+   */
+  async #collectAccepts(registry: DynamoAllocatorRegistry): Promise<void> {
+    const consumer = await this.allocator.bus.subscribe(this.channels.accept, "allocator", {
+      initialPosition: "Earliest",
+    });
+    const pending = new Map<Bytes32, Map<Address, { signature: Hex; commitment: Bytes32 }>>();
+    const market = this.deployed.market.connect(this.allocator.wallet) as Contract;
+    while (this.#running) {
+      let m: Awaited<ReturnType<typeof consumer.receive>>;
+      try {
+        m = await consumer.receive(500);
+      } catch (e) {
+        if (e instanceof PulsarTimeoutError) continue;
+        if (this.#running) this.record("allocator", "accepts.read-failed", { error: (e as Error).message });
+        return;
+      }
+      try {
+        const raw = JSON.parse(new TextDecoder().decode(m.payload));
+        const v = verifyEnvelope(this.deployed.domain, raw, { nowMs: Date.now(), maxAgeMs: 600_000 });
+        if (v.type !== "Accept") throw new Error(`not an Accept but ${v.type}`);
+        const { allocationId: id, account, commitment } = v.body;
+        const terms = await registry.allocation(id);
+        const parties = terms ? [terms.customer, terms.mediator, ...terms.suppliers] : [];
+        if (!terms || !parties.includes(account)) throw new Error(`${account} is not a party of ${id}`);
+        const got = pending.get(id) ?? new Map();
+        got.set(account, { signature: v.envelope.signature, commitment });
+        pending.set(id, got);
+        if (parties.every((x) => got.has(x))) {
+          pending.delete(id);
+          await this.#open(market, id, terms, got);
+        }
+      } catch (error) {
+        this.record("allocator", "accept.rejected", { error: (error as Error).message });
+      }
+      await consumer.ack(m);
+    }
+  }
+
+  async #open(
+    market: Contract,
+    id: Bytes32,
+    a: Allocation,
+    accepts: Map<Address, { signature: Hex; commitment: Bytes32 }>,
+  ) {
+    const [state] = (await market.getFunction("recordOf")(id)) as [bigint];
+    if (state !== 0n) return;
+    const sigs = {
+      customer: accepts.get(a.customer)!.signature,
+      commitment: accepts.get(a.customer)!.commitment,
+      mediator: accepts.get(a.mediator)!.signature,
+      suppliers: a.suppliers.map((s) => accepts.get(s)!.signature),
+    };
+    const receipt = await (await market.getFunction("open")(toTerms(a), sigs)).wait();
+    this.opened.set(id, Date.now());
+    this.record("allocator", "tx", {
+      call: "open",
+      allocation: id,
+      gas: (receipt?.gasUsed ?? 0n).toString(),
+    });
+  }
+
+  async balanceOf(address: string): Promise<bigint> {
+    return (await this.deployed.market.getFunction("balanceOf")(address)) as bigint;
+  }
+
+  /** Every participant's and the treasury's change of market balance since the start. */
+  async balanceChanges(): Promise<Array<{ name: string; start: bigint; end: bigint; change: bigint }>> {
+    const out = [];
+    for (const p of [...this.participants, { name: "treasury", address: this.treasury }]) {
+      const end = await this.balanceOf(p.address);
+      const start = this.startBalances.get(p.name) ?? 0n;
+      out.push({ name: p.name, start, end, change: end - start });
+    }
+    return out;
+  }
+
+  /** Waits until every Customer's offer is served and each of its allocations closed or lapsed. */
+  async settled(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.customers.every((c) => c.agent.finished())) return true;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    return false;
+  }
+
+  /** Stops every agent, child process and scheduled loop (Ctrl-C ends here too). */
+  async stop(): Promise<void> {
+    const agents = [
+      this.mediator?.agent,
+      ...this.suppliers.map((s) => s.agent),
+      ...this.customers.map((c) => c.agent),
+    ].filter((a) => a !== undefined);
+    await Promise.allSettled(agents.map((a) => a.stop()));
+    this.#running = false;
+    for (const p of this.participants) {
+      if (p.child && p.child.exitCode === null) {
+        const gone = new Promise((r) => p.child!.once("exit", r));
+        p.child.kill("SIGTERM");
+        await Promise.race([gone, new Promise((r) => setTimeout(r, 5_000))]);
+        if (p.child.exitCode === null) p.child.kill("SIGKILL");
+      }
+    }
+    await Promise.allSettled(this.#loops);
+    await Promise.allSettled(this.participants.map((p) => p.bus.close()));
+    await Promise.allSettled(this.#closers.map((c) => c()));
+    this.#provider.destroy();
+  }
+}
+
+/** A compiled example service (edge/build, made by `npm run build`). */
+export function serviceWasm(name: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(join(ROOT, "edge/build", `${name}.wasm`)));
+  } catch {
+    throw new Error(`edge/build/${name}.wasm is missing: run \`./surplus npm run build\` first`);
+  }
+}
