@@ -1,17 +1,26 @@
-// The Allocator Lambda: invoked on a schedule (EventBridge), runs one round. Thin: clients and
-// configuration at module scope, the use case in round.ts. Idempotent on the scheduled event's
-// id, so a retried invocation returns the first one's report instead of running again (and the
-// round itself is safe to repeat anyway: see round.ts).
+// The Allocator Lambda: invoked on a schedule (EventBridge), runs one offer round (round.ts:
+// offers → auction → allocations published) and then one accept round (accepts.ts: accepts
+// recorded, allocations every party accepted opened on the contract, the others lapsing at their
+// signing deadline). Thin: clients and configuration at module scope, the use cases beside it.
+// Idempotent on the scheduled event's id, so a retried invocation returns the first one's report
+// instead of running again (and both rounds are safe to repeat anyway).
 //
 // Environment:
 //   SURPLUS_CHAIN_ID, SURPLUS_MARKET_ADDRESS   the EIP-712 domain (market contract)
+//   SURPLUS_CHAIN_RPC_URL                       the chain's JSON-RPC endpoint (`open` is sent there)
 //   SURPLUS_SIGNER_SECRET_ARN                   the Allocator's private key in Secrets Manager (AWS), or
 //   SURPLUS_ALLOCATOR_KEY                       the key itself (local runs)
 //   SURPLUS_PENALTY_RATE                        ρ (default 1000)
+//   SURPLUS_ALLOC_SECONDS, SURPLUS_SETUP_SECONDS  δ_alloc, δ_setup (default 5, 5): allocations start
+//                                               δ_alloc + δ_setup after their round, and lapse unless
+//                                               every party accepted by their start — with the
+//                                               schedule's period of a minute, make δ_alloc exceed it
+//   SURPLUS_SIGNING_LEAD_SECONDS                accepts are due this long before the start (default 0)
 //   SURPLUS_PULSAR_URL                          the broker's web service
 //   SURPLUS_PULSAR_TOKEN_SECRET_ARN             the Allocator's JWT in Secrets Manager (AWS), or
 //   SURPLUS_PULSAR_TOKEN                        the JWT itself (local runs)
-//   SURPLUS_OFFERS_TOPIC, SURPLUS_ALLOCATIONS_TOPIC   default: the market channels (adapters marketChannels())
+//   SURPLUS_OFFERS_TOPIC, SURPLUS_ALLOCATIONS_TOPIC, SURPLUS_ACCEPT_TOPIC
+//                                               default: the market channels (adapters marketChannels())
 //   SURPLUS_TABLE_PREFIX                        DynamoDB table-name prefix (default "surplus-")
 //   SURPLUS_DYNAMODB_ENDPOINT                   DynamoDB Local; unset in AWS
 import { IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
@@ -19,16 +28,19 @@ import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dyn
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import {
+  DynamoAcceptRegistry,
   DynamoAllocatorRegistry,
   documentClient,
   dynamoDbClient,
+  MarketAllocationOpener,
   marketChannels,
   tableNames,
   WebSocketMessageBus,
 } from "@surplus/adapters";
-import type { Address, MarketDomain } from "@surplus/core";
-import { Wallet } from "ethers";
+import type { Address, MarketDomain, ProtocolDelays } from "@surplus/core";
+import { JsonRpcProvider, Wallet } from "ethers";
 import { secretFromEnv } from "../shared/secrets.ts";
+import { runAcceptRound } from "./accepts.ts";
 import { PulsarAllocationPublisher, PulsarOfferSource } from "./pulsar.ts";
 import { runAllocatorRound } from "./round.ts";
 
@@ -43,14 +55,18 @@ const metrics = new Metrics({ namespace: "Surplus", serviceName: "allocator" });
 const names = tableNames();
 const dynamo = dynamoDbClient();
 const registry = new DynamoAllocatorRegistry(documentClient(dynamo), names);
+const acceptRegistry = new DynamoAcceptRegistry(documentClient(dynamo), names);
 const domain: MarketDomain = {
   chainId: BigInt(env("SURPLUS_CHAIN_ID")),
   verifyingContract: env("SURPLUS_MARKET_ADDRESS") as Address,
 };
 const key = await secretFromEnv(process.env, "SURPLUS_ALLOCATOR_KEY", "SURPLUS_SIGNER_SECRET_ARN");
 if (!key) throw new Error("the allocator needs SURPLUS_SIGNER_SECRET_ARN (or SURPLUS_ALLOCATOR_KEY locally)");
-// The generated secret is bare hex; ethers wants the 0x prefix.
-const signer = new Wallet(key.startsWith("0x") ? key : `0x${key}`);
+// The generated secret is bare hex; ethers wants the 0x prefix. Connected: it pays for `open`.
+const signer = new Wallet(
+  key.startsWith("0x") ? key : `0x${key}`,
+  new JsonRpcProvider(env("SURPLUS_CHAIN_RPC_URL")),
+);
 const pulsarToken = await secretFromEnv(
   process.env,
   "SURPLUS_PULSAR_TOKEN",
@@ -68,10 +84,26 @@ const publisher = new PulsarAllocationPublisher(
   signer,
   domain,
 );
+// The accept channel is read like the offers channel: from a stored position, with a Reader.
+const acceptSource = new PulsarOfferSource(bus, process.env["SURPLUS_ACCEPT_TOPIC"] ?? channels.accept);
+const opener = new MarketAllocationOpener(signer, domain.verifyingContract);
+const delays: ProtocolDelays | undefined =
+  process.env["SURPLUS_ALLOC_SECONDS"] || process.env["SURPLUS_SETUP_SECONDS"]
+    ? {
+        allocSeconds: Number(process.env["SURPLUS_ALLOC_SECONDS"] ?? 5),
+        setupSeconds: Number(process.env["SURPLUS_SETUP_SECONDS"] ?? 5),
+      }
+    : undefined;
 const config = {
   domain,
   allocator: signer.address as Address,
   penaltyRate: BigInt(process.env["SURPLUS_PENALTY_RATE"] ?? "1000"),
+  ...(delays ? { delays } : {}),
+};
+const acceptConfig = {
+  domain,
+  allocator: signer.address as Address,
+  signingLeadSeconds: Number(process.env["SURPLUS_SIGNING_LEAD_SECONDS"] ?? 0),
 };
 
 /** The scheduled event: only its id matters (the idempotency key). */
@@ -88,11 +120,45 @@ async function allocate(event: ScheduledEvent) {
   metrics.addMetric("Allocations", MetricUnit.Count, report.allocations);
   metrics.addMetric("VoidAllocations", MetricUnit.Count, report.voids);
   metrics.addMetric("CommitConflicts", MetricUnit.Count, report.conflicts);
-  metrics.addMetric("RoundDuration", MetricUnit.Milliseconds, Date.now() - started);
-  metrics.publishStoredMetrics();
   for (const r of report.rejected) logger.warn("offer rejected", { position: r.position, error: r.error });
   logger.info("round done", { eventId: event.id, ...report, rejected: report.rejected.length });
-  return { ...report, rejected: report.rejected.length };
+
+  const a = await runAcceptRound(
+    { source: acceptSource, registry: acceptRegistry, opener },
+    acceptConfig,
+    Date.now(),
+  );
+  metrics.addMetric("AcceptsRead", MetricUnit.Count, a.read);
+  metrics.addMetric("AcceptsRecorded", MetricUnit.Count, a.recorded);
+  metrics.addMetric("AcceptsRejected", MetricUnit.Count, a.rejected.length);
+  metrics.addMetric("AllocationsOpened", MetricUnit.Count, a.opened.length + a.alreadyOpen.length);
+  metrics.addMetric("AllocationsLapsed", MetricUnit.Count, a.lapsed.length);
+  metrics.addMetric("OpenFailures", MetricUnit.Count, a.failed.length);
+  metrics.addMetric("RoundDuration", MetricUnit.Milliseconds, Date.now() - started);
+  metrics.publishStoredMetrics();
+  for (const r of a.rejected) logger.warn("accept rejected", { position: r.position, error: r.error });
+  for (const o of a.opened)
+    logger.info("allocation opened", {
+      allocationId: o.allocationId,
+      transactionHash: o.transactionHash,
+      gasUsed: o.gasUsed.toString(),
+      state: o.state,
+    });
+  for (const l of a.lapsed) logger.warn("allocation lapsed", l);
+  for (const f of a.failed) logger.error("open failed", f);
+  // The idempotency layer stores this as JSON: counts and ids only (no bigint).
+  const accepts = {
+    read: a.read,
+    recorded: a.recorded,
+    duplicates: a.duplicates,
+    rejected: a.rejected.length,
+    opened: a.opened.map((o) => o.allocationId),
+    alreadyOpen: a.alreadyOpen.length,
+    lapsed: a.lapsed.length,
+    failed: a.failed.length,
+  };
+  logger.info("accept round done", { eventId: event.id, ...accepts });
+  return { ...report, rejected: report.rejected.length, accepts };
 }
 
 export const handler = makeIdempotent(allocate, {

@@ -25,8 +25,12 @@ const pulsar = inject("pulsar");
 const suffix = `${process.pid}-${Date.now().toString(36)}`;
 const offersTopic = `persistent://public/default/offers-${suffix}`;
 const allocationsTopic = `persistent://public/default/allocations-${suffix}`;
+const acceptTopic = `persistent://public/default/accept-${suffix}`;
 let bus: MessageBus;
-let handler: (event: { id: string }, context: unknown) => Promise<Record<string, number>>;
+let handler: (
+  event: { id: string },
+  context: unknown,
+) => Promise<Record<string, unknown> & { accepts: Record<string, unknown> }>;
 
 async function readAll(topic: string): Promise<unknown[]> {
   const reader = await bus.createReader(topic, { startMessageId: "earliest" });
@@ -53,6 +57,7 @@ beforeAll(async () => {
   const admin = new PulsarAdmin({ url: pulsar.webUrl, token: pulsar.adminToken });
   await admin.createTopic(offersTopic);
   await admin.createTopic(allocationsTopic);
+  await admin.createTopic(acceptTopic);
   bus = new WebSocketMessageBus({ url: pulsar.webUrl, token: pulsar.adminToken });
   Object.assign(process.env, {
     SURPLUS_TABLE_PREFIX: prefix,
@@ -64,6 +69,9 @@ beforeAll(async () => {
     SURPLUS_PULSAR_TOKEN: pulsar.adminToken,
     SURPLUS_OFFERS_TOPIC: offersTopic,
     SURPLUS_ALLOCATIONS_TOPIC: allocationsTopic,
+    SURPLUS_ACCEPT_TOPIC: acceptTopic,
+    // Nothing is accepted here, so nothing is sent to the chain (allocator-handler-accepts covers it).
+    SURPLUS_CHAIN_RPC_URL: inject("chainRpcUrl"),
     POWERTOOLS_METRICS_NAMESPACE: "SurplusTest",
   });
   ({ handler } = (await import("../allocator/handler.ts")) as unknown as { handler: typeof handler });
@@ -99,6 +107,7 @@ describe("allocator handler", () => {
     const next = await handler({ id: "schedule-2" }, context);
 
     expect(first).toMatchObject({ read: 5, recorded: 5, allocations: 2, published: 2 });
+    expect(first.accepts).toMatchObject({ read: 0, opened: [], lapsed: 0 });
     expect(retried).toEqual(first);
     expect(next).toMatchObject({ read: 0, allocations: 0, published: 0 });
     const published = await readAll(allocationsTopic);

@@ -37,6 +37,8 @@ export class AllocationOpenError extends Error {
 }
 
 const iface = new Interface(SURPLUS_MARKET_ABI);
+/** Longer than ethers' cache of identical provider requests (250 ms). */
+const NONCE_RETRY_MS = 500;
 
 /** The contract's custom error when the RPC returned its data, else the RPC's message. */
 function reasonOf(err: unknown): string {
@@ -74,14 +76,23 @@ export class MarketAllocationOpener implements AllocationOpener {
   ): Promise<OpenOutcome> {
     const before = await this.stateOf(allocationId);
     if (before) return { kind: "already-open", state: before };
+    const sigs = {
+      customer: signatures.customer,
+      commitment: signatures.commitment,
+      mediator: signatures.mediator,
+      suppliers: [...signatures.suppliers],
+    };
     let tx: ContractTransactionResponse;
     try {
-      tx = await this.#market.getFunction("open")(toTerms(allocation), {
-        customer: signatures.customer,
-        commitment: signatures.commitment,
-        mediator: signatures.mediator,
-        suppliers: [...signatures.suppliers],
-      });
+      tx = await this.#market
+        .getFunction("open")(toTerms(allocation), sigs)
+        .catch(async (err: { code?: string }) => {
+          // ethers caches a provider answer for a moment: right after this signer's previous
+          // transaction the pending count can be stale. Nothing was sent; ask again once.
+          if (err.code !== "NONCE_EXPIRED") throw err;
+          await new Promise((r) => setTimeout(r, NONCE_RETRY_MS));
+          return this.#market.getFunction("open")(toTerms(allocation), sigs);
+        });
     } catch (err) {
       // Rejected before being sent (gas estimation replays it): open already, or a real failure.
       return this.#alreadyOpen(allocationId, err);
