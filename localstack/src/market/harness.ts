@@ -8,9 +8,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { MarketEventReader } from "@surplus/adapters/chain";
+import { MarketAllocationOpener, MarketEventReader } from "@surplus/adapters/chain";
 import {
   createTables,
+  DynamoAcceptRegistry,
   DynamoAllocatorRegistry,
   DynamoBridgeRegistry,
   documentClient,
@@ -26,12 +27,11 @@ import {
   mintParticipantToken,
   ParticipantKind,
   PulsarAdmin,
-  PulsarTimeoutError,
   provisionMarket,
   WebSocketMessageBus,
 } from "@surplus/adapters/pulsar";
-import { type DeployedMarket, deployMarket, type MarketParameters, toTerms } from "@surplus/contracts";
-import { type Address, type Allocation, type Bytes32, type Hex, verifyEnvelope } from "@surplus/core";
+import { type DeployedMarket, deployMarket, type MarketParameters } from "@surplus/contracts";
+import type { Address, Bytes32 } from "@surplus/core";
 import {
   type AgentLog,
   CustomerAgent,
@@ -43,6 +43,7 @@ import {
   type SupplierStrategy,
 } from "@surplus/edge";
 import { type Contract, JsonRpcProvider, type Signer, Wallet } from "ethers";
+import { runAcceptRound } from "../../../lambdas/allocator/accepts.ts";
 import { PulsarAllocationPublisher, PulsarOfferSource } from "../../../lambdas/allocator/pulsar.ts";
 import { runAllocatorRound } from "../../../lambdas/allocator/round.ts";
 import { runBridge } from "../../../lambdas/verifier-bridge/bridge.ts";
@@ -283,6 +284,13 @@ export class LocalMarket {
       ),
     };
     const penaltyRate = this.#scenario.parameters?.penaltyRate ?? LOCAL_PARAMETERS.penaltyRate!;
+    // Paper ④, as the Lambda runs it after each offer round: accepts from the accept channel
+    // recorded in DynamoDB, allocations every party accepted opened on the contract.
+    const acceptDeps = {
+      source: new PulsarOfferSource(this.allocator.bus, this.channels.accept, 300),
+      registry: new DynamoAcceptRegistry(documentClient(dynamo), tableNames(this.prefix)),
+      opener: new MarketAllocationOpener(this.allocator.wallet, this.deployed.marketAddress),
+    };
     this.#every(1_000, "allocator", async () => {
       const report = await runAllocatorRound(
         allocatorDeps,
@@ -297,6 +305,23 @@ export class LocalMarket {
           rejected: report.rejected.length,
           ...(report.rejected.length ? { reasons: report.rejected.map((r) => r.error) } : {}),
         });
+      const accepts = await runAcceptRound(
+        acceptDeps,
+        { domain, allocator: this.allocator.address },
+        Date.now(),
+      );
+      for (const r of accepts.rejected) this.record("allocator", "accept.rejected", { error: r.error });
+      for (const o of accepts.opened) {
+        this.opened.set(o.allocationId, Date.now());
+        this.record("allocator", "tx", {
+          call: "open",
+          allocation: o.allocationId,
+          gas: o.gasUsed.toString(),
+        });
+      }
+      for (const id of accepts.alreadyOpen) if (!this.opened.has(id)) this.opened.set(id, Date.now());
+      for (const l of accepts.lapsed) this.record("allocator", "allocation.lapsed", l);
+      for (const f of accepts.failed) this.record("allocator", "open.failed", f);
     });
     const adminBus = new WebSocketMessageBus({
       url: this.#stack.pulsar.webUrl,
@@ -314,7 +339,6 @@ export class LocalMarket {
       if (r.applied)
         this.record("bridge", "applied", { events: r.applied, fromBlock: r.fromBlock, toBlock: r.toBlock });
     });
-    this.#loops.push(this.#collectAccepts(allocatorRegistry));
     this.#closers.push(() => adminBus.close());
 
     // The participants' agents.
@@ -532,71 +556,6 @@ export class LocalMarket {
         }
       })(),
     );
-  }
-
-  /**
-   * The Allocator collects accepts from the accept channel (paper ④): each is an EIP-712 Accept,
-   * exactly the signature the contract takes. When every party of an allocation it made has
-   * accepted, it opens the allocation on-chain (a retried open is a no-op: it checks the record).
-   */
-  async #collectAccepts(registry: DynamoAllocatorRegistry): Promise<void> {
-    const consumer = await this.allocator.bus.subscribe(this.channels.accept, "allocator", {
-      initialPosition: "Earliest",
-    });
-    const pending = new Map<Bytes32, Map<Address, { signature: Hex; commitment: Bytes32 }>>();
-    const market = this.deployed.market.connect(this.allocator.wallet) as Contract;
-    while (this.#running) {
-      let m: Awaited<ReturnType<typeof consumer.receive>>;
-      try {
-        m = await consumer.receive(500);
-      } catch (e) {
-        if (e instanceof PulsarTimeoutError) continue;
-        if (this.#running) this.record("allocator", "accepts.read-failed", { error: (e as Error).message });
-        return;
-      }
-      try {
-        const raw = JSON.parse(new TextDecoder().decode(m.payload));
-        const v = verifyEnvelope(this.deployed.domain, raw, { nowMs: Date.now(), maxAgeMs: 600_000 });
-        if (v.type !== "Accept") throw new Error(`not an Accept but ${v.type}`);
-        const { allocationId: id, account, commitment } = v.body;
-        const terms = await registry.allocation(id);
-        const parties = terms ? [terms.customer, terms.mediator, ...terms.suppliers] : [];
-        if (!terms || !parties.includes(account)) throw new Error(`${account} is not a party of ${id}`);
-        const got = pending.get(id) ?? new Map();
-        got.set(account, { signature: v.envelope.signature, commitment });
-        pending.set(id, got);
-        if (parties.every((x) => got.has(x))) {
-          pending.delete(id);
-          await this.#open(market, id, terms, got);
-        }
-      } catch (error) {
-        this.record("allocator", "accept.rejected", { error: (error as Error).message });
-      }
-      await consumer.ack(m);
-    }
-  }
-
-  async #open(
-    market: Contract,
-    id: Bytes32,
-    a: Allocation,
-    accepts: Map<Address, { signature: Hex; commitment: Bytes32 }>,
-  ) {
-    const [state] = (await market.getFunction("recordOf")(id)) as [bigint];
-    if (state !== 0n) return;
-    const sigs = {
-      customer: accepts.get(a.customer)!.signature,
-      commitment: accepts.get(a.customer)!.commitment,
-      mediator: accepts.get(a.mediator)!.signature,
-      suppliers: a.suppliers.map((s) => accepts.get(s)!.signature),
-    };
-    const receipt = await (await market.getFunction("open")(toTerms(a), sigs)).wait();
-    this.opened.set(id, Date.now());
-    this.record("allocator", "tx", {
-      call: "open",
-      allocation: id,
-      gas: (receipt?.gasUsed ?? 0n).toString(),
-    });
   }
 
   async balanceOf(address: string): Promise<bigint> {
