@@ -49,6 +49,40 @@ describe("WebSocketMessageBus round trip", () => {
     }
   });
 
+  it("carries any bytes, empty properties and keys or properties that need JSON escaping", async () => {
+    const topic = await freshTopic("encoding");
+    const consumer = await bus.subscribe(topic, "sub", { initialPosition: "Earliest" });
+    const producer = await bus.createProducer(topic);
+    // Every base64 padding case (length mod 3), every byte value, and an empty payload.
+    const payloads = [0, 1, 2, 3, 4, 5, 256, 1024, 1025].map((n) =>
+      Uint8Array.from({ length: n }, (_, i) => (i * 97 + n) & 0xff),
+    );
+    const awkward = 'quote " backslash \\ newline \n unicode ✓ 😀 </script>';
+    for (const payload of payloads) await producer.send({ payload, properties: {} });
+    await producer.send({ payload: text("escaped"), key: awkward, properties: { [awkward]: awkward } });
+
+    for (const payload of payloads) {
+      const m = await consumer.receive(10_000);
+      expect(m.payload).toEqual(payload);
+      expect(m.payload.byteOffset).toBe(0);
+      expect(m.payload.buffer.byteLength).toBe(payload.length); // its own buffer, not a shared pool
+      expect(m.properties).toEqual({});
+      await consumer.ack(m);
+    }
+    const m = await consumer.receive(10_000);
+    expect(m.key).toBe(awkward);
+    expect(m.properties).toEqual({ [awkward]: awkward });
+    await consumer.ack(m);
+  });
+
+  it("rejects a send with an invalid event time instead of throwing", async () => {
+    const topic = await freshTopic("eventtime");
+    const producer = await bus.createProducer(topic);
+    const send = producer.send({ payload: text("x"), eventTime: Number.NaN });
+    await expect(send).rejects.toBeInstanceOf(RangeError);
+    expect(producer.pending).toBe(0);
+  });
+
   it("bounds the sends in flight (client-side backpressure)", async () => {
     const topic = await freshTopic("backpressure");
     const producer = await bus.createProducer(topic, { maxPendingMessages: 4 });

@@ -136,6 +136,29 @@ describe("message ids", () => {
     expect(isDuplicateAckId("CAYQADAA")).toBe(false);
     expect(isDuplicateAckId("not base64 !")).toBe(false);
   });
+
+  it("decides the duplicate answer exactly as a full decode does, for any ledger and entry id", () => {
+    const varint = (v: bigint): number[] => {
+      const out: number[] = [];
+      do {
+        const low = Number(v & 0x7fn);
+        v >>= 7n;
+        out.push(v > 0n ? low | 0x80 : low);
+      } while (v > 0n);
+      return out;
+    };
+    const id = fc.oneof(fc.constant((1n << 64n) - 1n), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }));
+    fc.assert(
+      fc.property(id, id, fc.integer({ min: -1, max: 7 }), (ledgerId, entryId, partition) => {
+        const bytes = [0x08, ...varint(ledgerId), 0x10, ...varint(entryId)];
+        if (partition >= 0) bytes.push(0x18, ...varint(BigInt(partition)));
+        const messageId = Buffer.from(bytes).toString("base64");
+        const decoded = decodeMessageId(messageId);
+        const expected = decoded?.ledgerId === (1n << 64n) - 1n && decoded.entryId === (1n << 64n) - 1n;
+        expect(isDuplicateAckId(messageId)).toBe(expected);
+      }),
+    );
+  });
 });
 
 describe("BoundedSet", () => {
