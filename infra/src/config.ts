@@ -15,6 +15,7 @@ export interface SurplusConfig {
   readonly pulsar: PulsarChoice;
   readonly removalPolicy: RemovalPolicy;
   readonly chainId: number;
+  readonly allocSeconds?: number;
   readonly logLevel: LogLevel;
   readonly allocatorSchedule: events.Schedule;
   readonly verifierBridgeSchedule: events.Schedule;
@@ -38,6 +39,7 @@ export const CONTEXT_KEYS = {
   pulsarAllowedCidrs: "surplus:pulsarAllowedCidrs",
   removalPolicy: "surplus:removalPolicy",
   chainId: "surplus:chainId",
+  allocSeconds: "surplus:allocSeconds",
   logLevel: "surplus:logLevel",
   allocatorSchedule: "surplus:allocatorSchedule",
   verifierBridgeSchedule: "surplus:verifierBridgeSchedule",
@@ -128,6 +130,7 @@ export function readConfig(read: ContextReader): SurplusConfig {
       `context ${CONTEXT_KEYS.logLevel} must be one of ${LOG_LEVELS.join(", ")}, got "${logLevel}"`,
     );
   }
+  const allocSeconds = optionalInteger(read, CONTEXT_KEYS.allocSeconds);
   const optional = (key: string, name: string) => {
     const value = optionalString(read, key);
     return value === undefined ? {} : { [name]: value };
@@ -137,6 +140,7 @@ export function readConfig(read: ContextReader): SurplusConfig {
     pulsar,
     removalPolicy: removal === "retain" ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     chainId: optionalInteger(read, CONTEXT_KEYS.chainId) ?? 11155111,
+    ...(allocSeconds === undefined ? {} : { allocSeconds }),
     logLevel: logLevel as LogLevel,
     allocatorSchedule: schedule(read, CONTEXT_KEYS.allocatorSchedule),
     verifierBridgeSchedule: schedule(read, CONTEXT_KEYS.verifierBridgeSchedule),

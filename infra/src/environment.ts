@@ -28,6 +28,8 @@ export const MARKET_ENV = {
   marketAddress: "SURPLUS_MARKET_ADDRESS",
   /** The chain's JSON-RPC URL, resolved at deploy time from its SSM parameter. */
   chainRpcUrl: "SURPLUS_CHAIN_RPC_URL",
+  /** δ_alloc in seconds: how far after its round an allocation may start at the earliest. Allocator only. */
+  allocSeconds: "SURPLUS_ALLOC_SECONDS",
   /** ARN of the secret holding the allocator's signing key (hex). Allocator only. */
   signerSecretArn: "SURPLUS_SIGNER_SECRET_ARN",
 } as const;

@@ -46,6 +46,7 @@ export function addSurplusStacks(app: App, options: AddSurplusOptions = {}): Sur
     registries: registries.registries,
     pulsar: messaging.connection,
     chainId: config.chainId,
+    ...(config.allocSeconds === undefined ? {} : { allocSeconds: config.allocSeconds }),
     logLevel: config.logLevel,
     allocatorSchedule: config.allocatorSchedule,
     verifierBridgeSchedule: config.verifierBridgeSchedule,

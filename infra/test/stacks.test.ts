@@ -157,6 +157,25 @@ describe("the market's stacks (managed Pulsar, cdk.json's context)", () => {
       }
     });
 
+    it("gives the allocator a δ_alloc beyond its schedule period (accepts are read one invocation later)", () => {
+      functions.hasResourceProperties("AWS::Lambda::Function", {
+        Environment: {
+          Variables: Match.objectLike({
+            POWERTOOLS_SERVICE_NAME: "allocator",
+            [MARKET_ENV.allocSeconds]: "150",
+          }),
+        },
+      });
+      functions.hasResourceProperties("AWS::Lambda::Function", {
+        Environment: {
+          Variables: Match.objectLike({
+            POWERTOOLS_SERVICE_NAME: "verifier-bridge",
+            [MARKET_ENV.allocSeconds]: Match.absent(),
+          }),
+        },
+      });
+    });
+
     it("gives each function an encrypted dead-letter queue and does not retry failed ticks", () => {
       functions.resourceCountIs("AWS::SQS::Queue", 2);
       functions.allResourcesProperties("AWS::SQS::Queue", {
@@ -371,6 +390,7 @@ describe("settings are checked at synth time", () => {
     ["an unknown log level", { "surplus:logLevel": "LOUD" }, /logLevel/],
     ["a missing handler entry", { "surplus:allocatorEntry": "lambdas/nowhere/handler.ts" }, /does not exist/],
     ["a bad alarm email", { "surplus:alarmEmail": "ops" }, /alarmEmail/],
+    ["a δ_alloc of zero", { "surplus:allocSeconds": 0 }, /allocSeconds/],
     [
       "a self-hosted Pulsar without a certificate",
       { ...SELF_HOSTED_CONTEXT, "surplus:pulsarCertificateArn": undefined },

@@ -48,6 +48,14 @@ export interface MarketFunctionsStackProps extends StackProps {
    */
   readonly verifierBridgeSchedule?: events.Schedule;
   /**
+   * δ_alloc, in seconds: an allocation starts at least this long (plus δ_setup) after the round
+   * that made it, and lapses unless every party accepted before its start. Accepts published after
+   * one scheduled invocation are read by the next, so it must exceed the allocator's schedule
+   * period; two periods and a half leave room for a late tick.
+   * @default 150 (for the default one-minute schedule)
+   */
+  readonly allocSeconds?: number;
+  /**
    * The chain id the contract lives on (EIP-712 domain).
    * @default 11155111 (Sepolia)
    */
@@ -101,6 +109,12 @@ export class MarketFunctionsStack extends Stack {
     if (!Number.isSafeInteger(chainId) || chainId < 1) {
       throw new SurplusConfigError(
         `MarketFunctionsStack: chainId must be a positive integer, got ${chainId}`,
+      );
+    }
+    const allocSeconds = props.allocSeconds ?? 150;
+    if (!Number.isSafeInteger(allocSeconds) || allocSeconds < 1 || allocSeconds > 86_400) {
+      throw new SurplusConfigError(
+        `MarketFunctionsStack: allocSeconds must be an integer within 1..86400, got ${allocSeconds}`,
       );
     }
     if (props.alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(props.alarmEmail)) {
@@ -205,7 +219,8 @@ export class MarketFunctionsStack extends Stack {
     this.allocator
       .bindTable(tables.offers, MARKET_ENV.offersTable, TableAccess.readWrite)
       .bindTable(tables.participants, MARKET_ENV.participantsTable, TableAccess.readWrite)
-      .bindSecret(this.signerSecret, MARKET_ENV.signerSecretArn);
+      .bindSecret(this.signerSecret, MARKET_ENV.signerSecretArn)
+      .setEnvironment(MARKET_ENV.allocSeconds, String(allocSeconds));
     this.verifierBridge.bindTable(tables.participants, MARKET_ENV.participantsTable, TableAccess.read);
 
     new CfnOutput(this, "AllocatorFunctionName", { value: this.allocator.function.functionName });
