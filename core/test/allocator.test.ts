@@ -385,6 +385,35 @@ describe("runAuction properties", () => {
     );
   });
 
+  it("stays feasible when the searches are cut short (maxScan, switchSeconds)", () => {
+    fc.assert(
+      fc.property(
+        marketArb,
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 0, max: 7_200 }),
+        (m, maxScan, switchSeconds) => {
+          const base = toInput(m);
+          const input = { ...base, params: { ...base.params, maxScan, switchSeconds } };
+          expect(checkRound(input, runAuction(input))).toEqual([]);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it("refinement passes only ever keep a round with more welfare", () => {
+    fc.assert(
+      fc.property(marketArb, (m) => {
+        const base = toInput(m);
+        const plain = runAuction({ ...base, params: { ...base.params, refinements: 0 } });
+        const refined = runAuction({ ...base, params: { ...base.params, refinements: 3 } });
+        expect(refined.welfare >= plain.welfare).toBe(true);
+        expect(checkRound(base, refined)).toEqual([]);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
   it("is deterministic: the order of the offers does not matter", () => {
     fc.assert(
       fc.property(marketArb, fc.integer(), (m, seed) => {

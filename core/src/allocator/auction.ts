@@ -12,45 +12,51 @@
 // bin packing), so we use a greedy that is exact in the one-dimensional special case:
 //
 // Greedy (deterministic: everything is ordered by price, then by offer id; no clock, no randomness):
-//  1. Suppliers are sorted by ask π_xmin ascending and indexed by time slot (about a third of
-//     the median Supplier window); each slot lists the Suppliers whose window meets it, cheapest
-//     first. Building the index is O(S log S).
-//  2. Customers are served one after the other. Two orders are tried and the round with the
-//     higher welfare is kept: by bid × I_c·λ (the surplus a unit of price gap creates per second:
-//     high bids first, and big services before small ones can fragment the big Suppliers) and by
-//     whole value π_xmax·I_c·λ·r·(c_end − c_start). With unit demands, serving bids in descending
-//     order with the cheapest asks is the classic efficient double-auction matching.
-//  3. For a Customer, time advances from the start of each open window. At instant t the slot of
-//     t is scanned cheapest first (at most `maxScan` entries), stopping at the first ask above the
-//     bid; Suppliers without room anywhere in the slot are skipped in O(log n) (FreeTree: per
-//     slot, a max segment tree of each Supplier's free CPU and RAM); a Supplier is a candidate when it is available at t for at least δ_min, is large
-//     enough, is not the Customer's account, and has room at t for one more replica
-//     (CapacityTimeline). Candidates are grouped by the Mediators they share with the Customer;
-//     the first group that reaches r distinct accounts wins (its dearest ask is the lowest
-//     possible), otherwise the largest group with ≥ r_min. The chunk runs until the first chosen
-//     Supplier leaves or fills up, or a cheaper compatible Supplier arrives or frees up (so the
-//     next chunk can switch to it; not before `switchSeconds`), or the window, maxChunkSeconds or
-//     the n ≤ maxTestCount bound ends it — but at least δ_min; a remainder shorter than δ_min is avoided
-//     by ending the chunk δ_min before the window's end. If no group is large enough, time jumps
-//     to the next instant a new candidate can appear (a Supplier's start, a commitment's end, the
-//     slot's end; at least δ_min on) and the skipped piece stays open for later rounds.
-//  Cost: O(S log S + C log C + A · maxScan · log S), A the number of chunks tried (linear in the
-//  offers for windows spread as in the benchmark). Measured against the exact MILP optimum on small
-//  markets (bench/src/allocator.ts) it reaches ≈ 95 % of the optimal welfare; the reference
-//  method (max-cardinality matching) reaches ≈ 10 %.
+//  1. Suppliers are ranked by ask π_xmin ascending (then id) and indexed per Mediator
+//     (supplier-index.ts): by time slot, with the most CPU/RAM each has free in the slot, and by
+//     start time. Building the indexes is O(S log S).
+//  2. Customers are served one after the other, in a priority order (below). With unit demands,
+//     serving bids in descending order with the cheapest asks is the classic efficient
+//     double-auction matching.
+//  3. For a Customer, time advances from the start of each open window. At instant t, for each
+//     Mediator it trusts, the r cheapest Suppliers under that Mediator that ask at most the bid,
+//     are there from t for at least δ_min, are not the Customer's account and have room for one
+//     more replica (CapacityTimeline) are found by searching the slot's tree: O(r log S) when
+//     little is rejected, at most `maxScan` Suppliers examined. The Mediator whose group of at
+//     least r_min gives the most surplus Σ (bid − ask) wins. The chunk runs until the first chosen
+//     Supplier leaves or fills up, or a cheaper compatible Supplier with room arrives or frees up
+//     (so the next chunk can switch to it; not before `switchSeconds`), or the window,
+//     maxChunkSeconds or the n ≤ maxTestCount bound ends it — but at least δ_min; a remainder
+//     shorter than δ_min is avoided by ending the chunk δ_min before the window's end. If no group
+//     is large enough, time jumps to the next instant a new candidate can appear (a Supplier's
+//     start, a commitment's end, the slot's end; at least δ_min on) and the skipped piece stays
+//     open for later rounds.
+//  4. Passes: the greedy runs once per Customer order in ORDERS and the round with the highest
+//     welfare is kept (the first on a tie). Each pass only records its chunks as numbers; the
+//     allocations (bigint prices, test counts) are built for the kept pass alone.
+//  Cost: O(S log S + C log C + P · A · r · log S), A the number of chunks tried (about linear in
+//  the offers for windows spread as in the benchmark), P the number of passes.
 //
 // Price: each allocation is priced by `priceRule` (default k-double auction with k = ½,
 // price-rules.ts) from the Customer's bid and the chosen Suppliers' asks, so
 // π_xmin(s) ≤ π_x ≤ π_xmax(c) for every matched offer.
 import { InvalidParameterError } from "../errors.ts";
-import { DEFAULT_DELAYS, isExpired, requiredMips } from "../feasibility.ts";
-import { inputsPerReplica, testCountFor } from "../pricing.ts";
-import { type Address, type Allocation, SCHEMA_VERSION, type VoidAllocation } from "../schemas.ts";
+import { DEFAULT_DELAYS, isExpired, type ProtocolDelays, requiredMips } from "../feasibility.ts";
+import { inputsPerReplica, type PriceRule, testCountFor } from "../pricing.ts";
+import {
+  type Address,
+  type Allocation,
+  type Bytes32,
+  SCHEMA_VERSION,
+  type VoidAllocation,
+} from "../schemas.ts";
 import { CapacityTimeline } from "./capacity.ts";
 import { halfwayPrice } from "./price-rules.ts";
+import { ArrivalIndex, SlotIndex, type SupplierTable } from "./supplier-index.ts";
 import type {
   AuctionInput,
   AuctionResult,
+  Commitment,
   CustomerOutcome,
   OpenCustomerOffer,
   OpenSupplierOffer,
@@ -58,177 +64,260 @@ import type {
 } from "./types.ts";
 
 const MAX_TEST_COUNT = 1_000_000;
-const MAX_SLOTS = 1 << 16;
 const DEFAULT_MAX_SCAN = 512;
 const DEFAULT_SWITCH_SECONDS = 3_600;
+/** Schema bounds: at most 16 replicas and 16 Mediators per offer. */
+const MAX_REPLICAS = 16;
+const MAX_MEDIATORS = 16;
+/**
+ * Suppliers examined at most per Mediator and instant when looking for room that does not last
+ * the whole slot, and when looking for a cheaper arrival: where free capacity is fragmented most
+ * examined ones turn out full, so a longer search costs much and finds little.
+ */
+const SHORT_SCAN = 32;
+const ARRIVAL_SCAN = 8;
 
 const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 const bigintAsc = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
 
-interface LiveSupplier {
-  readonly open: OpenSupplierOffer;
-  /** Effective start: max(s_start, now + δ_alloc + δ_setup). */
-  readonly start: number;
-  readonly end: number;
-  readonly account: Address;
-  readonly mediators: ReadonlySet<Address>;
-  readonly timeline: CapacityTimeline;
+/** How a greedy pass orders Customers (highest first; then by offer id). */
+export const CustomerOrder = {
+  /** bid × I_c·λ: the surplus a unit of price gap creates per second and replica. */
+  Rate: "rate",
+  /** The whole value π_xmax·I_c·λ·r·(c_end − c_start). */
+  Value: "value",
+  /** The bid π_xmax alone. */
+  Bid: "bid",
+} as const;
+export type CustomerOrder = (typeof CustomerOrder)[keyof typeof CustomerOrder];
+
+/** The orders runAuction tries, in this order (the first wins ties). */
+export const ORDERS: readonly CustomerOrder[] = [CustomerOrder.Rate, CustomerOrder.Value];
+
+/** What every pass of one round shares: the ranked Suppliers, their indexes, each Customer's facts. */
+interface Market {
+  readonly input: AuctionInput;
+  readonly delays: ProtocolDelays;
+  readonly earliest: number;
+  readonly maxScan: number;
+  readonly switchSeconds: number;
+  /** Live Supplier offers by rank, and their asks. */
+  readonly suppliers: readonly OpenSupplierOffer[];
+  readonly asks: readonly bigint[];
+  readonly table: SupplierTable;
+  readonly slots: SlotIndex;
+  readonly arrivals: ArrivalIndex;
+  /** Customer offers by id, with per-offer facts. */
+  readonly customers: readonly OpenCustomerOffer[];
+  readonly customerMips: Float64Array;
+  readonly customerAccount: Int32Array;
+  /** Suppliers [0, limit) ask at most the Customer's bid. */
+  readonly customerLimit: Int32Array;
+  readonly customerMediators: readonly Int32Array[];
+  readonly customerMaxChunk: Float64Array;
+  readonly mediatorAddresses: readonly Address[];
+  readonly supplierVoids: readonly VoidAllocation[];
+}
+
+/** A pass's chunks, as numbers; allocations are built from the kept pass only. */
+interface Pass {
+  readonly welfare: bigint;
+  readonly chunkCustomer: number[];
+  readonly chunkStart: number[];
+  readonly chunkEnd: number[];
+  readonly chunkMediator: number[];
+  /** Suppliers of chunk k: chunkSuppliers[chunkFrom[k] .. chunkFrom[k + 1]). */
+  readonly chunkFrom: number[];
+  readonly chunkSuppliers: number[];
+  readonly chunkWelfare: bigint[];
+  readonly outcomes: CustomerOutcome[];
+  readonly customerVoids: VoidAllocation[];
 }
 
 /**
- * Per list position, an upper bound of the CPU and RAM a Supplier has free at any instant of the
- * slot (a max segment tree), so a scan skips Suppliers that are full there in O(log n).
+ * Runs one auction round. Pure and deterministic: the same input gives the same result, whatever
+ * the order of the offers. The greedy runs once per Customer order in ORDERS and the round with
+ * the highest welfare is kept (the first on a tie).
  */
-class FreeTree {
-  readonly #size: number;
-  readonly #mips: Float64Array;
-  readonly #ram: Float64Array;
-
-  constructor(n: number) {
-    let size = 1;
-    while (size < n) size <<= 1;
-    this.#size = size;
-    this.#mips = new Float64Array(2 * size).fill(-1);
-    this.#ram = new Float64Array(2 * size).fill(-1);
-  }
-
-  set(p: number, mips: number, ram: number): void {
-    let node = p + this.#size;
-    this.#mips[node] = mips;
-    this.#ram[node] = ram;
-    for (node >>= 1; node >= 1; node >>= 1) {
-      this.#mips[node] = Math.max(this.#mips[2 * node]!, this.#mips[2 * node + 1]!);
-      this.#ram[node] = Math.max(this.#ram[2 * node]!, this.#ram[2 * node + 1]!);
-    }
-  }
-
-  /** The first position in [from, until) with at least `mips` and `ram` free (bounds), or −1. */
-  next(from: number, until: number, mips: number, ram: number): number {
-    return this.#find(1, 0, this.#size, from, until, mips, ram);
-  }
-
-  #find(
-    node: number,
-    lo: number,
-    hi: number,
-    from: number,
-    until: number,
-    mips: number,
-    ram: number,
-  ): number {
-    if (hi <= from || lo >= until || this.#mips[node]! < mips || this.#ram[node]! < ram) return -1;
-    if (hi - lo === 1) return lo;
-    const mid = (lo + hi) >> 1;
-    const left = this.#find(2 * node, lo, mid, from, until, mips, ram);
-    return left >= 0 ? left : this.#find(2 * node + 1, mid, hi, from, until, mips, ram);
-  }
+export function runAuction(input: AuctionInput): AuctionResult {
+  return runGreedy(input, ORDERS);
 }
 
-/** The Suppliers whose window meets each time slot, cheapest first (indices into the sorted array). */
-class SupplierIndex {
-  readonly origin: number;
-  readonly slotSeconds: number;
-  readonly slots: Int32Array[];
-  readonly trees: FreeTree[];
-  readonly #suppliers: readonly LiveSupplier[];
-  /** Effective starts of all Suppliers, ascending (for "when does the next one arrive"). */
-  readonly starts: Float64Array;
-
-  constructor(suppliers: readonly LiveSupplier[]) {
-    this.starts = Float64Array.from(suppliers.map((s) => s.start)).sort();
-    this.#suppliers = suppliers;
-    if (suppliers.length === 0) {
-      this.origin = 0;
-      this.slotSeconds = 1;
-      this.slots = [];
-      this.trees = [];
-      return;
+/** The greedy with the given Customer orders (one pass each; the best welfare is kept). */
+export function runGreedy(
+  input: AuctionInput,
+  orders: readonly CustomerOrder[],
+  refinements = refinementsFor(input),
+): AuctionResult {
+  if (orders.length === 0) throw new InvalidParameterError("orders", 0, "at least one Customer order");
+  const market = prepare(input);
+  let best: Pass | undefined;
+  let bestKeys: Float64Array | undefined;
+  for (const order of orders) {
+    const keys = orderKeys(market, order);
+    if (best) market.slots.reset();
+    const pass = runPass(market, sortByKeys(keys));
+    if (!best || pass.welfare > best.welfare) {
+      best = pass;
+      bestKeys = keys;
     }
-    let origin = Infinity;
-    let horizon = -Infinity;
-    const durations: number[] = [];
-    for (const s of suppliers) {
-      origin = Math.min(origin, s.start);
-      horizon = Math.max(horizon, s.end);
-      durations.push(s.end - s.start);
-    }
-    durations.sort((a, b) => a - b);
-    const median = durations[durations.length >> 1]!;
-    // About three slots per typical window keeps both the lists short and the duplication small.
-    let slotSeconds = Math.max(1, Math.ceil(median / 3));
-    if ((horizon - origin) / slotSeconds > MAX_SLOTS) slotSeconds = Math.ceil((horizon - origin) / MAX_SLOTS);
-    const count = Math.max(1, Math.ceil((horizon - origin) / slotSeconds) + 1);
-    this.origin = origin;
-    this.slotSeconds = slotSeconds;
-    const sizes = new Int32Array(count);
-    for (const s of suppliers) {
-      const last = this.slotOf(s.end - 1);
-      for (let k = this.slotOf(s.start); k <= last; k++) sizes[k]!++;
-    }
-    this.slots = Array.from(sizes, (n) => new Int32Array(n));
-    const fill = new Int32Array(count);
-    suppliers.forEach((s, i) => {
-      const last = this.slotOf(s.end - 1);
-      for (let k = this.slotOf(s.start); k <= last; k++) this.slots[k]![fill[k]!++] = i;
+  }
+  // Squeaky-wheel refinement: Customers the best pass left short move up, and the greedy runs again.
+  let keys = bestKeys!;
+  let last = best!;
+  for (let k = 0; k < refinements; k++) {
+    keys = keys.slice();
+    const served = new Float64Array(market.customers.length);
+    for (let q = 0; q < last.chunkCustomer.length; q++)
+      served[last.chunkCustomer[q]!]! +=
+        (last.chunkFrom[q + 1]! - last.chunkFrom[q]!) * (last.chunkEnd[q]! - last.chunkStart[q]!);
+    market.customers.forEach((c, i) => {
+      const o = c.offer;
+      const wanted = o.replicas * (o.end - Math.max(o.start, market.earliest));
+      if (wanted > 0 && market.customerLimit[i]! > 0)
+        keys[i]! *= 1 + SQUEAK * Math.max(0, 1 - served[i]! / wanted);
     });
-    this.trees = this.slots.map((list) => new FreeTree(list.length));
-    this.slots.forEach((list, k) => {
-      list.forEach((i, p) => {
-        this.#refresh(k, p, i);
-      });
-    });
+    market.slots.reset();
+    last = runPass(market, sortByKeys(keys));
+    if (last.welfare > best!.welfare) best = last;
   }
+  return build(market, best!);
+}
 
-  #refresh(k: number, p: number, i: number): void {
-    const s = this.#suppliers[i]!;
-    const from = Math.max(s.start, this.origin + k * this.slotSeconds);
-    const to = Math.min(s.end, this.origin + (k + 1) * this.slotSeconds);
-    const used = s.timeline.minUsage(from, to);
-    this.trees[k]!.set(p, s.timeline.capacityMips - used.mips, s.timeline.ramMb - used.ramMb);
-  }
+/** How much a Customer's key grows when the last pass served none of what it wanted (proportionally less when some). */
+const SQUEAK = 0.5;
+/** Refinement passes on markets of at most this many offers (each pass is a whole greedy). */
+const REFINE_UP_TO_OFFERS = 2_000;
+const REFINEMENTS = 4;
 
-  /** Re-reads Supplier i's free capacity in the slots that [from, to) meets. */
-  update(i: number, from: number, to: number): void {
-    const last = this.slotOf(to - 1);
-    for (let k = Math.max(0, this.slotOf(from)); k <= last && k < this.slots.length; k++) {
-      const list = this.slots[k]!;
-      let lo = 0;
-      let hi = list.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (list[mid]! < i) lo = mid + 1;
-        else hi = mid;
-      }
-      if (list[lo] === i) this.#refresh(k, lo, i);
+function refinementsFor(input: AuctionInput): number {
+  return (
+    input.params.refinements ??
+    (input.customers.length + input.suppliers.length <= REFINE_UP_TO_OFFERS ? REFINEMENTS : 0)
+  );
+}
+
+function prepare(input: AuctionInput): Market {
+  const { params } = input;
+  const delays = params.delays ?? DEFAULT_DELAYS;
+  const now = params.nowSeconds;
+  const earliest = now + delays.allocSeconds + delays.setupSeconds;
+  if (params.penaltyRate <= 0n) throw new InvalidParameterError("penaltyRate", params.penaltyRate, "> 0");
+  const maxTestCount = params.maxTestCount ?? MAX_TEST_COUNT;
+
+  const supplierVoids: VoidAllocation[] = [];
+  const sorted = [...input.suppliers].sort(
+    (a, b) => bigintAsc(a.offer.minPricePerMi, b.offer.minPricePerMi) || byId(a, b),
+  );
+  const suppliers: OpenSupplierOffer[] = [];
+  for (const s of sorted) {
+    if (s.offer.end <= Math.max(s.offer.start, earliest)) {
+      if (!s.commitments?.length) supplierVoids.push(voidOf(params.allocator, s.id, s.offer.account));
+      continue;
     }
+    suppliers.push(s);
   }
+  const customers = [...input.customers].sort(byId);
 
-  slotOf(t: number): number {
-    return Math.floor((t - this.origin) / this.slotSeconds);
-  }
+  // Accounts and Mediators as small integers (Mediators numbered in address order).
+  const accounts = new Map<Address, number>();
+  const accountOf = (a: Address) => {
+    let n = accounts.get(a);
+    if (n === undefined) {
+      n = accounts.size;
+      accounts.set(a, n);
+    }
+    return n;
+  };
+  const mediatorAddresses = [...new Set(suppliers.flatMap((s) => s.offer.mediators))].sort();
+  const mediatorOf = new Map(mediatorAddresses.map((m, g) => [m, g]));
 
-  /** Suppliers whose window meets instant t, cheapest first. */
-  at(t: number): Int32Array | undefined {
-    const k = this.slotOf(t);
-    return k < 0 ? undefined : this.slots[k];
-  }
+  const n = suppliers.length;
+  const table: SupplierTable = {
+    count: n,
+    start: new Float64Array(n),
+    end: new Float64Array(n),
+    capacityMips: new Float64Array(n),
+    ramMb: new Float64Array(n),
+    account: new Int32Array(n),
+    mediators: suppliers.map((s) =>
+      Int32Array.from(
+        s.offer.mediators.filter((m) => m !== s.offer.account),
+        (m) => mediatorOf.get(m)!,
+      ),
+    ),
+  };
+  const asks = suppliers.map((s) => s.offer.minPricePerMi);
+  suppliers.forEach((s, i) => {
+    table.start[i] = Math.max(s.offer.start, earliest);
+    table.end[i] = s.offer.end;
+    table.capacityMips[i] = s.offer.capacityMips;
+    table.ramMb[i] = s.offer.ramMb;
+    table.account[i] = accountOf(s.offer.account);
+  });
+  const slots = new SlotIndex(table, mediatorAddresses.length, priorTimelines(suppliers));
+  const arrivals = new ArrivalIndex(table, mediatorAddresses.length);
 
-  /** Where the slot of t ends: Suppliers not listed at t may be listed from there on. */
-  slotEnd(t: number): number {
-    return this.origin + (this.slotOf(t) + 1) * this.slotSeconds;
-  }
-
-  /** The first effective Supplier start strictly after t (Infinity if none). */
-  nextStartAfter(t: number): number {
+  const m = customers.length;
+  const customerMips = new Float64Array(m);
+  const customerAccount = new Int32Array(m);
+  const customerLimit = new Int32Array(m);
+  const customerMaxChunk = new Float64Array(m);
+  const customerMediators: Int32Array[] = [];
+  customers.forEach((c, k) => {
+    const o = c.offer;
+    customerMips[k] = requiredMips(o);
+    customerAccount[k] = accountOf(o.account);
     let lo = 0;
-    let hi = this.starts.length;
+    let hi = n;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (this.starts[mid]! <= t) lo = mid + 1;
+      if (asks[mid]! <= o.maxPricePerMi) lo = mid + 1;
       else hi = mid;
     }
-    return lo < this.starts.length ? this.starts[lo]! : Infinity;
-  }
+    customerLimit[k] = lo;
+    const maxByTests = Math.floor((maxTestCount * Number(params.penaltyRate)) / o.inputsPerSecond);
+    customerMaxChunk[k] = Math.min(params.maxChunkSeconds ?? Infinity, maxByTests);
+    const usable: number[] = [];
+    for (const a of o.mediators) {
+      const g = mediatorOf.get(a);
+      if (a !== o.account && g !== undefined) usable.push(g);
+    }
+    customerMediators.push(Int32Array.from(usable.slice(0, MAX_MEDIATORS)));
+  });
+
+  return {
+    input,
+    delays,
+    earliest,
+    maxScan: params.maxScan ?? DEFAULT_MAX_SCAN,
+    switchSeconds: params.switchSeconds ?? DEFAULT_SWITCH_SECONDS,
+    suppliers,
+    asks,
+    table,
+    slots,
+    arrivals,
+    customers,
+    customerMips,
+    customerAccount,
+    customerLimit,
+    customerMediators,
+    customerMaxChunk,
+    mediatorAddresses,
+    supplierVoids,
+  };
+}
+
+function priorTimelines(suppliers: readonly OpenSupplierOffer[]): Array<CapacityTimeline | undefined> {
+  return suppliers.map((s) =>
+    s.commitments?.length
+      ? new CapacityTimeline(s.offer.capacityMips, s.offer.ramMb, s.offer.end, s.commitments)
+      : undefined,
+  );
+}
+
+function voidOf(allocator: Address, offer: Bytes32, account: Address): VoidAllocation {
+  return { schemaVersion: SCHEMA_VERSION, allocator, offer, account, reason: "expired" };
 }
 
 function isWholeWindow(c: OpenCustomerOffer): boolean {
@@ -236,242 +325,255 @@ function isWholeWindow(c: OpenCustomerOffer): boolean {
   return w === undefined || (w.length === 1 && w[0]!.start === c.offer.start && w[0]!.end === c.offer.end);
 }
 
-/** Runs one auction round. Pure and deterministic: the same input gives the same result. */
-/**
- * Runs one auction round. Pure and deterministic: the same input gives the same result.
- * The greedy runs twice, with Customers ordered by bid × I_c·λ (the surplus rate they can
- * create per unit of price gap) and by their whole value π_xmax·I_c·λ·r·(c_end − c_start), and the
- * round with the higher welfare is kept (the first on a tie).
- */
-export function runAuction(input: AuctionInput): AuctionResult {
-  const first = runGreedy(input, "rate");
-  const second = runGreedy(input, "value");
-  return second.welfare > first.welfare ? second : first;
-}
-
-/** How the greedy orders Customers. */
-export type CustomerOrder = "rate" | "value" | "bid";
-
-/** One greedy pass with the given Customer order (runAuction keeps the better of two). */
-export function runGreedy(input: AuctionInput, order: CustomerOrder): AuctionResult {
-  const { params } = input;
-  const delays = params.delays ?? DEFAULT_DELAYS;
-  const priceRule = params.priceRule ?? halfwayPrice;
-  const now = params.nowSeconds;
-  const earliest = now + delays.allocSeconds + delays.setupSeconds;
-  if (params.penaltyRate <= 0n) throw new InvalidParameterError("penaltyRate", params.penaltyRate, "> 0");
-  const maxTestCount = params.maxTestCount ?? MAX_TEST_COUNT;
-  const maxScan = params.maxScan ?? DEFAULT_MAX_SCAN;
-  const switchSeconds = params.switchSeconds ?? DEFAULT_SWITCH_SECONDS;
-  let nonce = params.nonceBase ?? 0n;
-  const voids: VoidAllocation[] = [];
-  const voidOf = (id: `0x${string}`, account: Address): VoidAllocation => ({
-    schemaVersion: SCHEMA_VERSION,
-    allocator: params.allocator,
-    offer: id,
-    account,
-    reason: "expired",
-  });
-
-  // 1. Suppliers, cheapest first, indexed by time.
-  const sortedSuppliers = [...input.suppliers].sort(
-    (a, b) => bigintAsc(a.offer.minPricePerMi, b.offer.minPricePerMi) || byId(a, b),
-  );
-  const live: LiveSupplier[] = [];
-  for (const s of sortedSuppliers) {
-    const start = Math.max(s.offer.start, earliest);
-    if (s.offer.end <= start) {
-      if (!s.commitments?.length) voids.push(voidOf(s.id, s.offer.account));
-      continue;
-    }
-    live.push({
-      open: s,
-      start,
-      end: s.offer.end,
-      account: s.offer.account,
-      mediators: new Set(s.offer.mediators),
-      timeline: new CapacityTimeline(s.offer.capacityMips, s.offer.ramMb, s.offer.end, s.commitments),
-    });
-  }
-  const asks = live.map((s) => s.open.offer.minPricePerMi);
-  const index = new SupplierIndex(live);
-
-  // 2. Customers, highest bid first.
-  const key = (c: OpenCustomerOffer): number => {
+/** Each Customer's priority key under an order (higher first). */
+function orderKeys(market: Market, order: CustomerOrder): Float64Array {
+  return Float64Array.from(market.customers, (c, k) => {
     const o = c.offer;
     const bid = Number(o.maxPricePerMi);
-    if (order === "value") return bid * requiredMips(o) * o.replicas * (o.end - o.start);
-    if (order === "rate") return bid * requiredMips(o);
+    if (order === CustomerOrder.Value) return bid * market.customerMips[k]! * o.replicas * (o.end - o.start);
+    if (order === CustomerOrder.Rate) return bid * market.customerMips[k]!;
     return bid;
-  };
-  const customers = [...input.customers].sort((a, b) => key(b) - key(a) || byId(a, b));
-  const allocations: PlannedAllocation[] = [];
+  });
+}
+
+/** Customer indices by descending key; Customers are sorted by id, so the index breaks ties by id. */
+function sortByKeys(keys: Float64Array): Int32Array {
+  return Int32Array.from(keys.keys()).sort((a, b) => keys[b]! - keys[a]! || a - b);
+}
+
+// Scratch space of one pass: each Mediator's candidate group (ranks, how long each can serve).
+const candidateRank = new Int32Array(MAX_MEDIATORS * MAX_REPLICAS);
+const candidateUntil = new Float64Array(MAX_MEDIATORS * MAX_REPLICAS);
+const candidateCount = new Int32Array(MAX_MEDIATORS);
+const shortRank = new Int32Array(MAX_REPLICAS);
+const shortUntil = new Float64Array(MAX_REPLICAS);
+
+/** Sorts one candidate group by rank (cheapest first; groups have at most 16 entries). */
+function sortGroup(base: number, count: number): void {
+  for (let q = base + 1; q < base + count; q++) {
+    const rank = candidateRank[q]!;
+    const until = candidateUntil[q]!;
+    let at = q;
+    for (; at > base && candidateRank[at - 1]! > rank; at--) {
+      candidateRank[at] = candidateRank[at - 1]!;
+      candidateUntil[at] = candidateUntil[at - 1]!;
+    }
+    candidateRank[at] = rank;
+    candidateUntil[at] = until;
+  }
+}
+
+function runPass(market: Market, order: Int32Array): Pass {
+  const { input, table, slots, arrivals, asks } = market;
+  const { params } = input;
+  const now = params.nowSeconds;
+  const { earliest, maxScan, switchSeconds } = market;
+  const shortScan = Math.min(maxScan, SHORT_SCAN);
+  const arrivalScan = Math.min(maxScan, ARRIVAL_SCAN);
+  const timelines = priorTimelines(market.suppliers);
+  const chunkCustomer: number[] = [];
+  const chunkStart: number[] = [];
+  const chunkEnd: number[] = [];
+  const chunkMediator: number[] = [];
+  const chunkFrom: number[] = [0];
+  const chunkSuppliers: number[] = [];
+  const chunkWelfare: bigint[] = [];
   const outcomes: CustomerOutcome[] = [];
+  const customerVoids: VoidAllocation[] = [];
   let welfare = 0n;
 
-  for (const c of customers) {
+  /** Whether Supplier i, arriving at its start, has room there for δ_min. */
+  const roomOnArrival = (i: number, mips: number, ramMb: number, dMin: number) => {
+    const timeline = timelines[i];
+    const start = table.start[i]!;
+    return !timeline || timeline.fitUntil(start, mips, ramMb, start + dMin) >= start + dMin;
+  };
+  /** The earliest arrival in (after, before) under Mediator g of a Supplier ranked below `rankBelow` that could take the replica. */
+  const nextArrival = (
+    g: number,
+    after: number,
+    before: number,
+    rankBelow: number,
+    mips: number,
+    ramMb: number,
+    account: number,
+    dMin: number,
+  ) => {
+    const until = arrivals.startingFrom(g, before, false);
+    let p = arrivals.startingFrom(g, after, true);
+    for (let examined = 0; examined < arrivalScan; examined++) {
+      p = arrivals.first(g, p, until, rankBelow, mips, ramMb);
+      if (p < 0) return Infinity;
+      const i = arrivals.rankAt(g, p);
+      if (
+        table.account[i] !== account &&
+        table.end[i]! - table.start[i]! >= dMin &&
+        roomOnArrival(i, mips, ramMb, dMin)
+      )
+        return table.start[i]!;
+      p++;
+    }
+    return Infinity;
+  };
+
+  for (const k of order) {
+    const c = market.customers[k]!;
     const o = c.offer;
     const dMin = o.minServiceSeconds;
-    if (isExpired(o, now, delays)) {
-      if (isWholeWindow(c)) voids.push(voidOf(c.id, o.account));
+    if (isExpired(o, now, market.delays)) {
+      if (isWholeWindow(c)) customerVoids.push(voidOf(params.allocator, c.id, o.account));
       outcomes.push({ customerOfferId: c.id, pieces: [], stillOpen: [], closed: true });
       continue;
     }
-    const mips = requiredMips(o);
-    const bid = o.maxPricePerMi;
-    // Suppliers [0, limit) ask at most the bid.
-    let lo = 0;
-    let hi = asks.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (asks[mid]! <= bid) lo = mid + 1;
-      else hi = mid;
-    }
-    const limit = lo;
-    const maxByTests = Math.floor((maxTestCount * Number(params.penaltyRate)) / o.inputsPerSecond);
-    const maxChunk = Math.min(params.maxChunkSeconds ?? Infinity, maxByTests);
-    const mediators = o.mediators.filter((m) => m !== o.account);
+    const mips = market.customerMips[k]!;
+    const ramMb = o.ramMb;
+    const account = market.customerAccount[k]!;
+    const limit = market.customerLimit[k]!;
+    const mediators = market.customerMediators[k]!;
+    const maxChunk = market.customerMaxChunk[k]!;
+    const replicas = Math.min(o.replicas, MAX_REPLICAS);
+    const minReplicas = o.minReplicas;
     const pieces: Array<{ start: number; end: number; allocation?: number }> = [];
     const unserved = (start: number, end: number) => {
       const last = pieces[pieces.length - 1];
       if (last && last.allocation === undefined && last.end === start) last.end = end;
       else pieces.push({ start, end });
     };
+    const servable = limit > 0 && mediators.length > 0 && maxChunk >= dMin;
 
     for (const open of c.openWindows ?? [{ start: o.start, end: o.end }]) {
       const wEnd = Math.min(open.end, o.end);
       let t = Math.max(open.start, o.start, earliest);
       if (wEnd <= t) continue;
-      while (wEnd - t >= dMin && maxChunk >= dMin && limit > 0) {
-        const list = index.at(t);
+      while (servable && wEnd - t >= dMin) {
+        // Each Mediator's group: its cheapest Suppliers with room at t for δ_min, distinct accounts.
         let nextFree = Infinity;
-        // groups[j]: candidates sharing mediators[j], in ask order, distinct accounts.
-        const groups: Array<Array<{ s: number; until: number }>> = mediators.map(() => []);
-        const accounts: Array<Set<Address>> = mediators.map(() => new Set());
+        // A chunk that lasts this long is worth its overhead; shorter ones only when nothing else serves.
+        const settled = Math.min(wEnd, t + Math.max(dMin, switchSeconds));
         let winner = -1;
-        const tree = index.trees[index.slotOf(t)];
-        if (list && tree) {
-          // Positions [0, until) of the slot ask at most the bid (the list is in ask order).
-          let lo = 0;
-          let hi = list.length;
-          while (lo < hi) {
-            const mid = (lo + hi) >> 1;
-            if (list[mid]! < limit) lo = mid + 1;
-            else hi = mid;
+        let winnerScore = -Infinity;
+        for (let j = 0; j < mediators.length; j++) {
+          const base = j * MAX_REPLICAS;
+          let count = 0;
+          let short = 0;
+          const l = slots.list(mediators[j]!, t);
+          if (l >= 0) {
+            const affordable = slots.below(l, limit);
+            // Cheapest first. Suppliers whose room ends before a settled chunk are kept aside, and
+            // once there are enough of those the search stops after `shortScan` Suppliers.
+            let p = 0;
+            for (let examined = 0; count < replicas && examined < maxScan; examined++) {
+              if (count + short >= replicas && examined >= shortScan) break;
+              p = slots.first(l, p, affordable, mips, ramMb, t, t + dMin);
+              if (p < 0) break;
+              const i = slots.rankAt(l, p++);
+              const other = table.account[i]!;
+              if (other === account) continue;
+              let duplicate = false;
+              for (let q = 0; q < count; q++)
+                if (table.account[candidateRank[base + q]!] === other) duplicate = true;
+              for (let q = 0; q < short; q++) if (table.account[shortRank[q]!] === other) duplicate = true;
+              if (duplicate) continue;
+              const timeline = timelines[i];
+              let until = table.end[i]!;
+              if (timeline) {
+                until = timeline.fitUntil(t, mips, ramMb, wEnd);
+                if (until < 0) {
+                  const freeAt = timeline.nextChange(t);
+                  if (freeAt < nextFree) nextFree = freeAt;
+                  continue;
+                }
+              }
+              if (until > wEnd) until = wEnd;
+              if (until - t < dMin) continue;
+              if (until < settled) {
+                // Serves less than a settled chunk: kept aside in case too few others are found.
+                if (short < replicas) {
+                  shortRank[short] = i;
+                  shortUntil[short++] = until;
+                }
+                continue;
+              }
+              candidateRank[base + count] = i;
+              candidateUntil[base + count] = until;
+              count++;
+            }
+            // Too few Suppliers serve a settled chunk: complete the group with the cheapest others.
+            for (let q = 0; q < short && count < replicas; q++) {
+              candidateRank[base + count] = shortRank[q]!;
+              candidateUntil[base + count] = shortUntil[q]!;
+              count++;
+            }
+            sortGroup(base, count);
           }
-          const until = lo;
-          let visited = 0;
-          for (
-            let k = tree.next(0, until, mips, o.ramMb);
-            k >= 0 && visited < maxScan;
-            k = tree.next(k + 1, until, mips, o.ramMb)
-          ) {
-            visited++;
-            const i = list[k]!;
-            if (i >= limit) break;
-            const s = live[i]!;
-            if (s.end - t < dMin) continue;
-            const so = s.open.offer;
-            if (so.capacityMips < mips || so.ramMb < o.ramMb || s.account === o.account) continue;
-            let shares = false;
-            for (let j = 0; j < mediators.length; j++) {
-              if (s.mediators.has(mediators[j]!) && s.account !== mediators[j]) shares = true;
+          candidateCount[j] = count;
+          // The most replicas win, then the cheapest dearest Supplier (then the Customer's Mediator order).
+          if (count >= minReplicas) {
+            const score = count * (table.count + 1) - candidateRank[base + count - 1]!;
+            if (score > winnerScore) {
+              winnerScore = score;
+              winner = j;
             }
-            if (!shares) continue;
-            if (s.start > t) {
-              // Not there yet: the candidate set can grow when it arrives.
-              if (s.start < nextFree) nextFree = s.start;
-              continue;
-            }
-            const fit = s.timeline.fit(t, mips, o.ramMb, wEnd);
-            if (!fit.ok) {
-              if (fit.freeAt < nextFree) nextFree = fit.freeAt;
-              continue;
-            }
-            const until = Math.min(fit.until, wEnd);
-            if (until - t < dMin) continue;
-            for (let j = 0; j < mediators.length; j++) {
-              const m = mediators[j]!;
-              if (!s.mediators.has(m) || s.account === m || accounts[j]!.has(s.account)) continue;
-              accounts[j]!.add(s.account);
-              groups[j]!.push({ s: i, until });
-              if (groups[j]!.length === o.replicas && winner < 0) winner = j;
-            }
-            if (winner >= 0) break;
           }
         }
+
         if (winner < 0) {
-          let best = 0;
-          for (let j = 0; j < groups.length; j++) if (groups[j]!.length > best) best = groups[j]!.length;
-          if (best >= o.minReplicas) winner = groups.findIndex((g) => g.length === best);
-        }
-        if (winner < 0) {
-          let next = Math.min(index.slotEnd(t), Math.max(nextFree, t + dMin), wEnd);
+          // Nothing to allocate at t: skip to where a new candidate may appear.
+          let next = nextFree;
+          for (let j = 0; j < mediators.length; j++) {
+            const arrival = nextArrival(mediators[j]!, t, wEnd, limit, mips, ramMb, account, dMin);
+            if (arrival < next) next = arrival;
+          }
+          next = Math.min(slots.slotEnd(t), Math.max(next, t + dMin), wEnd);
           if (!(next > t)) next = wEnd;
           unserved(t, next);
           t = next;
           continue;
         }
-        const chosen = groups[winner]!;
+
+        const base = winner * MAX_REPLICAS;
+        const count = candidateCount[winner]!;
         let end = Math.min(wEnd, t + maxChunk);
-        for (const { until } of chosen) end = Math.min(end, until);
+        let dearest = 0;
+        for (let q = 0; q < count; q++) {
+          end = Math.min(end, candidateUntil[base + q]!);
+          dearest = Math.max(dearest, candidateRank[base + q]!);
+        }
         // A cheaper Supplier arrives or frees up before then: end the chunk there so the next one
         // can switch to it — but only after `switchSeconds`, so a chunk is worth its overhead.
-        let dearest = 0;
-        for (const { s } of chosen) if (s > dearest) dearest = s;
-        let arrival = nextFree;
-        const lastSlot = index.slotOf(end - 1);
-        for (let k = index.slotOf(t) + 1; k <= lastSlot && arrival >= end; k++) {
-          const later = index.slots[k];
-          if (!later) break;
-          const stop = Math.min(later.length, maxScan);
-          for (let q = 0; q < stop; q++) {
-            const i = later[q]!;
-            if (i >= dearest) break;
-            const s = live[i]!;
-            if (s.start <= t || s.start >= arrival) continue;
-            const so = s.open.offer;
-            if (so.capacityMips < mips || so.ramMb < o.ramMb || s.account === o.account) continue;
-            if (mediators.some((m) => s.mediators.has(m))) arrival = s.start;
+        const switchAt = t + Math.max(dMin, switchSeconds);
+        if (switchAt < end) {
+          let arrival = nextFree;
+          for (let j = 0; j < mediators.length && arrival > switchAt; j++) {
+            const next = nextArrival(mediators[j]!, t, end, dearest, mips, ramMb, account, dMin);
+            if (next < arrival) arrival = next;
           }
+          end = Math.min(end, Math.max(switchAt, arrival));
         }
-        end = Math.min(end, Math.max(t + Math.max(dMin, switchSeconds), arrival));
         if (wEnd - end > 0 && wEnd - end < dMin && wEnd - dMin - t >= dMin) end = wEnd - dMin;
-        const duration = end - t;
-        const suppliers = chosen.map(({ s }) => live[s]!);
-        const supplierAsks = suppliers.map((s) => s.open.offer.minPricePerMi);
-        const volume = BigInt(o.miPerInput) * inputsPerReplica(o.inputsPerSecond, duration);
-        let w = 0n;
-        for (const a of supplierAsks) w += (bid - a) * volume;
-        const allocation: Allocation = {
-          schemaVersion: SCHEMA_VERSION,
-          allocator: params.allocator,
-          customer: o.account,
-          suppliers: suppliers.map((s) => s.account),
-          mediator: mediators[winner]!,
-          customerOffer: c.id,
-          supplierOffers: suppliers.map((s) => s.open.id),
-          serviceHash: o.serviceHash,
-          start: t,
-          end,
-          pricePerMi: priceRule.price([bid], supplierAsks),
-          miPerInput: o.miPerInput,
-          inputsPerSecond: o.inputsPerSecond,
-          testCount: testCountFor(inputsPerReplica(o.inputsPerSecond, duration), params.penaltyRate),
-          minReplicas: Math.min(o.minReplicas, suppliers.length),
-          nonce: nonce++,
-        };
-        const commitment = { start: t, end, mips, ramMb: o.ramMb };
-        for (const s of suppliers) s.timeline.add(commitment);
-        for (const { s } of chosen) index.update(s, t, end);
-        pieces.push({ start: t, end, allocation: allocations.length });
-        allocations.push({
-          allocation,
-          customerOfferId: c.id,
-          supplierOfferIds: allocation.supplierOffers,
-          welfare: w,
-          commitment,
-        });
+
+        const commitment: Commitment = { start: t, end, mips, ramMb };
+        let gap = 0n;
+        for (let q = 0; q < count; q++) {
+          const i = candidateRank[base + q]!;
+          let timeline = timelines[i];
+          if (!timeline) {
+            timeline = new CapacityTimeline(table.capacityMips[i]!, table.ramMb[i]!, table.end[i]!);
+            timelines[i] = timeline;
+          }
+          timeline.add(commitment);
+          slots.update(i, t, end, timeline);
+          chunkSuppliers.push(i);
+          gap += o.maxPricePerMi - asks[i]!;
+        }
+        const w = gap * BigInt(o.miPerInput) * inputsPerReplica(o.inputsPerSecond, end - t);
+        pieces.push({ start: t, end, allocation: chunkCustomer.length });
+        chunkCustomer.push(k);
+        chunkStart.push(t);
+        chunkEnd.push(end);
+        chunkMediator.push(mediators[winner]!);
+        chunkFrom.push(chunkSuppliers.length);
+        chunkWelfare.push(w);
         welfare += w;
         t = end;
       }
@@ -483,5 +585,67 @@ export function runGreedy(input: AuctionInput, order: CustomerOrder): AuctionRes
       .map(({ start, end }) => ({ start, end }));
     outcomes.push({ customerOfferId: c.id, pieces, stillOpen, closed: stillOpen.length === 0 });
   }
-  return { allocations, voids, customers: outcomes, welfare };
+  return {
+    welfare,
+    chunkCustomer,
+    chunkStart,
+    chunkEnd,
+    chunkMediator,
+    chunkFrom,
+    chunkSuppliers,
+    chunkWelfare,
+    outcomes,
+    customerVoids,
+  };
+}
+
+/** The kept pass's allocations, priced, in the order they were made. */
+function build(market: Market, pass: Pass): AuctionResult {
+  const { params } = market.input;
+  const priceRule: PriceRule = params.priceRule ?? halfwayPrice;
+  let nonce = params.nonceBase ?? 0n;
+  const allocations: PlannedAllocation[] = [];
+  for (let k = 0; k < pass.chunkCustomer.length; k++) {
+    const c = market.customers[pass.chunkCustomer[k]!]!;
+    const o = c.offer;
+    const start = pass.chunkStart[k]!;
+    const end = pass.chunkEnd[k]!;
+    const chosen = pass.chunkSuppliers.slice(pass.chunkFrom[k]!, pass.chunkFrom[k + 1]!);
+    const suppliers = chosen.map((i) => market.suppliers[i]!);
+    const inputs = inputsPerReplica(o.inputsPerSecond, end - start);
+    const allocation: Allocation = {
+      schemaVersion: SCHEMA_VERSION,
+      allocator: params.allocator,
+      customer: o.account,
+      suppliers: suppliers.map((s) => s.offer.account),
+      mediator: market.mediatorAddresses[pass.chunkMediator[k]!]!,
+      customerOffer: c.id,
+      supplierOffers: suppliers.map((s) => s.id),
+      serviceHash: o.serviceHash,
+      start,
+      end,
+      pricePerMi: priceRule.price(
+        [o.maxPricePerMi],
+        chosen.map((i) => market.asks[i]!),
+      ),
+      miPerInput: o.miPerInput,
+      inputsPerSecond: o.inputsPerSecond,
+      testCount: testCountFor(inputs, params.penaltyRate),
+      minReplicas: Math.min(o.minReplicas, suppliers.length),
+      nonce: nonce++,
+    };
+    allocations.push({
+      allocation,
+      customerOfferId: c.id,
+      supplierOfferIds: allocation.supplierOffers,
+      welfare: pass.chunkWelfare[k]!,
+      commitment: { start, end, mips: market.customerMips[pass.chunkCustomer[k]!]!, ramMb: o.ramMb },
+    });
+  }
+  return {
+    allocations,
+    voids: [...market.supplierVoids, ...pass.customerVoids],
+    customers: pass.outcomes,
+    welfare: pass.welfare,
+  };
 }

@@ -85,6 +85,56 @@ export class CapacityTimeline {
     return { ok: true, until: this.end };
   }
 
+  /**
+   * Allocation-free `fit` for the auction's inner loop: until when (exclusive, at most the offer's
+   * end) `mips`/`ramMb` more fit from instant t on, looking no further than `horizon`; −1 when they
+   * do not fit at t.
+   */
+  fitUntil(t: number, mips: number, ramMb: number, horizon: number): number {
+    const capM = this.capacityMips - mips;
+    const capR = this.ramMb - ramMb;
+    if (capM < 0 || capR < 0) return -1;
+    const times = this.#times;
+    let i = this.#segment(t);
+    if (i >= 0 && (this.#mips[i]! > capM || this.#ram[i]! > capR)) return -1;
+    const stop = Math.min(horizon, this.end);
+    for (i++; i < times.length && times[i]! < stop; i++) {
+      if (this.#mips[i]! > capM || this.#ram[i]! > capR) return times[i]!;
+    }
+    return this.end;
+  }
+
+  /** The first instant after t at which usage changes (Infinity when it never does again). */
+  nextChange(t: number): number {
+    const i = this.#segment(t) + 1;
+    return i < this.#times.length ? this.#times[i]! : Infinity;
+  }
+
+  /**
+   * The least and the most CPU and RAM in use over [from, to), written to `out` as
+   * [least MIPS, least MB, most MIPS, most MB] (allocation-free, for the auction's indexes).
+   */
+  usageRange(from: number, to: number, out: Float64Array): void {
+    const times = this.#times;
+    let i = this.#segment(from);
+    let leastM = i >= 0 ? this.#mips[i]! : 0;
+    let leastR = i >= 0 ? this.#ram[i]! : 0;
+    let mostM = leastM;
+    let mostR = leastR;
+    for (i++; i < times.length && times[i]! < to; i++) {
+      const m = this.#mips[i]!;
+      const r = this.#ram[i]!;
+      if (m < leastM) leastM = m;
+      if (m > mostM) mostM = m;
+      if (r < leastR) leastR = r;
+      if (r > mostR) mostR = r;
+    }
+    out[0] = leastM;
+    out[1] = leastR;
+    out[2] = mostM;
+    out[3] = mostR;
+  }
+
   /** The least CPU and RAM in use at any instant of [from, to): what is free there at most is capacity minus this. */
   minUsage(from: number, to: number): { mips: number; ramMb: number } {
     const times = this.#times;

@@ -63,6 +63,12 @@ export interface AuctionParams {
    * lasted this long (each allocation costs set-up time and gas). @default 3 600
    */
   readonly switchSeconds?: number;
+  /**
+   * Refinement passes after the first greedy passes (Customers the best pass left short move up,
+   * and the greedy runs again; the best round is kept). Each costs one greedy pass.
+   * @default 4 on markets of at most 2 000 offers, otherwise 0
+   */
+  readonly refinements?: number;
   /** Allocation nonces are nonceBase + k for the k-th allocation of the round. @default 0n */
   readonly nonceBase?: bigint;
 }
