@@ -19,23 +19,30 @@
 //     serving bids in descending order with the cheapest asks is the classic efficient
 //     double-auction matching.
 //  3. For a Customer, time advances from the start of each open window. At instant t, for each
-//     Mediator it trusts, the r cheapest Suppliers under that Mediator that ask at most the bid,
-//     are there from t for at least δ_min, are not the Customer's account and have room for one
-//     more replica (CapacityTimeline) are found by searching the slot's tree: O(r log S) when
-//     little is rejected, at most `maxScan` Suppliers examined. The Mediator whose group of at
-//     least r_min gives the most surplus Σ (bid − ask) wins. The chunk runs until the first chosen
-//     Supplier leaves or fills up, or a cheaper compatible Supplier with room arrives or frees up
-//     (so the next chunk can switch to it; not before `switchSeconds`), or the window,
-//     maxChunkSeconds or the n ≤ maxTestCount bound ends it — but at least δ_min; a remainder
-//     shorter than δ_min is avoided by ending the chunk δ_min before the window's end. If no group
-//     is large enough, time jumps to the next instant a new candidate can appear (a Supplier's
-//     start, a commitment's end, the slot's end; at least δ_min on) and the skipped piece stays
-//     open for later rounds.
-//  4. Passes: the greedy runs once per Customer order in ORDERS and the round with the highest
-//     welfare is kept (the first on a tie). Each pass only records its chunks as numbers; the
-//     allocations (bigint prices, test counts) are built for the kept pass alone.
-//  Cost: O(S log S + C log C + P · A · r · log S), A the number of chunks tried (about linear in
-//  the offers for windows spread as in the benchmark), P the number of passes.
+//     Mediator it trusts, the cheapest Suppliers under that Mediator that ask at most the bid, are
+//     there from t for at least δ_min, are not the Customer's account and have room for one more
+//     replica (CapacityTimeline) are found by searching the slot's tree, O(log S) each; at most
+//     `maxScan` Suppliers are examined. Suppliers whose room ends before a settled chunk
+//     (min(window end, t + switchSeconds)) are only taken when too few others are found: each
+//     allocation costs set-up time and gas, and in a crowded market the cheapest Suppliers' free
+//     capacity is fragmented by earlier Customers' chunks. The Mediator with the most replicas
+//     (at least r_min) wins, then the one whose dearest chosen Supplier is cheapest. The chunk
+//     runs until the first chosen Supplier leaves or fills up, or a cheaper compatible Supplier
+//     with room arrives or frees up (so the next chunk can switch to it; not before
+//     `switchSeconds`), or the window, maxChunkSeconds or the n ≤ maxTestCount bound ends it — but
+//     at least δ_min; a remainder shorter than δ_min is avoided by ending the chunk δ_min before
+//     the window's end. If no group is large enough, time jumps to the next instant a new
+//     candidate can appear (a Supplier's arrival, a commitment's end, the slot's end; at least
+//     δ_min on) and the skipped piece stays open for later rounds.
+//  4. Passes: the greedy runs once per Customer order in ORDERS, then `refinements` more times
+//     (squeaky wheel: the keys of Customers the best pass left short grow in proportion to what
+//     they missed), and the round with the highest welfare is kept (the first on a tie). Each pass
+//     records its chunks as numbers only; the allocations (bigint prices, test counts) are built
+//     for the kept pass alone.
+//  Cost: O(S log S + C log C + P · A · (r + e) · log S) with P the passes, A the steps tried
+//  (chunks and skips) and e the Suppliers examined and rejected per step. Both A/C and e grow with
+//  the market's density, as earlier Customers' chunks fragment the cheap Suppliers' free capacity
+//  (bench/src/allocator.ts measures it).
 //
 // Price: each allocation is priced by `priceRule` (default k-double auction with k = ½,
 // price-rules.ts) from the Customer's bid and the chosen Suppliers' asks, so

@@ -75,9 +75,6 @@ export class SlotIndex {
   // Tree nodes (1-based within each tree): most free MIPS and MB, least start, greatest end.
   readonly #freeMips: Float64Array;
   readonly #freeRam: Float64Array;
-  // ... and the most CPU and RAM any one Supplier has free throughout the slot.
-  readonly #sureMips: Float64Array;
-  readonly #sureRam: Float64Array;
   readonly #start: Float64Array;
   readonly #end: Float64Array;
   readonly #initial: Float64Array[];
@@ -181,8 +178,6 @@ export class SlotIndex {
     }
     this.#freeMips = new Float64Array(nodes).fill(-1);
     this.#freeRam = new Float64Array(nodes).fill(-1);
-    this.#sureMips = new Float64Array(nodes).fill(-1);
-    this.#sureRam = new Float64Array(nodes).fill(-1);
     this.#start = new Float64Array(nodes).fill(Infinity);
     this.#end = new Float64Array(nodes).fill(-Infinity);
     for (let l = 0; l < lists; l++) {
@@ -200,18 +195,16 @@ export class SlotIndex {
         const left = at + 2 * node;
         this.#freeMips[a] = Math.max(this.#freeMips[left]!, this.#freeMips[left + 1]!);
         this.#freeRam[a] = Math.max(this.#freeRam[left]!, this.#freeRam[left + 1]!);
-        this.#sureMips[a] = Math.max(this.#sureMips[left]!, this.#sureMips[left + 1]!);
-        this.#sureRam[a] = Math.max(this.#sureRam[left]!, this.#sureRam[left + 1]!);
         this.#start[a] = Math.min(this.#start[left]!, this.#start[left + 1]!);
         this.#end[a] = Math.max(this.#end[left]!, this.#end[left + 1]!);
       }
     }
-    this.#initial = [this.#freeMips, this.#freeRam, this.#sureMips, this.#sureRam].map((a) => a.slice());
+    this.#initial = [this.#freeMips, this.#freeRam].map((a) => a.slice());
   }
 
   /** Back to the free capacities the index was built with (before another greedy pass). */
   reset(): void {
-    [this.#freeMips, this.#freeRam, this.#sureMips, this.#sureRam].forEach((a, k) => {
+    [this.#freeMips, this.#freeRam].forEach((a, k) => {
       a.set(this.#initial[k]!);
     });
   }
@@ -243,8 +236,7 @@ export class SlotIndex {
 
   /**
    * The first position in [from, until) of list l whose Supplier may take `mips`/`ramMb` more
-   * somewhere in the slot (throughout the slot when `throughout`), has started by t and stays
-   * until `stayUntil` at least; −1 if none.
+   * somewhere in the slot, has started by t and stays until `stayUntil` at least; −1 if none.
    */
   first(
     l: number,
@@ -307,8 +299,8 @@ export class SlotIndex {
     const leaf = this.#treeStart[l]! + this.#treeSize[l]! + p;
     const table = this.#table;
     if (!timeline) {
-      this.#freeMips[leaf] = this.#sureMips[leaf] = table.capacityMips[i]!;
-      this.#freeRam[leaf] = this.#sureRam[leaf] = table.ramMb[i]!;
+      this.#freeMips[leaf] = table.capacityMips[i]!;
+      this.#freeRam[leaf] = table.ramMb[i]!;
       return;
     }
     const slotStart = this.origin + this.#listSlot[l]! * this.slotSeconds;
@@ -318,8 +310,6 @@ export class SlotIndex {
     timeline.usageRange(from, to, use);
     this.#freeMips[leaf] = table.capacityMips[i]! - use[0]!;
     this.#freeRam[leaf] = table.ramMb[i]! - use[1]!;
-    this.#sureMips[leaf] = table.capacityMips[i]! - use[2]!;
-    this.#sureRam[leaf] = table.ramMb[i]! - use[3]!;
   }
 
   /** Re-reads Supplier i's free capacity in the slots [from, to) meets, under each of its Mediators. */
@@ -339,19 +329,9 @@ export class SlotIndex {
           const left = at + 2 * node;
           const mips = Math.max(this.#freeMips[left]!, this.#freeMips[left + 1]!);
           const ram = Math.max(this.#freeRam[left]!, this.#freeRam[left + 1]!);
-          const sureMips = Math.max(this.#sureMips[left]!, this.#sureMips[left + 1]!);
-          const sureRam = Math.max(this.#sureRam[left]!, this.#sureRam[left + 1]!);
-          if (
-            mips === this.#freeMips[a] &&
-            ram === this.#freeRam[a] &&
-            sureMips === this.#sureMips[a] &&
-            sureRam === this.#sureRam[a]
-          )
-            break;
+          if (mips === this.#freeMips[a] && ram === this.#freeRam[a]) break;
           this.#freeMips[a] = mips;
           this.#freeRam[a] = ram;
-          this.#sureMips[a] = sureMips;
-          this.#sureRam[a] = sureRam;
         }
       }
     }
