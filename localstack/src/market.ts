@@ -12,7 +12,6 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { Bytes32 } from "@surplus/core";
-import type { Contract } from "ethers";
 import { startChain } from "./chain.ts";
 import { startDynamoDbLocal } from "./dynamodb.ts";
 import { LocalMarket, type MarketEvent, type MarketScenario } from "./market/harness.ts";
@@ -222,10 +221,8 @@ function narrate(m: LocalMarket | undefined, e: MarketEvent): [string, string] |
 }
 
 async function closeReason(m: LocalMarket, id: Bytes32): Promise<string> {
-  const market = m.deployed.market as Contract;
-  const logs = await market.queryFilter(market.filters.AllocationClosed!(id));
-  const reason = (logs[0] as unknown as { args?: { reason: bigint } })?.args?.reason;
-  return reason === undefined ? "?" : (CLOSE_REASONS[Number(reason)] ?? "?");
+  const reason = await m.closeReasonOf(id);
+  return reason === undefined ? "?" : (CLOSE_REASONS[reason] ?? "?");
 }
 
 // ---------------------------------------------------------------- the market

@@ -82,6 +82,7 @@ export abstract class Agent<S extends DealState> {
   #running = false;
   #loops: Array<Promise<void>> = [];
   readonly #busy = new Set<Bytes32>();
+  readonly #retries = new Map<Bytes32, { at: number; failures: number; message: string }>();
   readonly #wake = new Set<Bytes32>();
   #watch: Consumer | undefined;
   /** Background work per allocation (a stream, a job, a mediation), at most one at a time. */
@@ -189,11 +190,28 @@ export abstract class Agent<S extends DealState> {
     }
   }
 
-  /** Runs `work` as the allocation's background task unless one is running; errors are logged. */
+  /**
+   * Runs `work` as the allocation's background task unless one is running. A failed task is
+   * retried by the next ticks with a growing pause (1, 2, 4, 8 s), and the same error is logged
+   * once: e.g. the allocation's channels a moment before the bridge has granted them.
+   */
   protected spawn(deal: StoredDeal<S>, what: string, work: () => Promise<void>): void {
     if (this.tasks.has(deal.id)) return;
+    const retry = this.#retries.get(deal.id);
+    if (retry && Date.now() < retry.at) return;
     const task = work()
-      .catch((error) => this.log(`${what}.failed`, { allocation: deal.id, error: reason(error) }))
+      .then(() => void this.#retries.delete(deal.id))
+      .catch((error) => {
+        const message = reason(error);
+        const failures = (retry?.failures ?? 0) + 1;
+        this.#retries.set(deal.id, {
+          at: Date.now() + Math.min(8_000, 500 * 2 ** failures),
+          failures,
+          message,
+        });
+        if (message !== retry?.message)
+          this.log(`${what}.failed`, { allocation: deal.id, error: message, retrying: true });
+      })
       .finally(() => {
         this.tasks.delete(deal.id);
         this.#wake.add(deal.id);

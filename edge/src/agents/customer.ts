@@ -56,7 +56,7 @@ export interface CustomerAgentOptions extends AgentOptions {
   readonly source: InputSource;
   /** Where the first good output of each input goes (downstream). At least once across restarts. */
   readonly deliver?: (seq: bigint, output: Uint8Array, from: Address) => void;
-  /** How long to wait for the Suppliers' sealed results after the reveal. @default 30 s */
+  /** How long to wait for the Suppliers' sealed results after the reveal. @default a third of the reveal window, at most 30 s */
   readonly resultWaitMs?: number;
   /** Folder where the service is published for Suppliers, as `<hash>.wasm`. */
   readonly publishServiceTo?: string;
@@ -345,7 +345,8 @@ export class CustomerAgent extends Agent<CustomerState> {
       }
       if (deal.state.phase !== "revealed") return;
       const runningSuppliers = a.suppliers.filter((_, i) => (running & (1 << i)) !== 0);
-      const waitUntil = Date.now() + (this.options.resultWaitMs ?? 30_000);
+      const reveal = (await this.options.chain.windows()).reveal;
+      const waitUntil = Date.now() + (this.options.resultWaitMs ?? Math.min(30_000, (reveal * 1000) / 3));
       while (this.running && Date.now() < waitUntil && runningSuppliers.some((s) => !results.has(s)))
         await sleep(100);
       if (!this.running) return;

@@ -3,6 +3,7 @@
 // channel when the allocation is Running, and answers the Customer's checklist with its sealed
 // result. Restartable at any point: the output ledger and the durable input subscription make a
 // restarted job resume without duplicating or losing an output.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { allocationChannels } from "@surplus/adapters/pulsar";
 import {
@@ -86,7 +87,16 @@ export class SupplierAgent extends Agent<SupplierState> {
     return { state: { phase: "allocated" } };
   }
 
+  /** Offers its capacity, unless the offer it posted before a restart is still open. */
   protected override async onStart(): Promise<void> {
+    const file = join(this.options.dataDir, "offer.json");
+    if (existsSync(file)) {
+      const { end } = JSON.parse(readFileSync(file, "utf8")) as { end: number };
+      if (end - 60 > Date.now() / 1000) {
+        this.#offerEnds = end;
+        return;
+      }
+    }
     await this.postOffer();
   }
 
@@ -131,6 +141,8 @@ export class SupplierAgent extends Agent<SupplierState> {
       await producer.close().catch(() => undefined);
     }
     this.#offerEnds = offer.end;
+    mkdirSync(this.options.dataDir, { recursive: true });
+    writeFileSync(join(this.options.dataDir, "offer.json"), toWire(offer));
     this.log("offer.posted", {
       capacityMips: offer.capacityMips,
       ramMb: offer.ramMb,

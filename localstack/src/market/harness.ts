@@ -31,7 +31,7 @@ import {
   WebSocketMessageBus,
 } from "@surplus/adapters/pulsar";
 import { type DeployedMarket, deployMarket, type MarketParameters } from "@surplus/contracts";
-import type { Address, Bytes32 } from "@surplus/core";
+import { type Address, type Bytes32, toWire } from "@surplus/core";
 import {
   type AgentLog,
   CustomerAgent,
@@ -42,7 +42,7 @@ import {
   SupplierAgent,
   type SupplierStrategy,
 } from "@surplus/edge";
-import { type Contract, JsonRpcProvider, type Signer, Wallet } from "ethers";
+import { type Contract, encryptKeystoreJsonSync, JsonRpcProvider, type Signer, Wallet } from "ethers";
 import { runAcceptRound } from "../../../lambdas/allocator/accepts.ts";
 import { PulsarAllocationPublisher, PulsarOfferSource } from "../../../lambdas/allocator/pulsar.ts";
 import { runAllocatorRound } from "../../../lambdas/allocator/round.ts";
@@ -87,8 +87,22 @@ export interface MarketScenario {
   readonly suppliers: readonly SupplierSpec[];
   readonly customers: readonly CustomerSpec[];
   readonly parameters?: Partial<MarketParameters>;
-  /** How long the Customer waits for sealed results after revealing. @default 30 s */
+  /** How long the Customer waits for sealed results after revealing. @default a third of the reveal window, ≤ 30 s */
   readonly resultWaitMs?: number;
+  /**
+   * Crash injection: the first allocator round that publishes an allocation, and the first bridge
+   * run that announces an event, fail right after that side effect (as a Lambda killed mid-way
+   * would); the next scheduled invocation retries.
+   */
+  readonly faults?: { readonly allocatorCrashOnce?: boolean; readonly bridgeCrashOnce?: boolean };
+}
+
+/** Raised by the crash injection (MarketScenario.faults). */
+export class InjectedCrash extends Error {
+  constructor(where: string) {
+    super(`injected crash in ${where}`);
+    this.name = "InjectedCrash";
+  }
 }
 
 export interface Stack {
@@ -203,22 +217,19 @@ export class LocalMarket {
   }
 
   async #setUp(id: string): Promise<void> {
-    const dev = await this.#provider.getSigner(0);
+    // This market's own funder, so several markets on one node (concurrent tests) never race
+    // for the node account's nonces: only this one transfer goes through the shared account.
+    this.#funder = Wallet.createRandom().connect(this.#provider) as unknown as Wallet;
+    await devAccountQueue(this.#provider, async (dev) => {
+      await (await dev.sendTransaction({ to: this.#funder.address, value: 10n ** 21n })).wait();
+    });
     // Every party is a key of its own (not a node account): the same kind of key a
     // `surplus-edge run` process decrypts from its keystore.
-    const wallets: Wallet[] = [];
     const n = 3 + this.#scenario.suppliers.length + this.#scenario.customers.length;
-    for (let i = 0; i < n; i++)
-      wallets.push(Wallet.createRandom().connect(this.#provider) as unknown as Wallet);
-    let nonce = await dev.getNonce("pending");
-    await Promise.all(
-      wallets.map(async (w) =>
-        (await dev.sendTransaction({ to: w.address, value: 10n ** 20n, nonce: nonce++ })).wait(),
-      ),
-    );
+    const wallets = await this.#newWallets(n);
     const [treasury, allocatorKey, mediatorKey, ...rest] = wallets;
     this.treasury = treasury!.address as Address;
-    this.deployed = await deployMarket(dev, {
+    this.deployed = await deployMarket(this.#funder, {
       treasury: this.treasury,
       parameters: { ...LOCAL_PARAMETERS, ...this.#scenario.parameters },
     });
@@ -276,11 +287,16 @@ export class LocalMarket {
     const allocatorDeps = {
       source: new PulsarOfferSource(this.allocator.bus, this.channels.offers, 300),
       registry: allocatorRegistry,
-      publisher: new PulsarAllocationPublisher(
-        this.allocator.bus,
-        this.channels.allocations,
-        this.allocator.wallet,
-        domain,
+      publisher: crashOnce(
+        new PulsarAllocationPublisher(
+          this.allocator.bus,
+          this.channels.allocations,
+          this.allocator.wallet,
+          domain,
+        ),
+        "publishAllocation",
+        this.#scenario.faults?.allocatorCrashOnce === true,
+        () => this.record("allocator", "crash.injected", {}),
       ),
     };
     const penaltyRate = this.#scenario.parameters?.penaltyRate ?? LOCAL_PARAMETERS.penaltyRate!;
@@ -331,7 +347,12 @@ export class LocalMarket {
     const bridgeDeps = {
       chain: new MarketEventReader(this.#provider, this.deployed.marketAddress),
       registry: this.bridgeRegistry,
-      announcer: new PulsarAnnouncer(adminBus, this.channels.allocations),
+      announcer: crashOnce(
+        new PulsarAnnouncer(adminBus, this.channels.allocations),
+        "announce",
+        this.#scenario.faults?.bridgeCrashOnce === true,
+        () => this.record("bridge", "crash.injected", {}),
+      ),
       channels: new PulsarChannelProvisioner(admin, this.layout),
     };
     this.#every(1_000, "bridge", async () => {
@@ -372,15 +393,13 @@ export class LocalMarket {
       };
       if (spec.process) {
         this.suppliers.push({ spec, p });
-        this.startProcess(p, "supplier", {
-          supplier: {
-            capacityMips: options.offer.capacityMips,
-            ramMb: options.offer.ramMb,
-            minPricePerMi: options.offer.minPricePerMi.toString(),
-            mediators: options.offer.mediators,
-            ...(spec.strategy ? { strategy: spec.strategy } : {}),
-          },
-        });
+        this.startProcess(p, "supplier", this.#supplierSection(spec, i));
+        // Its offer must be on the channel before the Customers post theirs.
+        await this.#until(
+          `${p.name} to start`,
+          () => this.events.some((e) => e.who === p.name && e.event === "offer.posted"),
+          90_000,
+        );
       } else {
         const agent = new SupplierAgent(options);
         await agent.start();
@@ -415,6 +434,22 @@ export class LocalMarket {
   }
 
   readonly #closers: Array<() => Promise<void>> = [];
+  #funder!: Wallet;
+
+  /** New keys with 10 ETH each for gas, funded by this market's funder. */
+  async #newWallets(n: number): Promise<Wallet[]> {
+    const wallets = Array.from(
+      { length: n },
+      () => Wallet.createRandom().connect(this.#provider) as unknown as Wallet,
+    );
+    let nonce = await this.#funder.getNonce("pending");
+    await Promise.all(
+      wallets.map(async (w) =>
+        (await this.#funder.sendTransaction({ to: w.address, value: 10n ** 19n, nonce: nonce++ })).wait(),
+      ),
+    );
+    return wallets;
+  }
   #admin!: PulsarAdmin;
 
   /** Funds a participant's market balance (mint, approve, deposit) and admits it on Pulsar. */
@@ -432,16 +467,14 @@ export class LocalMarket {
    * in `dir` (Pulsar tokens inside; local use only), for a user to attach from another terminal.
    */
   async attachConfigs(dir: string): Promise<{ supplier: string; customer: string }> {
-    const dev = await this.#provider.getSigner(0);
     const out: Record<string, string> = {};
     for (const role of ["supplier", "customer"] as const) {
-      const wallet = Wallet.createRandom().connect(this.#provider) as unknown as Wallet;
-      await (await dev.sendTransaction({ to: wallet.address, value: 10n ** 20n })).wait();
+      const [wallet] = (await this.#newWallets(1)) as [Wallet];
       const kind = role === "supplier" ? ParticipantKind.Supplier : ParticipantKind.Customer;
       await this.#enrol({ address: wallet.address as Address, wallet, kind });
       const roleDir = join(dir, role);
       mkdirSync(roleDir, { recursive: true });
-      writeFileSync(join(roleDir, "key.json"), wallet.encryptSync(LocalMarket.KEYSTORE_PASSWORD), {
+      writeFileSync(join(roleDir, "key.json"), localKeystore(wallet), {
         mode: 0o600,
       });
       const token = await mintParticipantToken(
@@ -478,6 +511,64 @@ export class LocalMarket {
   /** Keystore password of the local market's generated keystores (local development only). */
   static readonly KEYSTORE_PASSWORD = "surplus-local-only";
 
+  async #until(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (!ok()) {
+      if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Kills a participant's `surplus-edge` process at once (SIGKILL: no clean-up at all). */
+  async kill(p: Participant): Promise<void> {
+    const child = p.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise((r) => child.once("exit", r));
+    child.kill("SIGKILL");
+    await gone;
+  }
+
+  /** Starts the `surplus-edge` process of a participant again, on the same data folder and key. */
+  restart(p: Participant): ChildProcess {
+    const i = this.suppliers.findIndex((s) => s.p === p);
+    if (i < 0) throw new Error(`${p.name} is not a Supplier run as a process`);
+    return this.startProcess(p, "supplier", this.#supplierSection(this.suppliers[i]!.spec, i));
+  }
+
+  /** A participant outside the scenario (funded, admitted on Pulsar), e.g. to misbehave on the channels. */
+  async addParticipant(name: string, kind: ParticipantKind): Promise<Participant> {
+    const [wallet] = (await this.#newWallets(1)) as [Wallet];
+    const address = wallet.address as Address;
+    const token = await mintParticipantToken(
+      new Uint8Array(Buffer.from(this.#stack.pulsar.tokenSecret, "base64")),
+      address,
+    );
+    const p: Participant = {
+      name,
+      kind,
+      wallet,
+      address,
+      token,
+      bus: new WebSocketMessageBus({ url: this.#stack.pulsar.webUrl, token }),
+    };
+    await this.#enrol(p);
+    this.participants.push(p);
+    this.startBalances.set(name, await this.balanceOf(address));
+    return p;
+  }
+
+  #supplierSection(spec: SupplierSpec, i: number) {
+    return {
+      supplier: {
+        capacityMips: spec.capacityMips ?? 1100,
+        ramMb: spec.ramMb ?? 512,
+        minPricePerMi: (spec.minPricePerMi ?? 10n ** 9n + BigInt(i) * 10n ** 8n).toString(),
+        mediators: [this.mediator.p.address],
+        ...(spec.strategy ? { strategy: spec.strategy } : {}),
+      },
+    };
+  }
+
   /** Writes a keystore and a config for `p`, and runs `surplus-edge run` for it as a child process. */
   startProcess(
     p: Participant,
@@ -491,7 +582,7 @@ export class LocalMarket {
     writeFileSync(file, JSON.stringify(config, null, 2));
     const keystore = join(dir, "key.json");
     // A cheap scrypt for a local throw-away key; real keystores use `surplus-edge init`.
-    writeFileSync(keystore, p.wallet.encryptSync(LocalMarket.KEYSTORE_PASSWORD), { mode: 0o600 });
+    writeFileSync(keystore, localKeystore(p.wallet), { mode: 0o600 });
     const child = spawn(process.execPath, [join(ROOT, "edge/bin/surplus-edge.ts"), "run", "--config", file], {
       cwd: ROOT,
       env: {
@@ -558,6 +649,14 @@ export class LocalMarket {
     );
   }
 
+  /** Why an allocation closed, as the contract's CloseReason (undefined while it is open). */
+  async closeReasonOf(id: Bytes32): Promise<number | undefined> {
+    const market = this.deployed.market as Contract;
+    const logs = await market.queryFilter(market.filters.AllocationClosed!(id));
+    const reason = (logs[0] as unknown as { args?: { reason: bigint } } | undefined)?.args?.reason;
+    return reason === undefined ? undefined : Number(reason);
+  }
+
   async balanceOf(address: string): Promise<bigint> {
     return (await this.deployed.market.getFunction("balanceOf")(address)) as bigint;
   }
@@ -585,6 +684,14 @@ export class LocalMarket {
 
   /** Stops every agent, child process and scheduled loop (Ctrl-C ends here too). */
   async stop(): Promise<void> {
+    // What happened, for a look afterwards (one protocol event per line).
+    mkdirSync(this.#dataDir, { recursive: true });
+    writeFileSync(
+      join(this.#dataDir, "events.jsonl"),
+      this.events
+        .map((e) => toWire({ t: new Date(e.at).toISOString(), who: e.who, event: e.event, ...e.fields }))
+        .join("\n"),
+    );
     const agents = [
       this.mediator?.agent,
       ...this.suppliers.map((s) => s.agent),
@@ -605,6 +712,55 @@ export class LocalMarket {
     await Promise.allSettled(this.#closers.map((c) => c()));
     this.#provider.destroy();
   }
+}
+
+/**
+ * A keystore for the local market's throw-away keys, with a cheap scrypt (N = 2^12) so a
+ * `surplus-edge` process starts in well under a second; `surplus-edge init` writes real ones.
+ */
+function localKeystore(wallet: Wallet): string {
+  return encryptKeystoreJsonSync(
+    { address: wallet.address, privateKey: wallet.privateKey },
+    LocalMarket.KEYSTORE_PASSWORD,
+    {
+      scrypt: { N: 1 << 12 },
+    },
+  );
+}
+
+let devQueue: Promise<unknown> = Promise.resolve();
+/** Runs `fn` with the node's first account, one caller at a time in this process. */
+function devAccountQueue(provider: JsonRpcProvider, fn: (dev: Signer) => Promise<void>): Promise<void> {
+  const run = devQueue.then(async () => fn(await provider.getSigner(0)));
+  devQueue = run.catch(() => undefined);
+  return run;
+}
+
+/**
+ * `target` with `method` failing once, right after it did its work (when `armed`): a crash between
+ * a side effect and its record.
+ */
+function crashOnce<T extends object>(
+  target: T,
+  method: keyof T & string,
+  armed: boolean,
+  onCrash: () => void,
+): T {
+  if (!armed) return target;
+  let crashed = false;
+  const original = (target[method] as (...a: unknown[]) => Promise<unknown>).bind(target);
+  Object.assign(target, {
+    [method]: async (...args: unknown[]) => {
+      const result = await original(...args);
+      if (!crashed) {
+        crashed = true;
+        onCrash();
+        throw new InjectedCrash(method);
+      }
+      return result;
+    },
+  });
+  return target;
 }
 
 /** A compiled example service (edge/build, made by `npm run build`). */

@@ -1,0 +1,301 @@
+// End-to-end scenarios of the whole protocol on the real services (the integration setup's Pulsar
+// broker, DynamoDB Local and Hardhat node): each runs a market of its own (contract, Pulsar tenant,
+// tables) with the Allocator and verifier-bridge use cases and the edge agents — Suppliers run as
+// `surplus-edge run` processes where a scenario kills them. After every scenario the balance
+// changes of all parties sum to zero: nothing locked was lost or created.
+import { allocationChannels, ParticipantKind, PulsarTimeoutError } from "@surplus/adapters/pulsar";
+import { CloseReason } from "@surplus/contracts";
+import { type Bytes32, SCHEMA_VERSION, signEnvelope, toWire } from "@surplus/core";
+import { afterEach, describe, expect, inject, it } from "vitest";
+import { LocalMarket, type MarketScenario } from "../../localstack/src/market/harness.ts";
+
+const stack = () => ({
+  pulsar: inject("pulsar"),
+  dynamodbEndpoint: inject("dynamodbEndpoint"),
+  chainRpcUrl: inject("chainRpcUrl"),
+});
+/** Short protocol windows, so timeouts happen within a test. */
+const parameters = { signingWindow: 20n, revealWindow: 20n, mediationWindow: 30n };
+const markets: LocalMarket[] = [];
+afterEach(async () => {
+  await Promise.allSettled(markets.splice(0).map((m) => m.stop()));
+});
+
+async function run(scenario: MarketScenario): Promise<LocalMarket> {
+  const m = await LocalMarket.start(stack(), { parameters, resultWaitMs: 6_000, ...scenario });
+  markets.push(m);
+  return m;
+}
+
+async function changes(m: LocalMarket): Promise<Record<string, bigint>> {
+  const all = await m.balanceChanges();
+  // Conservation: every token unit that left someone's balance reached another's.
+  expect(all.reduce((s, b) => s + b.change, 0n)).toBe(0n);
+  return Object.fromEntries(all.map((b) => [b.name, b.change]));
+}
+
+/** Every allocation each Customer got, with why it closed. */
+async function outcomes(m: LocalMarket) {
+  const out: Array<{
+    customer: string;
+    id: Bytes32;
+    suppliers: string[];
+    reason: number | undefined;
+    delivered: number;
+    total: number;
+  }> = [];
+  for (const c of m.customers)
+    for (const d of c.agent.deals.values())
+      out.push({
+        customer: c.p.name,
+        id: d.id,
+        suppliers: d.allocation.suppliers.map((s) => m.participants.find((p) => p.address === s)!.name),
+        reason: await m.closeReasonOf(d.id),
+        delivered: d.state.delivered ?? 0,
+        total: d.allocation.inputsPerSecond * (d.allocation.end - d.allocation.start),
+      });
+  return out;
+}
+
+/** Outputs delivered downstream so far, over every Customer's allocations. */
+const delivered = (m: LocalMarket) =>
+  m.customers.reduce(
+    (n, c) => n + [...c.agent.deals.values()].reduce((k, d) => k + (d.state.delivered ?? 0), 0),
+    0,
+  );
+
+const when = async (what: string, ok: () => boolean, timeoutMs: number) => {
+  const until = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+};
+
+describe("the local market, end to end", () => {
+  it("honest r=1 and r=3 allocations close settled: Suppliers paid, Customers charged", async () => {
+    const m = await run({
+      suppliers: [{ name: "s1" }, { name: "s2" }, { name: "s3" }, { name: "s4" }],
+      customers: [
+        { name: "c1", service: "people-counter", inputsPerSecond: 10, replicas: 1, seconds: 12 },
+        { name: "c3", service: "bus-energy", inputsPerSecond: 10, replicas: 3, seconds: 12 },
+      ],
+    });
+    expect(await m.settled(150_000)).toBe(true);
+    const got = await outcomes(m);
+    expect(got.map((o) => [o.customer, o.suppliers.length, o.reason]).sort()).toEqual([
+      ["c1", 1, CloseReason.Settled],
+      ["c3", 3, CloseReason.Settled],
+    ]);
+    for (const o of got) expect(o.delivered).toBe(o.total);
+    const delta = await changes(m);
+    for (const s of new Set(got.flatMap((o) => o.suppliers))) expect(delta[s]).toBeGreaterThan(0n);
+    expect(delta.c1).toBeLessThan(0n);
+    expect(delta.c3).toBeLessThan(0n);
+    expect(delta.allocator).toBeGreaterThan(0n);
+  }, 240_000);
+
+  it("a Customer that withholds its test outputs is fined its deposit; the Supplier is paid", async () => {
+    const m = await run({
+      suppliers: [{ name: "s1" }],
+      customers: [
+        {
+          name: "silent",
+          service: "bus-energy",
+          inputsPerSecond: 10,
+          replicas: 1,
+          seconds: 10,
+          reveal: false,
+        },
+      ],
+    });
+    expect(await m.settled(150_000)).toBe(true);
+    const [o] = await outcomes(m);
+    expect(o!.reason).toBe(CloseReason.RevealTimeout);
+    const delta = await changes(m);
+    expect(delta.s1).toBeGreaterThan(0n);
+    // Its deposit went to the treasury, on top of what it paid the Supplier.
+    expect(delta.treasury).toBeGreaterThan(0n);
+    expect(-delta.silent!).toBeGreaterThan(delta.s1! + delta.treasury! - 1n);
+  }, 240_000);
+
+  it("a Supplier killed mid-stream is fined while its replica keeps every output flowing", async () => {
+    const m = await run({
+      suppliers: [{ name: "doomed", process: true }, { name: "steady" }],
+      customers: [{ name: "c", service: "bus-energy", inputsPerSecond: 10, replicas: 2, seconds: 16 }],
+    });
+    const doomed = m.participants.find((p) => p.name === "doomed")!;
+    await when("a third of the stream to be delivered", () => delivered(m) >= 50, 90_000);
+    await m.kill(doomed);
+    expect(await m.settled(150_000)).toBe(true);
+    const [o] = await outcomes(m);
+    expect(o!.suppliers.sort()).toEqual(["doomed", "steady"]);
+    expect(o!.reason).toBe(CloseReason.Mediated);
+    // No gap downstream: every input got its output, from one replica or the other.
+    expect(o!.delivered).toBe(o!.total);
+    const delta = await changes(m);
+    expect(delta.doomed).toBeLessThan(0n);
+    expect(delta.steady).toBeGreaterThan(0n);
+  }, 240_000);
+
+  it("a Supplier killed mid-stream and restarted resumes: every output exactly once, and it is paid", async () => {
+    const m = await run({
+      suppliers: [{ name: "phoenix", process: true }],
+      customers: [{ name: "c", service: "people-counter", inputsPerSecond: 10, replicas: 1, seconds: 16 }],
+    });
+    const phoenix = m.participants.find((p) => p.name === "phoenix")!;
+    await when("a third of the stream to be delivered", () => delivered(m) >= 50, 90_000);
+    await m.kill(phoenix);
+    await new Promise((r) => setTimeout(r, 1_000));
+    m.restart(phoenix);
+    expect(await m.settled(150_000)).toBe(true);
+    const [o] = await outcomes(m);
+    expect(o!.reason).toBe(CloseReason.Settled);
+    expect(o!.delivered).toBe(o!.total);
+    // The restarted process resumed the allocation after the outputs it had stored.
+    expect(m.events.some((e) => e.who === "phoenix" && e.event === "resumed")).toBe(true);
+    const starts = m.events.filter((e) => e.who === "phoenix" && e.event === "job.started");
+    expect(Number(starts.at(-1)!.fields.resumeAt)).toBeGreaterThan(0);
+    expect(m.events.filter((e) => e.who === "phoenix" && e.event === "offer.posted").length).toBe(1);
+    // Its output channel holds each output once: the broker dropped what the restart re-sent.
+    const topic = allocationChannels(o!.id, [phoenix.address], m.layout).outputs[
+      phoenix.address.toLowerCase()
+    ]!;
+    const reader = await m.mediator.p.bus.createReader(topic, { startMessageId: "earliest" });
+    const seqs: string[] = [];
+    try {
+      for (;;) {
+        const msg = await reader.readNext(2_000);
+        if (msg.properties.seq !== undefined) seqs.push(msg.properties.seq);
+      }
+    } catch (e) {
+      if (!(e instanceof PulsarTimeoutError)) throw e;
+    } finally {
+      await reader.close();
+    }
+    expect(seqs.length).toBe(o!.total);
+    expect(new Set(seqs).size).toBe(o!.total);
+    const delta = await changes(m);
+    expect(delta.phoenix).toBeGreaterThan(0n);
+  }, 240_000);
+
+  it("an allocator round and a bridge run that crash and are retried allocate and apply nothing twice", async () => {
+    const m = await run({
+      suppliers: [{ name: "s1" }, { name: "s2" }],
+      customers: [
+        { name: "c1", service: "bus-energy", inputsPerSecond: 10, replicas: 1, seconds: 10 },
+        { name: "c2", service: "bus-energy", inputsPerSecond: 10, replicas: 1, seconds: 10 },
+      ],
+      faults: { allocatorCrashOnce: true, bridgeCrashOnce: true },
+    });
+    expect(await m.settled(150_000)).toBe(true);
+    expect(
+      m.events
+        .filter((e) => e.event === "crash.injected")
+        .map((e) => e.who)
+        .sort(),
+    ).toEqual(["allocator", "bridge"]);
+    const got = await outcomes(m);
+    // One allocation per Customer offer, each opened once and closed once.
+    expect(got.map((o) => o.customer).sort()).toEqual(["c1", "c2"]);
+    expect(got.every((o) => o.reason === CloseReason.Settled)).toBe(true);
+    expect(m.gas.filter((g) => g.call === "open").length).toBe(2);
+    for (const o of got) {
+      // The bridge mirrors the close within a run or two.
+      let mirrored = await m.bridgeRegistry.chainStateOf(o.id);
+      for (let i = 0; i < 20 && !mirrored?.history.some((h) => h.event === "AllocationClosed"); i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        mirrored = await m.bridgeRegistry.chainStateOf(o.id);
+      }
+      // One entry per (transaction, event): a retried bridge run recorded nothing twice.
+      const keys = (mirrored?.history ?? []).map((h) => `${h.transactionHash}:${h.event}`);
+      expect(keys.length).toBeGreaterThan(0);
+      expect(new Set(keys).size).toBe(keys.length);
+      expect(mirrored?.history.filter((h) => h.event === "AllocationClosed").length).toBe(1);
+    }
+    await changes(m);
+  }, 240_000);
+
+  it("malformed, forged and replayed messages on the public channels are refused and the market carries on", async () => {
+    const m = await run({
+      suppliers: [{ name: "s1" }],
+      customers: [{ name: "c", service: "bus-energy", inputsPerSecond: 10, replicas: 1, seconds: 10 }],
+    });
+    const mallory = await m.addParticipant("mallory", ParticipantKind.Supplier);
+    const victim = m.suppliers[0]!.p;
+    const offers = await mallory.bus.createProducer(m.channels.offers);
+    const enc = (v: unknown) => new TextEncoder().encode(typeof v === "string" ? v : toWire(v));
+    await offers.send({ payload: new Uint8Array([0xff, 0x00, 0x13]) });
+    await offers.send({ payload: enc({ hello: "world" }) });
+    const now = Math.floor(Date.now() / 1000);
+    const forged = await signEnvelope(
+      mallory.wallet,
+      m.deployed.domain,
+      "SupplierOffer",
+      {
+        kind: "supplier",
+        schemaVersion: SCHEMA_VERSION,
+        account: mallory.address,
+        nonce: 1n,
+        capacityMips: 100_000,
+        ramMb: 4096,
+        start: now,
+        end: now + 3600,
+        minPricePerMi: 1n,
+        mediators: [m.mediator.p.address],
+      },
+      Date.now(),
+    );
+    // The victim's account with mallory's signature.
+    await offers.send({
+      payload: enc({
+        ...forged,
+        signer: victim.address,
+        body: { ...(forged.body as object), account: victim.address },
+      }),
+    });
+    // A replay of the victim's real offer, byte for byte.
+    const reader = await mallory.bus.createReader(m.channels.offers, { startMessageId: "earliest" });
+    const original = await reader.readNext(10_000);
+    await reader.close();
+    await offers.send({ payload: original.payload });
+    // Mallory may not publish allocations: the broker refuses.
+    await expect(
+      (async () => {
+        const p = await mallory.bus.createProducer(m.channels.allocations);
+        await p.send({ payload: enc({ type: "Allocation" }) });
+      })(),
+    ).rejects.toThrow();
+    // A forged Accept for the Customer's allocation.
+    await when("an allocation", () => m.customers[0]!.agent.deals.size > 0, 90_000);
+    const [id] = [...m.customers[0]!.agent.deals.keys()];
+    const accept = await signEnvelope(
+      mallory.wallet,
+      m.deployed.domain,
+      "Accept",
+      { allocationId: id!, account: mallory.address, commitment: `0x${"00".repeat(32)}` },
+      Date.now(),
+    );
+    const accepts = await mallory.bus.createProducer(m.channels.accept);
+    await accepts.send({
+      payload: enc({
+        ...accept,
+        signer: m.customers[0]!.p.address,
+        body: { ...(accept.body as object), account: m.customers[0]!.p.address },
+      }),
+    });
+    await accepts.send({ payload: enc("not json") });
+
+    expect(await m.settled(150_000)).toBe(true);
+    const [o] = await outcomes(m);
+    expect(o!.reason).toBe(CloseReason.Settled);
+    const rejected = m.events
+      .filter((e) => e.who === "allocator" && e.event === "round")
+      .reduce((n, e) => n + Number(e.fields.rejected ?? 0), 0);
+    expect(rejected).toBeGreaterThanOrEqual(3);
+    expect(m.events.filter((e) => e.event === "accept.rejected").length).toBeGreaterThanOrEqual(2);
+    expect(m.gas.filter((g) => g.call === "open").length).toBe(1);
+    const delta = await changes(m);
+    expect(delta.mallory).toBe(0n);
+  }, 240_000);
+});
