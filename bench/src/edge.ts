@@ -3,12 +3,15 @@
 //   rss_idle_mb           resident memory of the bundled runtime with a service loaded, idle
 //   rss_loaded_mb         the same while processing flat out
 //   supplier_inputs_per_s a Supplier job (echo service, 1 KB inputs) draining its input channel on the
-//                         local broker: consume → sandbox → publish each output (broker-acked) → ack
+//                         local broker: consume → sandbox → publish each output (broker-acked) →
+//                         record it in the OutputLedger → ack; with the CPU the job's process used per
+//                         input, and how much of it recording (keccak256 of each output) took
 //   raw_pulsar_msgs_per_s the channel layer alone in the same run: one producer → one acking consumer
 // for both isolation modes. Rounds are interleaved so load from other processes hits all alike.
 // SURPLUS_BENCH_EDGE_INPUTS sets how many inputs go through the broker (default 20000).
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Address, Bytes32 } from "@surplus/core";
@@ -143,24 +146,41 @@ for (let i = 0; i < N; i += 1000) {
 }
 await feeder.close();
 say("Supplier: draining it through the echo service…");
+/** The job's ledger, counting the CPU time of `record` (which hashes every output) on this thread. */
+class TimedLedger extends OutputLedger {
+  recordCpuUs = 0;
+  override record(outputs: Parameters<OutputLedger["record"]>[0]) {
+    const before = process.threadCpuUsage();
+    try {
+      return super.record(outputs);
+    } finally {
+      const used = process.threadCpuUsage(before);
+      this.recordCpuUs += used.user + used.system;
+    }
+  }
+}
+const ledger = new TimedLedger();
 const sandbox = ServiceSandbox.load(echo);
 const job = new SupplierJob({
   allocationId: `0x${"be".repeat(32)}` as Bytes32,
   supplier,
   sandbox,
-  ledger: new OutputLedger(),
+  ledger,
   input: await subscribeInputs(supplierBus, ch.input, "bench-supplier"),
   output: await outputPublisher(supplierBus, ch.outputs[supplier]!, "bench-output", 0n),
   endSeq: BigInt(N),
   batchSize: 500,
 });
 t0 = performance.now();
+const cpu0 = process.cpuUsage();
 while (!job.done) await job.step(5_000);
 const supplierPerSecond = N / ((performance.now() - t0) / 1000);
+const supplierCpu = process.cpuUsage(cpu0);
+const supplierCpuUs = (supplierCpu.user + supplierCpu.system) / N;
 await sandbox.close();
 await customerBus.close();
 await supplierBus.close();
-if (broker.startedHere) await stopPulsar();
+if (broker.startedHere && !process.env.SURPLUS_PULSAR_KEEP) await stopPulsar();
 
 const us = (x: number) => Math.round(x * 100) / 100;
 const rows: ResultRow[] = [
@@ -170,6 +190,18 @@ const rows: ResultRow[] = [
     unit: "inputs/s",
     target: ">= 5000",
     note: "echo, 1 KB, end to end over the local broker",
+  },
+  {
+    name: "supplier_cpu_us_per_input",
+    value: us(supplierCpuUs),
+    unit: "µs/input",
+    note: "CPU of the Supplier's process per input (all of it: channel layer, sandbox, ledger)",
+  },
+  {
+    name: "supplier_ledger_record_us_per_input",
+    value: us(ledger.recordCpuUs / N),
+    unit: "µs/input",
+    note: "of which OutputLedger.record: keccak256 of each 1 KB output (CPU)",
   },
   {
     name: "raw_pulsar_msgs_per_s",
@@ -228,4 +260,6 @@ report("edge", rows, {
   batch: inputs.length,
   rounds: ROUNDS,
   brokerInputs: N,
+  loadAverage1m: Math.round(loadavg()[0]! * 100) / 100,
+  cores: cpus().length,
 });
