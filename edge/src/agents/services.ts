@@ -24,16 +24,18 @@ function checked(hash: Bytes32, bytes: Uint8Array, where: string): Uint8Array {
   return bytes;
 }
 
+const bytesOf = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+
 /** Every `*.wasm` in a folder, indexed by hash (a file named `<hash>.wasm` is found without a scan). */
 export function directoryServices(dir: string): ServiceStore {
   return {
     async get(hash) {
       const named = join(dir, `${hash}.wasm`);
-      if (existsSync(named)) return checked(hash, readFileSync(named), named);
+      if (existsSync(named)) return checked(hash, bytesOf(readFileSync(named)), named);
       if (existsSync(dir)) {
         for (const f of readdirSync(dir)) {
           if (!f.endsWith(".wasm")) continue;
-          const bytes = readFileSync(join(dir, f));
+          const bytes = bytesOf(readFileSync(join(dir, f)));
           if (serviceHash(bytes) === hash) return bytes;
         }
       }
