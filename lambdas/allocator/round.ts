@@ -1,17 +1,22 @@
 // The Allocator's use case: one scheduled round (paper §3.2 ①–③).
 //  1. ingest: read the offers channel from the stored cursor, verify each envelope (schema,
-//     EIP-712 signature, freshness), record offers put-if-absent, then move the cursor with
-//     compare-and-set. A crash before the cursor moves replays the batch: nothing is stored twice.
+//     EIP-712 signature, freshness), record the batch's offers put-if-absent (concurrently: each
+//     put is independent), then move the cursor with compare-and-set. A crash (or a failed put)
+//     before the cursor moves replays the batch: nothing is stored twice, nothing is skipped.
 //  2. auction: run one deterministic round (core runAuction) over every open offer, with each
 //     Supplier's commitments and each Customer's open windows as stored.
 //  3. commit: per Customer offer, one conditional transaction writes its allocations, its new open
 //     windows and the Suppliers' new commitments, conditioned on the versions read in step 2. A
 //     concurrent or retried round that got there first makes it fail; the offer then simply waits
-//     for the next round. So no offer (and no Supplier capacity) is ever allocated twice.
+//     for the next round. So no offer (and no Supplier capacity) is ever allocated twice. Commits
+//     run concurrently when they touch disjoint offers; one that shares a Supplier offer with an
+//     earlier one waits for it and is built from what that one left (the same as running them in
+//     order, which is what the versions check).
 //  4. void: offers that expired unmatched are closed and their void queued, also conditionally.
-//  5. publish: everything in the outbox (this round's and any a crashed round left) is published
-//     on the allocations channel, then marked published. Publishing is at-least-once; consumers
-//     deduplicate by allocation id. So no allocation is ever lost.
+//  5. publish: each allocation is published on the allocations channel as soon as its commit
+//     landed, then marked published; then whatever else is in the outbox (a crashed round's) too.
+//     Publishing is at-least-once; consumers deduplicate by allocation id. So no allocation is
+//     ever lost, and none waits for the rest of the round.
 import {
   type Address,
   type AllocationPublisher,
@@ -23,8 +28,10 @@ import {
   type MarketDomain,
   type OfferSource,
   offerId,
+  type PendingPublication,
   type PlannedAllocation,
   type ProtocolDelays,
+  type RecordedOffer,
   runAuction,
   type TimeWindow,
   toWire,
@@ -52,6 +59,8 @@ export interface AllocatorConfig {
   readonly maxBatches?: number;
   /** Offers whose envelope is older than this are rejected. @default 1 day */
   readonly maxOfferAgeMs?: number;
+  /** Registry writes in flight at once (offer puts, commits of disjoint offers, voids). @default 8 */
+  readonly writeConcurrency?: number;
 }
 
 export interface RoundReport {
@@ -67,6 +76,7 @@ export interface RoundReport {
 
 /** DynamoDB's TransactWriteItems limit. */
 const MAX_TRANSACTION_ITEMS = 100;
+const DEFAULT_WRITE_CONCURRENCY = 8;
 
 function mergeWindows(windows: readonly TimeWindow[]): TimeWindow[] {
   const sorted = [...windows].sort((a, b) => a.start - b.start);
@@ -79,6 +89,28 @@ function mergeWindows(windows: readonly TimeWindow[]): TimeWindow[] {
   return out;
 }
 
+/** Runs `fn` over `items` with at most `limit` calls in flight; resolves when all settled, rejects with the first error. */
+async function eachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.error;
+}
+
 async function ingest(deps: AllocatorDeps, config: AllocatorConfig, nowMs: number) {
   const name = config.cursorName ?? "offers";
   const batchSize = config.batchSize ?? 500;
@@ -89,6 +121,7 @@ async function ingest(deps: AllocatorDeps, config: AllocatorConfig, nowMs: numbe
   for (let batch = 0; batch < (config.maxBatches ?? 20); batch++) {
     const messages = await deps.source.read(cursor, batchSize);
     if (messages.length === 0) break;
+    const offers: RecordedOffer[] = [];
     for (const m of messages) {
       read++;
       try {
@@ -103,17 +136,21 @@ async function ingest(deps: AllocatorDeps, config: AllocatorConfig, nowMs: numbe
         ) {
           throw new Error(`${verified.type} does not belong on the offers channel`);
         }
-        const stored = await deps.registry.recordOffer({
+        offers.push({
           offerId: offerId(config.domain, verified.body),
           offer: verified.body,
           envelope: toWire(verified.envelope),
           recordedAtMs: nowMs,
         });
-        if (stored) recorded++;
       } catch (err) {
         rejected.push({ position: m.position, error: (err as Error).message });
       }
     }
+    // A put that fails (not a duplicate: the registry is unavailable) fails the round before the
+    // cursor moves, so the batch is read again next time.
+    await eachLimited(offers, config.writeConcurrency ?? DEFAULT_WRITE_CONCURRENCY, async (offer) => {
+      if (await deps.registry.recordOffer(offer)) recorded++;
+    });
     const last = messages[messages.length - 1]!.position;
     // Another round moved the cursor first: it has (or will have) recorded these too.
     if (!(await deps.registry.advanceCursor(name, cursor, last))) break;
@@ -121,6 +158,43 @@ async function ingest(deps: AllocatorDeps, config: AllocatorConfig, nowMs: numbe
     if (messages.length < batchSize) break;
   }
   return { read, recorded, rejected };
+}
+
+/** Publishes outbox entries, each marked published once it is on the channel; a key is published once per round. */
+class Publication {
+  readonly #deps: AllocatorDeps;
+  readonly #started = new Set<string>();
+  readonly #inFlight: Promise<void>[] = [];
+  #failure: { error: unknown } | undefined;
+  published = 0;
+
+  constructor(deps: AllocatorDeps) {
+    this.#deps = deps;
+  }
+
+  /** Starts publishing `p` (unless this round already did) without waiting for it. */
+  start(p: PendingPublication): void {
+    const key = p.kind === "allocation" ? p.allocationId : p.key;
+    if (this.#started.has(key)) return;
+    this.#started.add(key);
+    this.#inFlight.push(
+      (async () => {
+        if (p.kind === "allocation")
+          await this.#deps.publisher.publishAllocation(p.allocationId, p.allocation);
+        else await this.#deps.publisher.publishVoid(p.voidAllocation);
+        await this.#deps.registry.markPublished(key);
+        this.published++;
+      })().catch((error: unknown) => {
+        this.#failure ??= { error };
+      }),
+    );
+  }
+
+  /** Waits for every publication started; rejects with the first failure (those stay in the outbox). */
+  async settle(): Promise<void> {
+    for (let i = 0; i < this.#inFlight.length; i++) await this.#inFlight[i];
+    if (this.#failure) throw this.#failure.error;
+  }
 }
 
 /** Runs one round at `nowMs` (passed in so tests control the clock). */
@@ -161,8 +235,52 @@ export async function runAllocatorRound(
     byCustomer.set(p.customerOfferId, list);
   }
 
+  const publication = new Publication(deps);
   let allocations = 0;
   let conflicts = 0;
+  /** Builds one Customer offer's commit from the Supplier state as it is now, and applies it. */
+  const commitOne = async (
+    customerOfferId: Bytes32,
+    version: number,
+    kept: PlannedAllocation[],
+    reopened: TimeWindow[],
+  ) => {
+    const additions = new Map<Bytes32, Commitment[]>();
+    for (const p of kept)
+      for (const id of p.supplierOfferIds) additions.set(id, [...(additions.get(id) ?? []), p.commitment]);
+    const commit: CustomerCommit = {
+      customer: {
+        offerId: customerOfferId,
+        expectedVersion: version,
+        openWindows: reopened,
+        closed: reopened.length === 0,
+      },
+      suppliers: [...additions].map(([id, added]) => {
+        const state = supplierState.get(id)!;
+        return { offerId: id, expectedVersion: state.version, commitments: [...state.commitments, ...added] };
+      }),
+      allocations: kept.map((p) => ({
+        allocationId: allocationId(config.domain, p.allocation),
+        allocation: p.allocation,
+        commitment: p.commitment,
+      })),
+    };
+    if (await deps.registry.commit(commit)) {
+      allocations += kept.length;
+      customerVersion.set(customerOfferId, version + 1);
+      for (const s of commit.suppliers) {
+        supplierState.set(s.offerId, { version: s.expectedVersion + 1, commitments: [...s.commitments] });
+      }
+      for (const a of commit.allocations) publication.start({ kind: "allocation", ...a });
+    } else {
+      conflicts++;
+    }
+  };
+
+  // Commits that share a Supplier offer run in the auction's order; the others run side by side.
+  const lastTouching = new Map<Bytes32, Promise<void>>();
+  const commits: Promise<void>[] = [];
+  const slots = new Semaphore(config.writeConcurrency ?? DEFAULT_WRITE_CONCURRENCY);
   for (const outcome of result.customers) {
     const planned = byCustomer.get(outcome.customerOfferId) ?? [];
     const version = customerVersion.get(outcome.customerOfferId);
@@ -186,34 +304,21 @@ export async function runAllocatorRound(
       for (const id of p.supplierOfferIds) touched.add(id);
     }
     reopened = mergeWindows([...outcome.stillOpen, ...reopened]);
-    const additions = new Map<Bytes32, Commitment[]>();
-    for (const p of kept)
-      for (const id of p.supplierOfferIds) additions.set(id, [...(additions.get(id) ?? []), p.commitment]);
-    const commit: CustomerCommit = {
-      customer: {
-        offerId: outcome.customerOfferId,
-        expectedVersion: version,
-        openWindows: reopened,
-        closed: reopened.length === 0,
-      },
-      suppliers: [...additions].map(([id, added]) => {
-        const state = supplierState.get(id)!;
-        return { offerId: id, expectedVersion: state.version, commitments: [...state.commitments, ...added] };
-      }),
-      allocations: kept.map((p) => ({
-        allocationId: allocationId(config.domain, p.allocation),
-        allocation: p.allocation,
-      })),
-    };
-    if (await deps.registry.commit(commit)) {
-      allocations += kept.length;
-      customerVersion.set(outcome.customerOfferId, version + 1);
-      for (const s of commit.suppliers) {
-        supplierState.set(s.offerId, { version: s.expectedVersion + 1, commitments: [...s.commitments] });
-      }
-    } else {
-      conflicts++;
-    }
+    const before = [...touched].map((id) => lastTouching.get(id)).filter((p) => p !== undefined);
+    const done = (async () => {
+      await Promise.all(before);
+      await slots.run(() => commitOne(outcome.customerOfferId, version, kept, reopened));
+    })();
+    // A failed commit still releases the commits behind it (they are built from what did land).
+    const settled = done.catch(() => undefined);
+    for (const id of touched) lastTouching.set(id, settled);
+    commits.push(done);
+  }
+  const failedCommit = (await Promise.allSettled(commits)).find((c) => c.status === "rejected");
+  if (failedCommit) {
+    // The registry failed (not a conflict): what did commit is published, the rest waits.
+    await publication.settle().catch(() => undefined);
+    throw failedCommit.reason;
   }
 
   let voids = 0;
@@ -221,21 +326,37 @@ export async function runAllocatorRound(
     ...customerVersion,
     ...[...supplierState].map(([id, s]) => [id, s.version] as [Bytes32, number]),
   ]);
-  for (const v of result.voids) {
+  await eachLimited(result.voids, config.writeConcurrency ?? DEFAULT_WRITE_CONCURRENCY, async (v) => {
     const version = versions.get(v.offer);
-    if (version !== undefined && (await deps.registry.voidOffer(v.offer, version, v))) voids++;
+    if (version !== undefined && (await deps.registry.voidOffer(v.offer, version, v))) {
+      voids++;
+      publication.start({ kind: "void", key: `void#${v.offer}`, voidAllocation: v });
+    }
+  });
+  // What a crashed round left in the outbox (this round's are on their way already).
+  for (const p of await deps.registry.pending()) publication.start(p);
+  await publication.settle();
+  return { read, recorded, rejected, allocations, voids, conflicts, published: publication.published };
+}
+
+/** At most `limit` tasks at once; a task waits for a free slot. */
+class Semaphore {
+  #free: number;
+  readonly #waiting: Array<() => void> = [];
+
+  constructor(limit: number) {
+    this.#free = Math.max(1, limit);
   }
 
-  let published = 0;
-  for (const p of await deps.registry.pending()) {
-    if (p.kind === "allocation") {
-      await deps.publisher.publishAllocation(p.allocationId, p.allocation);
-      await deps.registry.markPublished(p.allocationId);
-    } else {
-      await deps.publisher.publishVoid(p.voidAllocation);
-      await deps.registry.markPublished(p.key);
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    try {
+      return await task();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#free++;
     }
-    published++;
   }
-  return { read, recorded, rejected, allocations, voids, conflicts, published };
 }

@@ -194,6 +194,7 @@ export class DynamoAllocatorRegistry implements AllocatorRegistry {
             kind: "allocation",
             body: toWire(a.allocation),
             customerOfferId: c.customer.offerId,
+            ...(a.commitment ? { commitment: JSON.stringify(a.commitment) } : {}),
             status: "committed",
             outbox: PENDING,
             // Collecting accepts from now on (accept-registry.ts); leaves the index when opened or lapsed.

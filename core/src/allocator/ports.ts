@@ -78,6 +78,11 @@ export interface CustomerCommit {
   readonly allocations: ReadonlyArray<{
     readonly allocationId: Bytes32;
     readonly allocation: Allocation;
+    /**
+     * The share it takes of each of its Supplier offers (the same for every replica): kept with the
+     * allocation so that it can be given back if the allocation lapses.
+     */
+    readonly commitment?: Commitment;
   }>;
 }
 
