@@ -22,7 +22,9 @@ import {
   type Allocation,
   allocationId,
   type Bytes32,
+  type CustomerOffer,
   type MarketDomain,
+  type SupplierOffer,
   signEnvelope,
   toWire,
   verifyEnvelope,
@@ -174,6 +176,30 @@ export abstract class Agent<S extends DealState> {
     } catch (error) {
       this.log("tx.failed", { call, allocation: deal.id, error: reason(error) });
       return undefined;
+    }
+  }
+
+  /** Signs an offer (paper ①) and publishes it on the offers channel. */
+  protected async publishOffer(
+    type: "SupplierOffer" | "CustomerOffer",
+    offer: SupplierOffer | CustomerOffer,
+  ): Promise<void> {
+    const producer = await this.options.bus.createProducer(this.options.channels.offers, {
+      producerName: `offers-${this.address}`,
+      // A fresh sequence per start: the broker's deduplication must not drop a new offer.
+      initialSequenceId: Date.now(),
+    });
+    try {
+      const env = await signEnvelope(
+        this.options.signer,
+        this.options.domain,
+        type,
+        offer as never,
+        Date.now(),
+      );
+      await producer.send({ payload: encoder.encode(toWire(env)), properties: { type } });
+    } finally {
+      await producer.close().catch(() => undefined);
     }
   }
 

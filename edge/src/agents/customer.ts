@@ -15,7 +15,6 @@ import {
   type Bytes32,
   type CustomerOffer,
   SCHEMA_VERSION,
-  signEnvelope,
   toWire,
 } from "@surplus/core";
 import { MarketRevertError } from "../channels/chain.ts";
@@ -194,25 +193,7 @@ export class CustomerAgent extends Agent<CustomerState> {
       minServiceSeconds: j.minServiceSeconds ?? Math.max(1, Math.min(20, Math.floor(j.seconds / 2))),
       mediators: [...j.mediators],
     };
-    const producer = await this.options.bus.createProducer(this.options.channels.offers, {
-      producerName: `offers-${this.address}`,
-      initialSequenceId: Date.now(),
-    });
-    try {
-      const env = await signEnvelope(
-        this.options.signer,
-        this.options.domain,
-        "CustomerOffer",
-        offer,
-        Date.now(),
-      );
-      await producer.send({
-        payload: new TextEncoder().encode(toWire(env)),
-        properties: { type: "CustomerOffer" },
-      });
-    } finally {
-      await producer.close().catch(() => undefined);
-    }
+    await this.publishOffer("CustomerOffer", offer);
     writeFileSync(file, toWire(offer));
     this.#offer = offer;
     this.log("offer.posted", {

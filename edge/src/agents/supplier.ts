@@ -14,7 +14,6 @@ import {
   parse,
   SCHEMA_VERSION,
   type SupplierOffer,
-  signEnvelope,
   toWire,
 } from "@surplus/core";
 import { outputPublisher, subscribeInputs } from "../channels/pulsar.ts";
@@ -121,25 +120,7 @@ export class SupplierAgent extends Agent<SupplierState> {
       minPricePerMi: t.minPricePerMi,
       mediators: [...t.mediators],
     };
-    const producer = await this.options.bus.createProducer(this.options.channels.offers, {
-      producerName: `offers-${this.address}`,
-      initialSequenceId: Date.now(),
-    });
-    try {
-      const env = await signEnvelope(
-        this.options.signer,
-        this.options.domain,
-        "SupplierOffer",
-        offer,
-        Date.now(),
-      );
-      await producer.send({
-        payload: new TextEncoder().encode(toWire(env)),
-        properties: { type: "SupplierOffer" },
-      });
-    } finally {
-      await producer.close().catch(() => undefined);
-    }
+    await this.publishOffer("SupplierOffer", offer);
     this.#offerEnds = offer.end;
     mkdirSync(this.options.dataDir, { recursive: true });
     writeFileSync(join(this.options.dataDir, "offer.json"), toWire(offer));

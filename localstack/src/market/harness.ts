@@ -246,19 +246,7 @@ export class LocalMarket {
     await createTables(dynamo, tableNames(this.prefix));
 
     const participant = async (name: string, kind: ParticipantKind, wallet: Wallet) => {
-      const address = wallet.address as Address;
-      const token = await mintParticipantToken(
-        new Uint8Array(Buffer.from(this.#stack.pulsar.tokenSecret, "base64")),
-        address,
-      );
-      const p: Participant = {
-        name,
-        kind,
-        wallet,
-        address,
-        token,
-        bus: new WebSocketMessageBus({ url: this.#stack.pulsar.webUrl, token }),
-      };
+      const p = await this.#participant(name, kind, wallet);
       this.participants.push(p);
       return p;
     };
@@ -535,15 +523,12 @@ export class LocalMarket {
     return this.startProcess(p, "supplier", this.#supplierSection(this.suppliers[i]!.spec, i));
   }
 
-  /** A participant outside the scenario (funded, admitted on Pulsar), e.g. to misbehave on the channels. */
-  async addParticipant(name: string, kind: ParticipantKind): Promise<Participant> {
-    const [wallet] = (await this.#newWallets(1)) as [Wallet];
+  /** A participant with its own Pulsar token (role = its address) and connection. */
+  async #participant(name: string, kind: ParticipantKind, wallet: Wallet): Promise<Participant> {
     const address = wallet.address as Address;
-    const token = await mintParticipantToken(
-      new Uint8Array(Buffer.from(this.#stack.pulsar.tokenSecret, "base64")),
-      address,
-    );
-    const p: Participant = {
+    const secret = new Uint8Array(Buffer.from(this.#stack.pulsar.tokenSecret, "base64"));
+    const token = await mintParticipantToken(secret, address);
+    return {
       name,
       kind,
       wallet,
@@ -551,9 +536,15 @@ export class LocalMarket {
       token,
       bus: new WebSocketMessageBus({ url: this.#stack.pulsar.webUrl, token }),
     };
+  }
+
+  /** A participant outside the scenario (funded, admitted on Pulsar), e.g. to misbehave on the channels. */
+  async addParticipant(name: string, kind: ParticipantKind): Promise<Participant> {
+    const [wallet] = (await this.#newWallets(1)) as [Wallet];
+    const p = await this.#participant(name, kind, wallet);
     await this.#enrol(p);
     this.participants.push(p);
-    this.startBalances.set(name, await this.balanceOf(address));
+    this.startBalances.set(name, await this.balanceOf(p.address));
     return p;
   }
 
