@@ -88,6 +88,7 @@ const offerPostedAt = new Map<string, number>();
 /** The fields of the events narrated below (see the agents' and the harness's log calls). */
 interface Fields {
   allocation: string;
+  allocationId: string;
   suppliers: string[];
   supplier: string;
   market: string;
@@ -211,6 +212,11 @@ function narrate(m: LocalMarket | undefined, e: MarketEvent): [string, string] |
         say("chain", `allocation ${short(f.allocation)} closed (${r})`),
       );
       return;
+    case "allocation.lapsed":
+      if (e.who !== "allocator") return;
+      return said("allocator", `allocation ${short(f.allocationId)} lapsed: ${f.reason}`);
+    case "open.failed":
+      return said("allocator", `could not open ${short(f.allocationId)}: ${f.error}`);
     case "invocation.failed":
     case "accept.rejected":
     case "step.failed":
