@@ -177,6 +177,36 @@ interface Row {
   value: number;
   unit: string;
   target: string;
+  /** "met" or "MISSED" for rows with a target. */
+  status?: string;
+}
+
+/**
+ * Whether a row meets its target. Timing rows other than the first must grow from the size before
+ * by at most 1.5× the n log n factor (×13.3 from 1k to 10k, ×12.5 from 10k to 100k).
+ */
+function verdict(row: Row, rows: readonly Row[]): string | undefined {
+  const ok = (met: boolean) => (met ? "met" : "MISSED");
+  const bound = /^([≤≥]) ([\d.]+)$/.exec(row.target);
+  if (bound) {
+    if (row.value < 0) return "MISSED";
+    return ok(bound[1] === "≤" ? row.value <= Number(bound[2]) : row.value >= Number(bound[2]));
+  }
+  if (row.target === "0") return ok(row.value === 0);
+  if (row.target === "n log n") {
+    const sizes: Record<string, [number, string]> = {
+      round_ms_10k: [10_000, "round_ms_1k"],
+      round_ms_100k: [100_000, "round_ms_10k"],
+    };
+    const growth = sizes[row.name];
+    if (!growth) return undefined;
+    const before = rows.find((r) => r.name === growth[1]);
+    if (!before || before.value <= 0 || row.value < 0) return "MISSED";
+    const n = growth[0];
+    const factor = (n * Math.log(n)) / ((n / 10) * Math.log(n / 10));
+    return ok(row.value / before.value <= 1.5 * factor);
+  }
+  return undefined;
 }
 
 async function main() {
@@ -275,13 +305,16 @@ async function main() {
     { name: "milp_instances_optimal", value: optimal, unit: `of ${done} (40–80 offers)`, target: "(info)" },
   );
 
+  for (const r of rows) r.status = verdict(r, rows);
   mkdirSync(dirname(RESULTS), { recursive: true });
   writeFileSync(RESULTS, `${JSON.stringify(rows, null, 2)}\n`);
   const pad = (s: string, n: number) => s.padEnd(n);
-  console.log(`\n${pad("metric", 32)}${pad("value", 14)}${pad("unit", 30)}target`);
-  console.log("-".repeat(88));
+  console.log(`\n${pad("metric", 32)}${pad("value", 10)}${pad("unit", 40)}${pad("target", 16)}status`);
+  console.log("-".repeat(104));
   for (const r of rows)
-    console.log(`${pad(r.name, 32)}${pad(String(r.value), 14)}${pad(r.unit, 30)}${r.target}`);
+    console.log(
+      `${pad(r.name, 32)}${pad(String(r.value), 10)}${pad(r.unit, 40)}${pad(r.target, 16)}${r.status ?? ""}`,
+    );
   console.log(`\nwritten to ${RESULTS}`);
 }
 
