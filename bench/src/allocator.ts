@@ -240,9 +240,9 @@ async function main() {
   let refPairs = 0;
   let problems = 0;
   // HiGHS proves optimality within a minute up to about 80 offers on these markets; instances it
-  // cannot solve in time are left out of the ratios (and counted). Larger ones were tried: solved
-  // interval by interval, 2 of 6 instances of 120 offers and none of 160 or 200 were proven optimal
-  // within 60 s (this machine, November 2026), too few to rest the ratios on.
+  // cannot solve in time are left out of the ratios (and counted). Larger ones were tried with 60 s
+  // per elementary interval: 2 of 6 instances of 120 offers and none of 6 of 160 offers were
+  // proven optimal (200 not tried; this shared machine, November 2026), too few for the ratios.
   const sizes = [40, 60, 80];
   const seeds = [1, 2, 3, 4, 5, 6];
   let optimal = 0;
