@@ -3,6 +3,8 @@
 // tables) with the Allocator and verifier-bridge use cases and the edge agents — Suppliers run as
 // `surplus-edge run` processes where a scenario kills them. After every scenario the balance
 // changes of all parties sum to zero: nothing locked was lost or created.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { allocationChannels, ParticipantKind, PulsarTimeoutError } from "@surplus/adapters/pulsar";
 import { CloseReason } from "@surplus/contracts";
 import { type Bytes32, SCHEMA_VERSION, signEnvelope, toWire } from "@surplus/core";
@@ -175,6 +177,9 @@ describe("the local market, end to end", () => {
     }
     expect(seqs.length).toBe(o!.total);
     expect(new Set(seqs).size).toBe(o!.total);
+    // Once Closed, the Supplier cleans up the record of its outputs.
+    const ledger = join(m.dataDir, phoenix.address, "ledgers", `${o!.id}.jsonl`);
+    await when("the Supplier's clean-up", () => !existsSync(ledger), 20_000);
     const delta = await changes(m);
     expect(delta.phoenix).toBeGreaterThan(0n);
   }, 240_000);

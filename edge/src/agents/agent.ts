@@ -120,6 +120,8 @@ export abstract class Agent<S extends DealState> {
   protected abstract revive(raw: unknown): S;
   /** Role-specific start-up (posting offers). */
   protected async onStart(): Promise<void> {}
+  /** Clean-up once an allocation is Closed on-chain (nothing of it is needed any more). */
+  protected async onClosed(_deal: StoredDeal<S>): Promise<void> {}
   /** Role-specific periodic work outside allocations (re-offering). */
   protected async onTick(_nowS: number): Promise<void> {}
 
@@ -381,7 +383,10 @@ export abstract class Agent<S extends DealState> {
       }
       const record = await this.options.chain.recordOf(id);
       if (record.state === ChainState.Closed) {
-        if (!this.tasks.has(id)) this.save(deal, "closed");
+        if (!this.tasks.has(id)) {
+          this.save(deal, "closed");
+          await this.onClosed(deal);
+        }
         return;
       }
       await this.#timeouts(deal, record, nowS);

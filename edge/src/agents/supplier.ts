@@ -3,7 +3,7 @@
 // channel when the allocation is Running, and answers the Customer's checklist with its sealed
 // result. Restartable at any point: the output ledger and the durable input subscription make a
 // restarted job resume without duplicating or losing an output.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { allocationChannels } from "@surplus/adapters/pulsar";
 import {
@@ -134,6 +134,15 @@ export class SupplierAgent extends Agent<SupplierState> {
     return offer;
   }
 
+  /** Paper ⑥ clean-up: once Closed, the outputs' record is no longer evidence for anything. */
+  protected override async onClosed(deal: StoredDeal<SupplierState>): Promise<void> {
+    rmSync(this.#ledgerFile(deal.id), { force: true });
+  }
+
+  #ledgerFile(id: Bytes32): string {
+    return join(this.options.dataDir, "ledgers", `${id}.jsonl`);
+  }
+
   protected async advance(deal: StoredDeal<SupplierState>, record: ChainRecord): Promise<void> {
     const phase = deal.state.phase;
     const running = record.state === ChainState.Running || record.state === ChainState.MediationRequested;
@@ -151,7 +160,7 @@ export class SupplierAgent extends Agent<SupplierState> {
     const id = deal.id;
     const ch = allocationChannels(id, a.suppliers, this.options.layout);
     const outTopic = ch.outputs[this.address.toLowerCase()]!;
-    const ledger = new OutputLedger(join(this.options.dataDir, "ledgers", `${id}.jsonl`));
+    const ledger = new OutputLedger(this.#ledgerFile(id));
     const total = BigInt(a.inputsPerSecond * (a.end - a.start));
     const wasm = await this.options.services.get(a.serviceHash);
     const sandbox = ServiceSandbox.load(wasm, { expectedHash: a.serviceHash, ...this.options.sandbox });
