@@ -1,5 +1,6 @@
 // Ports: what the protocol's use cases need from the outside world, as interfaces. Adapters
 // (adapters/) implement them over the chain, Pulsar and DynamoDB; unit tests use in-memory ones.
+import type { ProtocolDelays } from "./feasibility.ts";
 import type { Address, Allocation, Bytes32, Hex } from "./schemas.ts";
 
 /** One decoded event of the market contract. */
@@ -137,12 +138,21 @@ export interface AcceptRegistry {
     opened: { readonly atMs: number; readonly transactionHash?: string },
   ): Promise<void>;
   /**
-   * Marks the allocation lapsed (it leaves the awaiting set), unless a run holds an `open` claim
-   * other than `claimedAtMs`, or it finished; false then.
+   * Marks the allocation lapsed (it leaves the awaiting set) and, in the same atomic step, gives
+   * back what it held in the offers registry: its commitment on each of its Supplier offers, and
+   * its window on its Customer offer (reopening the offer if it was closed) unless that offer has
+   * expired by `atMs` (t_e, with `delays`, default DEFAULT_DELAYS) — so a later offer round can
+   * match them again. False, and nothing given back, when a run holds an `open` claim other than
+   * `claimedAtMs` or the allocation finished: retried and concurrent runs give back once.
    */
   markLapsed(
     allocationId: Bytes32,
-    lapsed: { readonly atMs: number; readonly reason: string; readonly claimedAtMs?: number },
+    lapsed: {
+      readonly atMs: number;
+      readonly reason: string;
+      readonly claimedAtMs?: number;
+      readonly delays?: ProtocolDelays;
+    },
   ): Promise<boolean>;
   cursor(name: string): Promise<string | undefined>;
   /** Compare-and-set: moves the cursor from `from` to `to`; false when another run moved it first. */

@@ -13,8 +13,10 @@
 //     that submission landed before sending anything.
 //  3. lapse: an allocation not accepted by every party before its signing deadline
 //     (`start − signingLeadSeconds`), or declined by a party, is never opened: it is marked lapsed
-//     and reported; accepts arriving later are refused. Its offers' capacity is not given back
-//     (the auction's commitments stay as committed).
+//     and reported; accepts arriving later are refused. In the same atomic step its share is given
+//     back in the offers registry — its commitment on each Supplier offer, and its window on the
+//     Customer offer unless that offer has expired (t_e) — so the next offer round can match them
+//     again; a retried or concurrent run that loses the lapse gives back nothing.
 import {
   type AcceptRegistry,
   type AcceptSignatures,
@@ -26,6 +28,7 @@ import {
   type MarketDomain,
   type OfferSource,
   type OpenProgress,
+  type ProtocolDelays,
   toWire,
   verifyEnvelope,
 } from "@surplus/core";
@@ -58,6 +61,10 @@ export interface AcceptRoundConfig {
   readonly signingLeadSeconds?: number;
   /** An `open` claim older than this belongs to a run that crashed; the next run takes it over. @default 120 000 */
   readonly openClaimTtlMs?: number;
+  /** δ_alloc, δ_setup, as the offer round uses them: a lapse reopens a Customer offer only before its t_e. @default DEFAULT_DELAYS */
+  readonly delays?: ProtocolDelays;
+  /** Allocation records read at once when collecting. @default 8 */
+  readonly readConcurrency?: number;
 }
 
 /** An allocation this round opened on-chain. */
@@ -87,6 +94,8 @@ export interface AcceptRoundReport {
   /** `open` failed (retried next round until the signing deadline). */
   readonly failed: ReadonlyArray<{ allocationId: Bytes32; error: string }>;
 }
+
+const delaysOf = (config: AcceptRoundConfig) => (config.delays ? { delays: config.delays } : {});
 
 /** Customer, Mediator, then the Suppliers in order: everyone who must accept. */
 export function partiesOf(a: Allocation): Address[] {
@@ -150,7 +159,7 @@ async function ingest(deps: AcceptRoundDeps, config: AcceptRoundConfig, nowMs: n
           const { allocationId: id, account, reason } = verified.body;
           await termsFor(deps.registry, config, id, account);
           const why = `declined by ${account}${reason ? `: ${reason}` : ""}`;
-          if (await deps.registry.markLapsed(id, { atMs: nowMs, reason: why }))
+          if (await deps.registry.markLapsed(id, { atMs: nowMs, reason: why, ...delaysOf(config) }))
             out.lapsed.push({ allocationId: id, reason: why });
           continue;
         }
@@ -199,8 +208,20 @@ export async function runAcceptRound(
   const failed: Array<{ allocationId: Bytes32; error: string }> = [];
   const claimTtl = config.openClaimTtlMs ?? 120_000;
 
-  for (const id of await deps.registry.awaitingOpen()) {
-    const p = await deps.registry.progress(id);
+  // Every record read up front, side by side (usually nothing is awaiting: one query, no reads).
+  const ids = await deps.registry.awaitingOpen();
+  const records: Array<OpenProgress | undefined> = new Array(ids.length);
+  let next = 0;
+  const reader = async () => {
+    while (next < ids.length) {
+      const i = next++;
+      records[i] = await deps.registry.progress(ids[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(config.readConcurrency ?? 8, ids.length) }, reader));
+
+  for (const [i, id] of ids.entries()) {
+    const p = records[i];
     if (!p || p.status === "opened" || p.status === "lapsed") continue;
     let staleClaim: number | undefined;
     if (p.status === "submitting") {
@@ -226,6 +247,7 @@ export async function runAcceptRound(
           atMs: nowMs,
           reason,
           ...(staleClaim !== undefined ? { claimedAtMs: staleClaim } : {}),
+          ...delaysOf(config),
         })
       )
         lapsed.push({ allocationId: id, reason });

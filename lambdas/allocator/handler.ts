@@ -104,6 +104,7 @@ const acceptConfig = {
   domain,
   allocator: signer.address as Address,
   signingLeadSeconds: Number(process.env["SURPLUS_SIGNING_LEAD_SECONDS"] ?? 0),
+  ...(delays ? { delays } : {}),
 };
 
 /** The scheduled event: only its id matters (the idempotency key). */

@@ -5,9 +5,20 @@
 //   the allocation collects accepts: a replayed channel or a concurrent run stores it once;
 // - the `open` submission is claimed with compare-and-set on openStatus (awaiting → submitting),
 //   so two runs never both send it; a claim whose run crashed is taken over by naming its time;
-// - opened and lapsed are terminal, and leave the sparse byAwaitingOpen index.
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { type DynamoDBDocumentClient, GetCommand, paginateQuery, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+// - opened and lapsed are terminal, and leave the sparse byAwaitingOpen index;
+// - a lapse gives back, in the same transaction, the allocation's commitment on each Supplier
+//   offer and its window on the Customer offer (reopened unless expired), each conditioned on the
+//   offer's version as read: so it is given back exactly once, by the run whose lapse landed, and
+//   never over an offer round's concurrent commit (that cancels it; it is rebuilt and retried).
+import { ConditionalCheckFailedException, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  paginateQuery,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
 import {
   type AcceptRecording,
   type AcceptRegistry,
@@ -15,10 +26,17 @@ import {
   type Allocation,
   allocation as allocationSchema,
   type Bytes32,
+  type Commitment,
+  customerOffer as customerOfferSchema,
+  DEFAULT_DELAYS,
   type Hex,
+  isExpired,
   type OpenProgress,
   type OpenStatus,
+  type ProtocolDelays,
   type RecordedAccept,
+  requiredMips,
+  type TimeWindow,
 } from "@surplus/core";
 import { DynamoAllocatorRegistry } from "./registry.ts";
 import { ALLOCATIONS_BY_AWAITING_OPEN, type TableNames, tableNames } from "./tables.ts";
@@ -28,6 +46,31 @@ const SUBMITTING: OpenStatus = "submitting";
 const OPENED: OpenStatus = "opened";
 const LAPSED: OpenStatus = "lapsed";
 const ACCEPT_PREFIX = "accept:";
+const OFFER_OPEN = "open";
+const OFFER_CLOSED = "closed";
+/** Transactions a lapse tries before giving up for this run (each loses only to an offer round's commit). */
+const MAX_GIVE_BACK_ATTEMPTS = 5;
+
+type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
+
+/** `list` without one commitment equal to `c`; undefined when there is none. */
+function withoutOne(list: readonly Commitment[], c: Commitment): Commitment[] | undefined {
+  const i = list.findIndex(
+    (x) => x.start === c.start && x.end === c.end && x.mips === c.mips && x.ramMb === c.ramMb,
+  );
+  return i < 0 ? undefined : [...list.slice(0, i), ...list.slice(i + 1)];
+}
+
+/** Ascending, disjoint: overlapping or touching windows joined. */
+function mergeWindows(windows: readonly TimeWindow[]): TimeWindow[] {
+  const out: Array<{ start: number; end: number }> = [];
+  for (const w of [...windows].sort((x, y) => x.start - y.start)) {
+    const last = out.at(-1);
+    if (last && w.start <= last.end) last.end = Math.max(last.end, w.end);
+    else out.push({ start: w.start, end: w.end });
+  }
+  return out;
+}
 
 /** Still collecting accepts (or being opened); also true of allocations committed before the accept round existed. */
 const COLLECTING = "(attribute_not_exists(openStatus) OR openStatus IN (:awaiting, :submitting))";
@@ -186,31 +229,114 @@ export class DynamoAcceptRegistry implements AcceptRegistry {
     );
   }
 
-  markLapsed(
+  async markLapsed(
     allocationId: Bytes32,
-    lapsed: { atMs: number; reason: string; claimedAtMs?: number },
+    lapsed: { atMs: number; reason: string; claimedAtMs?: number; delays?: ProtocolDelays },
   ): Promise<boolean> {
     const unclaimed = "attribute_not_exists(openStatus) OR openStatus = :awaiting";
-    return this.#conditional({
-      TableName: this.#t.allocations,
-      Key: { allocationId },
-      UpdateExpression:
-        "SET openStatus = :lapsed, lapsedAtMs = :at, lapsedReason = :reason REMOVE awaitingOpen, openClaimedAtMs",
-      ConditionExpression:
-        lapsed.claimedAtMs === undefined
-          ? `kind = :allocation AND (${unclaimed})`
-          : `kind = :allocation AND (${unclaimed} OR (openStatus = :submitting AND openClaimedAtMs = :claimed))`,
-      ExpressionAttributeValues: {
-        ":lapsed": LAPSED,
-        ":at": lapsed.atMs,
-        ":reason": lapsed.reason,
-        ":allocation": "allocation",
-        ":awaiting": AWAITING,
-        ...(lapsed.claimedAtMs === undefined
-          ? {}
-          : { ":submitting": SUBMITTING, ":claimed": lapsed.claimedAtMs }),
+    const lapse: TransactItem = {
+      Update: {
+        TableName: this.#t.allocations,
+        Key: { allocationId },
+        UpdateExpression:
+          "SET openStatus = :lapsed, lapsedAtMs = :at, lapsedReason = :reason REMOVE awaitingOpen, openClaimedAtMs",
+        ConditionExpression:
+          lapsed.claimedAtMs === undefined
+            ? `kind = :allocation AND (${unclaimed})`
+            : `kind = :allocation AND (${unclaimed} OR (openStatus = :submitting AND openClaimedAtMs = :claimed))`,
+        ExpressionAttributeValues: {
+          ":lapsed": LAPSED,
+          ":at": lapsed.atMs,
+          ":reason": lapsed.reason,
+          ":allocation": "allocation",
+          ":awaiting": AWAITING,
+          ...(lapsed.claimedAtMs === undefined
+            ? {}
+            : { ":submitting": SUBMITTING, ":claimed": lapsed.claimedAtMs }),
+        },
       },
-    });
+    };
+    // The give-back is conditioned on the offers' versions as read: an offer round that changed
+    // one meanwhile cancels the transaction, and it is rebuilt from what that round left.
+    for (let attempt = 1; ; attempt++) {
+      const item = await this.#item(allocationId);
+      if (item?.["kind"] !== "allocation") return false;
+      const giveBack = await this.#giveBack(item, lapsed.atMs, lapsed.delays ?? DEFAULT_DELAYS);
+      try {
+        await this.#db.send(new TransactWriteCommand({ TransactItems: [lapse, ...giveBack] }));
+        return true;
+      } catch (err) {
+        if (!(err instanceof TransactionCanceledException)) throw err;
+        // Lapsed, opened or claimed by another run: it gave back whatever there was.
+        if (err.CancellationReasons?.[0]?.Code === "ConditionalCheckFailed") return false;
+        if (attempt >= MAX_GIVE_BACK_ATTEMPTS)
+          throw new Error(`could not lapse ${allocationId}: its offers kept changing`, { cause: err });
+      }
+    }
+  }
+
+  /** The conditional updates that give a lapsing allocation's share back to its offers. */
+  async #giveBack(
+    item: Record<string, unknown>,
+    atMs: number,
+    delays: ProtocolDelays,
+  ): Promise<TransactItem[]> {
+    const a = allocationSchema.parse(JSON.parse(item["body"] as string));
+    const supplierIds = [...new Set(a.supplierOffers)];
+    const [customer, ...suppliers] = await Promise.all(
+      [a.customerOffer, ...supplierIds].map(async (offerId) => {
+        const { Item } = await this.#db.send(
+          new GetCommand({ TableName: this.#t.offers, Key: { offerId }, ConsistentRead: true }),
+        );
+        return Item;
+      }),
+    );
+    const customerBody = customer
+      ? customerOfferSchema.parse(JSON.parse(customer["offer"] as string))
+      : undefined;
+    const share: Commitment | undefined =
+      item["commitment"] !== undefined
+        ? (JSON.parse(item["commitment"] as string) as Commitment)
+        : customerBody && { start: a.start, end: a.end, mips: requiredMips(a), ramMb: customerBody.ramMb };
+    const updates: TransactItem[] = [];
+    const versioned = (offerId: string, version: number, set: string, values: Record<string, unknown>) =>
+      updates.push({
+        Update: {
+          TableName: this.#t.offers,
+          Key: { offerId },
+          ConditionExpression: "version = :v",
+          UpdateExpression: `SET version = :next, ${set}`,
+          ...(set.includes("#s") ? { ExpressionAttributeNames: { "#s": "status" } } : {}),
+          ExpressionAttributeValues: { ":v": version, ":next": version + 1, ...values },
+        },
+      });
+    for (const s of suppliers) {
+      if (!s || !share) continue;
+      const left = withoutOne(JSON.parse(s["commitments"] as string) as Commitment[], share);
+      if (left)
+        versioned(s["offerId"] as string, s["version"] as number, "commitments = :c", {
+          ":c": JSON.stringify(left),
+        });
+    }
+    const status = customer?.["status"];
+    if (
+      customer &&
+      customerBody &&
+      (status === OFFER_OPEN || status === OFFER_CLOSED) &&
+      !isExpired(customerBody, Math.floor(atMs / 1000), delays)
+    ) {
+      const windows = mergeWindows([
+        ...(JSON.parse(customer["openWindows"] as string) as TimeWindow[]),
+        { start: a.start, end: a.end },
+      ]);
+      versioned(
+        a.customerOffer,
+        customer["version"] as number,
+        "openWindows = :w, #s = :open, openKind = :kind",
+        { ":w": JSON.stringify(windows), ":open": OFFER_OPEN, ":kind": "customer" },
+      );
+    }
+    return updates;
   }
 
   cursor(name: string): Promise<string | undefined> {

@@ -8,8 +8,10 @@ import type {
   Bytes32,
   OpenProgress,
   OpenStatus,
+  ProtocolDelays,
   RecordedAccept,
 } from "@surplus/core";
+import type { MemoryAllocatorRegistry } from "./memory-allocator-registry.ts";
 
 interface Row {
   allocation: Allocation;
@@ -21,12 +23,24 @@ interface Row {
 }
 
 export class MemoryAcceptRegistry implements AcceptRegistry {
-  readonly rows = new Map<Bytes32, Row>();
+  readonly #rows = new Map<Bytes32, Row>();
   readonly cursors = new Map<string, string>();
+  readonly #offers: MemoryAllocatorRegistry | undefined;
+
+  /** With `offers`: sees the allocations committed there, and a lapse gives their share back to it. */
+  constructor(offers?: MemoryAllocatorRegistry) {
+    this.#offers = offers;
+  }
+
+  /** The allocations, including those the offer registry committed since the last look. */
+  get rows(): Map<Bytes32, Row> {
+    for (const [id, c] of this.#offers?.committed ?? []) if (!this.#rows.has(id)) this.add(id, c.allocation);
+    return this.#rows;
+  }
 
   /** What the offer round's commit does: the allocation starts collecting accepts. */
   add(allocationId: Bytes32, allocation: Allocation): void {
-    this.rows.set(allocationId, { allocation, accepts: new Map(), status: "awaiting" });
+    this.#rows.set(allocationId, { allocation, accepts: new Map(), status: "awaiting" });
   }
 
   async allocation(id: Bytes32) {
@@ -86,7 +100,10 @@ export class MemoryAcceptRegistry implements AcceptRegistry {
     r.status = "opened";
     if (opened.transactionHash) r.transactionHash = opened.transactionHash;
   }
-  async markLapsed(id: Bytes32, lapsed: { atMs: number; reason: string; claimedAtMs?: number }) {
+  async markLapsed(
+    id: Bytes32,
+    lapsed: { atMs: number; reason: string; claimedAtMs?: number; delays?: ProtocolDelays },
+  ) {
     const r = this.rows.get(id);
     if (!r) return false;
     const unclaimed = r.status === "awaiting";
@@ -96,6 +113,7 @@ export class MemoryAcceptRegistry implements AcceptRegistry {
     r.status = "lapsed";
     r.lapsedReason = lapsed.reason;
     delete r.claimedAtMs;
+    this.#offers?.giveBack(id, lapsed.atMs, lapsed.delays);
     return true;
   }
   async cursor(name: string) {

@@ -1,14 +1,21 @@
 // An in-memory AllocatorRegistry with the same conditional semantics as the DynamoDB one, for
 // unit tests only.
-import type {
-  AllocatorRegistry,
-  Bytes32,
-  CustomerCommit,
-  PendingPublication,
-  RecordedOffer,
-  VersionedCustomer,
-  VersionedSupplier,
-  VoidAllocation,
+import {
+  type Allocation,
+  type AllocatorRegistry,
+  type Bytes32,
+  type Commitment,
+  type CustomerCommit,
+  DEFAULT_DELAYS,
+  isExpired,
+  type PendingPublication,
+  type ProtocolDelays,
+  type RecordedOffer,
+  requiredMips,
+  type TimeWindow,
+  type VersionedCustomer,
+  type VersionedSupplier,
+  type VoidAllocation,
 } from "@surplus/core";
 
 interface Row {
@@ -24,6 +31,8 @@ export class MemoryAllocatorRegistry implements AllocatorRegistry {
   readonly outbox = new Map<string, PendingPublication>();
   readonly published = new Set<string>();
   readonly cursors = new Map<string, string>();
+  /** Every allocation committed, with the share it took of each of its Supplier offers. */
+  readonly committed = new Map<Bytes32, { allocation: Allocation; commitment?: Commitment }>();
   /** Makes the next `pending()` throw, as a crash between commit and publish. */
   crashBeforePublish = false;
 
@@ -75,13 +84,67 @@ export class MemoryAllocatorRegistry implements AllocatorRegistry {
       row.version++;
       row.commitments = s.commitments;
     }
-    for (const a of c.allocations)
+    for (const a of c.allocations) {
+      this.committed.set(a.allocationId, {
+        allocation: a.allocation,
+        ...(a.commitment ? { commitment: a.commitment } : {}),
+      });
       this.outbox.set(a.allocationId, {
         kind: "allocation",
         allocationId: a.allocationId,
         allocation: a.allocation,
       });
+    }
     return true;
+  }
+  /**
+   * What the DynamoDB accept registry's lapse does to the offers: the allocation's commitment
+   * leaves each Supplier offer, its window returns to the Customer offer (reopened) unless expired.
+   */
+  giveBack(allocationId: Bytes32, atMs: number, delays: ProtocolDelays = DEFAULT_DELAYS): void {
+    const entry = this.committed.get(allocationId);
+    if (!entry) return;
+    const a = entry.allocation;
+    const customer = this.offers.get(a.customerOffer);
+    const customerOffer = customer?.record.offer.kind === "customer" ? customer.record.offer : undefined;
+    const share =
+      entry.commitment ??
+      (customerOffer && { start: a.start, end: a.end, mips: requiredMips(a), ramMb: customerOffer.ramMb });
+    for (const id of new Set(a.supplierOffers)) {
+      const row = this.offers.get(id);
+      const i =
+        row && share
+          ? row.commitments.findIndex(
+              (c) =>
+                c.start === share.start &&
+                c.end === share.end &&
+                c.mips === share.mips &&
+                c.ramMb === share.ramMb,
+            )
+          : -1;
+      if (!row || i < 0) continue;
+      row.commitments = row.commitments.filter((_, k) => k !== i);
+      row.version++;
+    }
+    if (
+      customer &&
+      customerOffer &&
+      customer.status !== "void" &&
+      !isExpired(customerOffer, Math.floor(atMs / 1000), delays)
+    ) {
+      const windows: TimeWindow[] = [...(customer.openWindows ?? []), { start: a.start, end: a.end }].sort(
+        (x, y) => x.start - y.start,
+      );
+      const merged: Array<{ start: number; end: number }> = [];
+      for (const w of windows) {
+        const last = merged.at(-1);
+        if (last && w.start <= last.end) last.end = Math.max(last.end, w.end);
+        else merged.push({ ...w });
+      }
+      customer.openWindows = merged;
+      customer.status = "open";
+      customer.version++;
+    }
   }
   async voidOffer(offerId: Bytes32, expectedVersion: number, v: VoidAllocation) {
     if (!this.#isOpenAt(offerId, expectedVersion)) return false;
