@@ -1,0 +1,206 @@
+// The agents' state machine on in-memory fakes (bus, chain): what an agent accepts, and the timeout
+// exit of every waiting state — a lapsed allocation, and the signing, reveal and mediation deadlines
+// expired on-chain by whichever party sees them — plus resuming from the store after a restart.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DEFAULT_LAYOUT, marketChannels } from "@surplus/adapters/pulsar";
+import {
+  type Address,
+  type Allocation,
+  allocationId,
+  type Bytes32,
+  type MarketDomain,
+  SCHEMA_VERSION,
+  signEnvelope,
+  toWire,
+} from "@surplus/core";
+import { Wallet } from "ethers";
+import { afterEach, describe, expect, it } from "vitest";
+import { type ChainRecord, type MarketChain, SupplierAgent, type TxOutcome } from "../src/index.ts";
+import { MemoryBus } from "./support/memory-bus.ts";
+
+const domain: MarketDomain = {
+  chainId: 31337n,
+  verifyingContract: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+};
+const channels = marketChannels(DEFAULT_LAYOUT);
+const allocator = Wallet.createRandom();
+const supplier = Wallet.createRandom();
+const echo = new Uint8Array(readFileSync(new URL("../build/echo.wasm", import.meta.url)));
+const WINDOWS = { signing: 30, reveal: 60, mediation: 90 };
+
+class FakeChain implements MarketChain {
+  readonly records = new Map<Bytes32, ChainRecord>();
+  nowS = Math.floor(Date.now() / 1000);
+  readonly calls: string[] = [];
+  async recordOf(id: Bytes32): Promise<ChainRecord> {
+    return this.records.get(id) ?? { state: 0, deadline: 0, suppliers: 0, disputed: 0, mediating: 0 };
+  }
+  async now() {
+    return this.nowS;
+  }
+  async windows() {
+    return WINDOWS;
+  }
+  #tx(call: string): Promise<TxOutcome> {
+    this.calls.push(call);
+    return Promise.resolve({ hash: `0x${"00".repeat(32)}`, gasUsed: 1n });
+  }
+  dispute = () => this.#tx("dispute");
+  settle = () => this.#tx("settle");
+  mediate = () => this.#tx("mediate");
+  expire = () => this.#tx("expire");
+}
+
+function allocationFor(suppliers: Address[], nonce: bigint, from = allocator): Allocation {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    allocator: from.address as Address,
+    customer: Wallet.createRandom().address as Address,
+    suppliers,
+    mediator: Wallet.createRandom().address as Address,
+    customerOffer: `0x${"11".repeat(32)}`,
+    supplierOffers: suppliers.map(() => `0x${"22".repeat(32)}` as Bytes32),
+    serviceHash: `0x${"33".repeat(32)}`,
+    start: now + 5,
+    end: now + 35,
+    pricePerMi: 10n ** 9n,
+    miPerInput: 1,
+    inputsPerSecond: 10,
+    testCount: 6,
+    minReplicas: 1,
+    nonce,
+  };
+}
+
+const dirs: string[] = [];
+const agents: SupplierAgent[] = [];
+afterEach(async () => {
+  await Promise.all(agents.splice(0).map((a) => a.stop()));
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function startSupplier(bus: MemoryBus, chain: FakeChain, dataDir?: string) {
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), "agent-"));
+  if (!dataDir) dirs.push(dir);
+  const agent = new SupplierAgent({
+    name: "s",
+    signer: supplier,
+    bus,
+    domain,
+    chain,
+    channels,
+    layout: DEFAULT_LAYOUT,
+    dataDir: dir,
+    services: { get: async () => echo },
+    allocators: [allocator.address as Address],
+    tickMs: 50,
+    offer: { capacityMips: 1000, ramMb: 256, minPricePerMi: 1n, mediators: [allocator.address as Address] },
+  });
+  agents.push(agent);
+  return { agent, dir };
+}
+
+async function publishAllocation(bus: MemoryBus, a: Allocation, signer = allocator): Promise<Bytes32> {
+  const env = await signEnvelope(signer, domain, "Allocation", a, Date.now());
+  const p = await bus.createProducer(channels.allocations);
+  await p.send({ payload: new TextEncoder().encode(toWire(env)), properties: { type: "Allocation" } });
+  return allocationId(domain, a);
+}
+
+const until = async (what: string, ok: () => boolean) => {
+  const end = Date.now() + 5_000;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+describe("a role agent", () => {
+  it("accepts the allocations that name it from a trusted Allocator, and nothing else; bad messages do not stop it", async () => {
+    const bus = new MemoryBus();
+    const chain = new FakeChain();
+    const { agent } = startSupplier(bus, chain);
+    await agent.start();
+    const me = supplier.address as Address;
+    const garbage = await bus.createProducer(channels.allocations);
+    await garbage.send({ payload: new Uint8Array([1, 2, 3]), properties: { type: "Allocation" } });
+    const stranger = Wallet.createRandom();
+    await publishAllocation(bus, allocationFor([me], 1n, stranger), stranger);
+    await publishAllocation(bus, allocationFor([Wallet.createRandom().address as Address], 2n));
+    const id = await publishAllocation(bus, allocationFor([me], 3n));
+    await until("its Accept", () => bus.messages(channels.accept).length > 0);
+    await new Promise((r) => setTimeout(r, 100));
+    const accepts = bus.messages(channels.accept).map((m) => JSON.parse(new TextDecoder().decode(m.payload)));
+    expect(accepts).toHaveLength(1);
+    expect(accepts[0].body).toMatchObject({ allocationId: id, account: me });
+    expect(agent.counters).toMatchObject({ badMessages: 1, refused: 1 });
+    expect([...agent.deals.keys()]).toEqual([id]);
+  });
+
+  it("lets an allocation that was never opened lapse once its period is over", async () => {
+    const bus = new MemoryBus();
+    const chain = new FakeChain();
+    const { agent } = startSupplier(bus, chain);
+    await agent.start();
+    const a = allocationFor([supplier.address as Address], 4n);
+    const id = await publishAllocation(bus, a);
+    await until("the accept", () => agent.deals.get(id)?.state.phase === "accepted");
+    chain.nowS = a.end + 1;
+    await until("the lapse", () => agent.deals.get(id)?.state.phase === "lapsed");
+    expect(chain.calls).toEqual([]);
+  });
+
+  it.each([
+    ["Signing past its deadline", { state: 1, deadline: 100 }, 100],
+    ["MediationRequested past its deadline", { state: 3, deadline: 200 }, 200],
+  ])("expires an allocation in %s", async (_name, record, nowS) => {
+    const bus = new MemoryBus();
+    const chain = new FakeChain();
+    const { agent } = startSupplier(bus, chain);
+    await agent.start();
+    const id = await publishAllocation(bus, allocationFor([supplier.address as Address], 5n));
+    await until("the accept", () => agent.deals.get(id)?.state.phase === "accepted");
+    chain.records.set(id, { suppliers: 1, disputed: 0, mediating: 0, ...record });
+    chain.nowS = nowS - 1;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(chain.calls).toEqual([]); // not before the deadline
+    chain.nowS = nowS;
+    await until("the expire", () => chain.calls.includes("expire"));
+  });
+
+  it("expires a Running allocation whose Customer never revealed, once the reveal window is over", async () => {
+    const bus = new MemoryBus();
+    const chain = new FakeChain();
+    const { agent } = startSupplier(bus, chain);
+    await agent.start();
+    const a = allocationFor([supplier.address as Address], 6n);
+    const id = await publishAllocation(bus, a);
+    await until("the accept", () => agent.deals.get(id)?.state.phase === "accepted");
+    chain.records.set(id, { state: 2, deadline: 0, suppliers: 1, disputed: 0, mediating: 0 });
+    chain.nowS = a.end + WINDOWS.reveal - 1;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(chain.calls).toEqual([]);
+    chain.nowS = a.end + WINDOWS.reveal;
+    await until("the expire", () => chain.calls.includes("expire"));
+  });
+
+  it("resumes its allocations from the store after a restart, without accepting again", async () => {
+    const bus = new MemoryBus();
+    const chain = new FakeChain();
+    const first = startSupplier(bus, chain);
+    await first.agent.start();
+    const id = await publishAllocation(bus, allocationFor([supplier.address as Address], 7n));
+    await until("the accept", () => first.agent.deals.get(id)?.state.phase === "accepted");
+    await first.agent.stop();
+    const second = startSupplier(bus, chain, first.dir);
+    await second.agent.start();
+    expect(second.agent.deals.get(id)?.state.phase).toBe("accepted");
+    await new Promise((r) => setTimeout(r, 200));
+    expect(bus.messages(channels.accept)).toHaveLength(1);
+    // It offered once per start: a restart keeps the offer that is still open.
+    expect(bus.messages(channels.offers)).toHaveLength(1);
+  });
+});
