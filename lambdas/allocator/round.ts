@@ -11,7 +11,8 @@
 //     for the next round. So no offer (and no Supplier capacity) is ever allocated twice. Commits
 //     run concurrently when they touch disjoint offers; one that shares a Supplier offer with an
 //     earlier one waits for it and is built from what that one left (the same as running them in
-//     order, which is what the versions check).
+//     order, which is what the versions check). Customer offers whose allocations share Supplier
+//     offers are committed together in one transaction (as many as it holds).
 //  4. void: offers that expired unmatched are closed and their void queued, also conditionally.
 //  5. publish: each allocation is published on the allocations channel as soon as its commit
 //     landed, then marked published; then whatever else is in the outbox (a crashed round's) too.
@@ -24,7 +25,7 @@ import {
   allocationId,
   type Bytes32,
   type Commitment,
-  type CustomerCommit,
+  type GroupCommit,
   type MarketDomain,
   type OfferSource,
   offerId,
@@ -238,49 +239,9 @@ export async function runAllocatorRound(
   const publication = new Publication(deps);
   let allocations = 0;
   let conflicts = 0;
-  /** Builds one Customer offer's commit from the Supplier state as it is now, and applies it. */
-  const commitOne = async (
-    customerOfferId: Bytes32,
-    version: number,
-    kept: PlannedAllocation[],
-    reopened: TimeWindow[],
-  ) => {
-    const additions = new Map<Bytes32, Commitment[]>();
-    for (const p of kept)
-      for (const id of p.supplierOfferIds) additions.set(id, [...(additions.get(id) ?? []), p.commitment]);
-    const commit: CustomerCommit = {
-      customer: {
-        offerId: customerOfferId,
-        expectedVersion: version,
-        openWindows: reopened,
-        closed: reopened.length === 0,
-      },
-      suppliers: [...additions].map(([id, added]) => {
-        const state = supplierState.get(id)!;
-        return { offerId: id, expectedVersion: state.version, commitments: [...state.commitments, ...added] };
-      }),
-      allocations: kept.map((p) => ({
-        allocationId: allocationId(config.domain, p.allocation),
-        allocation: p.allocation,
-        commitment: p.commitment,
-      })),
-    };
-    if (await deps.registry.commit(commit)) {
-      allocations += kept.length;
-      customerVersion.set(customerOfferId, version + 1);
-      for (const s of commit.suppliers) {
-        supplierState.set(s.offerId, { version: s.expectedVersion + 1, commitments: [...s.commitments] });
-      }
-      for (const a of commit.allocations) publication.start({ kind: "allocation", ...a });
-    } else {
-      conflicts++;
-    }
-  };
 
-  // Commits that share a Supplier offer run in the auction's order; the others run side by side.
-  const lastTouching = new Map<Bytes32, Promise<void>>();
-  const commits: Promise<void>[] = [];
-  const slots = new Semaphore(config.writeConcurrency ?? DEFAULT_WRITE_CONCURRENCY);
+  // Each Customer offer's share: the allocations that fit one transaction, and its windows left open.
+  const shares: Share[] = [];
   for (const outcome of result.customers) {
     const planned = byCustomer.get(outcome.customerOfferId) ?? [];
     const version = customerVersion.get(outcome.customerOfferId);
@@ -292,22 +253,69 @@ export async function runAllocatorRound(
       continue;
     // Keep the transaction within DynamoDB's limit; what does not fit stays open for the next round.
     const kept: PlannedAllocation[] = [];
-    const touched = new Set<Bytes32>();
+    const suppliers = new Set<Bytes32>();
     let reopened: TimeWindow[] = [];
     for (const p of planned) {
-      const extra = p.supplierOfferIds.filter((id) => !touched.has(id)).length;
-      if (1 + kept.length + 1 + touched.size + extra > MAX_TRANSACTION_ITEMS) {
+      const extra = p.supplierOfferIds.filter((id) => !suppliers.has(id)).length;
+      if (1 + kept.length + 1 + suppliers.size + extra > MAX_TRANSACTION_ITEMS) {
         reopened.push({ start: p.allocation.start, end: p.allocation.end });
         continue;
       }
       kept.push(p);
-      for (const id of p.supplierOfferIds) touched.add(id);
+      for (const id of p.supplierOfferIds) suppliers.add(id);
     }
     reopened = mergeWindows([...outcome.stillOpen, ...reopened]);
+    shares.push({ customerOfferId: outcome.customerOfferId, version, kept, reopened, suppliers });
+  }
+
+  /** Builds one group's commit from the Supplier state as it is now, and applies it. */
+  const commitGroup = async (group: readonly Share[]) => {
+    const additions = new Map<Bytes32, Commitment[]>();
+    for (const share of group)
+      for (const p of share.kept)
+        for (const id of p.supplierOfferIds) additions.set(id, [...(additions.get(id) ?? []), p.commitment]);
+    const commit: GroupCommit = {
+      customers: group.map((share) => ({
+        offerId: share.customerOfferId,
+        expectedVersion: share.version,
+        openWindows: share.reopened,
+        closed: share.reopened.length === 0,
+      })),
+      suppliers: [...additions].map(([id, added]) => {
+        const state = supplierState.get(id)!;
+        return { offerId: id, expectedVersion: state.version, commitments: [...state.commitments, ...added] };
+      }),
+      allocations: group.flatMap((share) =>
+        share.kept.map((p) => ({
+          allocationId: allocationId(config.domain, p.allocation),
+          allocation: p.allocation,
+          commitment: p.commitment,
+        })),
+      ),
+    };
+    if (!(await deps.registry.commitGroup(commit))) {
+      conflicts += group.length;
+      return;
+    }
+    allocations += commit.allocations.length;
+    for (const c of commit.customers) customerVersion.set(c.offerId, c.expectedVersion + 1);
+    for (const s of commit.suppliers)
+      supplierState.set(s.offerId, { version: s.expectedVersion + 1, commitments: [...s.commitments] });
+    for (const a of commit.allocations) publication.start({ kind: "allocation", ...a });
+  };
+
+  // Shares that take from the same Supplier offers are committed together, as far as one
+  // transaction holds them; groups that still share a Supplier offer run in the auction's order,
+  // the others side by side.
+  const lastTouching = new Map<Bytes32, Promise<void>>();
+  const commits: Promise<void>[] = [];
+  const slots = new Semaphore(config.writeConcurrency ?? DEFAULT_WRITE_CONCURRENCY);
+  for (const group of groupShares(shares)) {
+    const touched = new Set(group.flatMap((share) => [...share.suppliers]));
     const before = [...touched].map((id) => lastTouching.get(id)).filter((p) => p !== undefined);
     const done = (async () => {
       await Promise.all(before);
-      await slots.run(() => commitOne(outcome.customerOfferId, version, kept, reopened));
+      await slots.run(() => commitGroup(group));
     })();
     // A failed commit still releases the commits behind it (they are built from what did land).
     const settled = done.catch(() => undefined);
@@ -337,6 +345,42 @@ export async function runAllocatorRound(
   for (const p of await deps.registry.pending()) publication.start(p);
   await publication.settle();
   return { read, recorded, rejected, allocations, voids, conflicts, published: publication.published };
+}
+
+/** One Customer offer's part of a round's commits. */
+interface Share {
+  readonly customerOfferId: Bytes32;
+  readonly version: number;
+  readonly kept: readonly PlannedAllocation[];
+  readonly reopened: readonly TimeWindow[];
+  readonly suppliers: ReadonlySet<Bytes32>;
+}
+
+/** Items one share writes: its Customer offer, its allocations, its Supplier offers. */
+const itemsOf = (share: Share) => 1 + share.kept.length + share.suppliers.size;
+
+/**
+ * Shares linked by common Supplier offers, in groups that fit one transaction (auction order kept
+ * within each group); a share that shares nothing is a group of its own.
+ */
+function groupShares(shares: readonly Share[]): Share[][] {
+  const groups: Array<{ shares: Share[]; suppliers: Set<Bytes32>; items: number }> = [];
+  for (const share of shares) {
+    const linked = groups.filter((g) => [...share.suppliers].some((id) => g.suppliers.has(id)));
+    const fits = linked.find((g) => {
+      const extra = [...share.suppliers].filter((id) => !g.suppliers.has(id)).length;
+      return g.items + 1 + share.kept.length + extra <= MAX_TRANSACTION_ITEMS;
+    });
+    if (fits) {
+      const extra = [...share.suppliers].filter((id) => !fits.suppliers.has(id)).length;
+      fits.shares.push(share);
+      fits.items += 1 + share.kept.length + extra;
+      for (const id of share.suppliers) fits.suppliers.add(id);
+    } else {
+      groups.push({ shares: [share], suppliers: new Set(share.suppliers), items: itemsOf(share) });
+    }
+  }
+  return groups.map((g) => g.shares);
 }
 
 /** At most `limit` tasks at once; a task waits for a free slot. */

@@ -1,6 +1,7 @@
 // AllocatorRegistry over DynamoDB (tables.ts). The guarantees the Allocator relies on:
 // - recordOffer is a put-if-absent on the offer id: replaying the channel stores nothing twice;
-// - commit is one TransactWriteItems: the Customer offer and every Supplier offer are updated
+// - commit (and commitGroup, for several Customer offers) is one TransactWriteItems: the Customer
+//   offer and every Supplier offer are updated
 //   only if still open at the version the round read, and each allocation is put only if absent;
 //   so two rounds (a retry, or a concurrent invocation) can never both allocate the same offer or
 //   the same Supplier capacity — the second transaction is cancelled as a whole;
@@ -29,6 +30,7 @@ import {
   type Commitment,
   type CustomerCommit,
   customerOffer,
+  type GroupCommit,
   type PendingPublication,
   type RecordedOffer,
   supplierOffer,
@@ -147,27 +149,33 @@ export class DynamoAllocatorRegistry implements AllocatorRegistry {
     };
   }
 
-  async commit(c: CustomerCommit): Promise<boolean> {
+  commit(c: CustomerCommit): Promise<boolean> {
+    return this.commitGroup({ customers: [c.customer], suppliers: c.suppliers, allocations: c.allocations });
+  }
+
+  async commitGroup(c: GroupCommit): Promise<boolean> {
     const now = Date.now();
     const items: NonNullable<TransactWriteCommandInput["TransactItems"]> = [];
-    items.push({
-      Update: {
-        TableName: this.#t.offers,
-        Key: { offerId: c.customer.offerId },
-        ConditionExpression: "#s = :open AND version = :v",
-        UpdateExpression: c.customer.closed
-          ? "SET version = :next, openWindows = :w, #s = :closed REMOVE openKind"
-          : "SET version = :next, openWindows = :w",
-        ExpressionAttributeNames: { "#s": "status" },
-        ExpressionAttributeValues: {
-          ":open": OPEN,
-          ":v": c.customer.expectedVersion,
-          ":next": c.customer.expectedVersion + 1,
-          ":w": JSON.stringify(c.customer.openWindows),
-          ...(c.customer.closed ? { ":closed": "closed" } : {}),
+    for (const customer of c.customers) {
+      items.push({
+        Update: {
+          TableName: this.#t.offers,
+          Key: { offerId: customer.offerId },
+          ConditionExpression: "#s = :open AND version = :v",
+          UpdateExpression: customer.closed
+            ? "SET version = :next, openWindows = :w, #s = :closed REMOVE openKind"
+            : "SET version = :next, openWindows = :w",
+          ExpressionAttributeNames: { "#s": "status" },
+          ExpressionAttributeValues: {
+            ":open": OPEN,
+            ":v": customer.expectedVersion,
+            ":next": customer.expectedVersion + 1,
+            ":w": JSON.stringify(customer.openWindows),
+            ...(customer.closed ? { ":closed": "closed" } : {}),
+          },
         },
-      },
-    });
+      });
+    }
     for (const s of c.suppliers) {
       items.push({
         Update: {
@@ -193,7 +201,7 @@ export class DynamoAllocatorRegistry implements AllocatorRegistry {
             allocationId: a.allocationId,
             kind: "allocation",
             body: toWire(a.allocation),
-            customerOfferId: c.customer.offerId,
+            customerOfferId: a.allocation.customerOffer,
             ...(a.commitment ? { commitment: JSON.stringify(a.commitment) } : {}),
             status: "committed",
             outbox: PENDING,

@@ -11,13 +11,15 @@
 //                GSI byAccount: PK account, SK offerId — a participant's offers.
 // allocations    PK allocationId (S): the EIP-712 digest of the allocation, or `void#<offerId>`.
 //                Attributes: kind (allocation | void), body (S, wire JSON), customerOfferId,
-//                status (committed | published), createdAtMs, and outbox (S = "pending") until
-//                published.
+//                commitment (S, JSON: the share it took of each Supplier offer, given back if it
+//                lapses), status (committed | published), createdAtMs, and outbox (S = "pending")
+//                until published.
 //                GSI byOutbox: PK outbox, SK allocationId — sparse: what is left to publish.
 //                GSI byCustomerOffer: PK customerOfferId, SK allocationId — the chunks of one offer.
 //                Accept round (accept-registry.ts): `accept:<address>` (M) per party that accepted
 //                (signature, commitment, envelope, recordedAtMs), openStatus (awaiting |
-//                submitting | opened | lapsed), openClaimedAtMs, openTx, openedAtMs, lapsedReason,
+//                submitting | opened | lapsed), openClaimedAtMs, openTx, openedAtMs, lapsedAtMs,
+//                lapsedReason,
 //                and awaitingOpen (S = "awaiting") until the allocation is opened or lapses.
 //                GSI byAwaitingOpen: PK awaitingOpen, SK allocationId — sparse, keys only: the
 //                allocations still collecting accepts or being opened.

@@ -86,6 +86,18 @@ export interface CustomerCommit {
   }>;
 }
 
+/**
+ * Several Customer offers' shares of a round committed as one atomic step: what a round writes at
+ * once when their allocations share Supplier offers (one transaction instead of one per Customer
+ * offer, each waiting for the one before). Every offer appears once, conditioned on the version the
+ * round read and bumped by one; each allocation belongs to the Customer offer it names.
+ */
+export interface GroupCommit {
+  readonly customers: ReadonlyArray<CustomerCommit["customer"]>;
+  readonly suppliers: CustomerCommit["suppliers"];
+  readonly allocations: CustomerCommit["allocations"];
+}
+
 /** An allocation or void the round decided on and that still has to be published. */
 export type PendingPublication =
   | { readonly kind: "allocation"; readonly allocationId: Bytes32; readonly allocation: Allocation }
@@ -97,6 +109,8 @@ export interface AllocatorRegistry {
   openOffers(): Promise<{ customers: VersionedCustomer[]; suppliers: VersionedSupplier[] }>;
   /** Applies a commit atomically; false when any condition failed (nothing was written). */
   commit(commit: CustomerCommit): Promise<boolean>;
+  /** Applies a group commit atomically; false when any condition failed (nothing was written). */
+  commitGroup(group: GroupCommit): Promise<boolean>;
   /** Closes an open offer as void and queues the void for publication; false when it was not open at that version. */
   voidOffer(offerId: Bytes32, expectedVersion: number, voidAllocation: VoidAllocation): Promise<boolean>;
   /** Allocations and voids committed but not yet published (the outbox). */

@@ -60,6 +60,33 @@ export function allocatorRoundCases(makeRegistry: () => Promise<AllocatorRegistr
       expect(await registry.cursor("offers")).toBe(source.messages.at(-1)!.position);
     });
 
+    it("commits the Customer offers that share Supplier offers in one transaction", async () => {
+      const registry = await makeRegistry();
+      const source = new MemoryOfferSource();
+      await market(source);
+      const groups: number[] = [];
+      const counting = new Proxy(registry, {
+        get(target, key) {
+          const value = Reflect.get(target, key, target);
+          if (key !== "commitGroup") return typeof value === "function" ? value.bind(target) : value;
+          return (g: Parameters<AllocatorRegistry["commitGroup"]>[0]) => {
+            groups.push(g.customers.length);
+            return target.commitGroup(g);
+          };
+        },
+      });
+
+      const report = await runAllocatorRound(
+        { source, registry: counting, publisher: new MemoryPublisher() },
+        config,
+        NOW_MS,
+      );
+
+      // Three Suppliers host the four Customers' replicas: every share is linked to another.
+      expect(report.allocations).toBe(4);
+      expect(groups).toEqual([4]);
+    });
+
     it("allocates nothing twice when the round is retried", async () => {
       const registry = await makeRegistry();
       const source = new MemoryOfferSource();

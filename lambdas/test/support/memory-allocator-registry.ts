@@ -7,6 +7,7 @@ import {
   type Commitment,
   type CustomerCommit,
   DEFAULT_DELAYS,
+  type GroupCommit,
   isExpired,
   type PendingPublication,
   type ProtocolDelays,
@@ -70,15 +71,20 @@ export class MemoryAllocatorRegistry implements AllocatorRegistry {
     return row?.status === "open" && row.version === version;
   }
   async commit(c: CustomerCommit) {
+    return this.commitGroup({ customers: [c.customer], suppliers: c.suppliers, allocations: c.allocations });
+  }
+  async commitGroup(c: GroupCommit) {
     const ok =
-      this.#isOpenAt(c.customer.offerId, c.customer.expectedVersion) &&
+      c.customers.every((x) => this.#isOpenAt(x.offerId, x.expectedVersion)) &&
       c.suppliers.every((s) => this.#isOpenAt(s.offerId, s.expectedVersion)) &&
       c.allocations.every((a) => !this.outbox.has(a.allocationId) && !this.published.has(a.allocationId));
     if (!ok) return false;
-    const customer = this.offers.get(c.customer.offerId)!;
-    customer.version++;
-    customer.openWindows = c.customer.openWindows;
-    if (c.customer.closed) customer.status = "closed";
+    for (const x of c.customers) {
+      const customer = this.offers.get(x.offerId)!;
+      customer.version++;
+      customer.openWindows = x.openWindows;
+      if (x.closed) customer.status = "closed";
+    }
     for (const s of c.suppliers) {
       const row = this.offers.get(s.offerId)!;
       row.version++;
