@@ -19,6 +19,7 @@
 //   allocation, so another Supplier cannot copy it, and it reveals nothing about γ
 //   (iExec's seal = H(worker, task, digest) plays the same role).
 import { AbiCoder, getBytes, keccak256 } from "ethers";
+import { createKeccak, type IHasher } from "hash-wasm";
 import { InvalidParameterError } from "./errors.ts";
 import type { Address, Bytes32 } from "./schemas.ts";
 
@@ -55,9 +56,29 @@ function concat(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/**
+ * keccak256 in WebAssembly (hash-wasm, no native addon) once it has compiled, a few milliseconds
+ * after start-up; ethers' JavaScript keccak until then (same digest). A Supplier hashes every
+ * output it records, and the WebAssembly one is ~10× faster on 1 KB outputs. Used synchronously
+ * (init → update → digest), so calls cannot interleave. No top-level await: bundlers that load
+ * modules lazily do not all support it.
+ */
+let wasmKeccak: IHasher | undefined;
+/** Resolves to true once the WebAssembly keccak serves hashBytes (false: it cannot load here). */
+export const wasmKeccakReady: Promise<boolean> = createKeccak(256).then(
+  (h) => {
+    wasmKeccak = h;
+    return true;
+  },
+  () => false, // no WebAssembly here: the JavaScript keccak serves
+);
+
 /** keccak256 of raw bytes, as 0x-prefixed hex. */
 export function hashBytes(bytes: Uint8Array): Bytes32 {
-  return keccak256(bytes) as Bytes32;
+  if (!wasmKeccak) return keccak256(bytes) as Bytes32;
+  wasmKeccak.init();
+  wasmKeccak.update(bytes);
+  return `0x${wasmKeccak.digest("hex")}` as Bytes32;
 }
 
 /** An output reduced to what verification needs: its input's sequence number and keccak256(o). */

@@ -6,10 +6,12 @@ import {
   commitmentOf,
   doubleGamma,
   gamma,
+  hashBytes,
   InvalidParameterError,
   outputLeaf,
   type SequencedOutput,
   seal,
+  wasmKeccakReady,
 } from "../src/index.ts";
 import { alice, bob } from "./fixtures.ts";
 
@@ -33,6 +35,20 @@ function referenceGamma(salt: `0x${string}`, items: SequencedOutput[]) {
     [salt, leaves.length, ...leaves],
   );
 }
+
+describe("hashBytes", () => {
+  it("is Ethereum's keccak256 for any input, across block boundaries (rate 136 bytes)", async () => {
+    expect(await wasmKeccakReady).toBe(true); // the WebAssembly keccak is the one under test
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 4096 }), (bytes) => {
+        expect(hashBytes(bytes)).toBe(keccak256(bytes));
+      }),
+      { numRuns: 300 },
+    );
+    for (const n of [0, 135, 136, 137, 272])
+      expect(hashBytes(new Uint8Array(n))).toBe(keccak256(new Uint8Array(n)));
+  });
+});
 
 describe("output hashes α, γ, Γ", () => {
   it("α agrees with keccak256(abi.encodePacked(uint64 seq, keccak256(output))) for every output", () => {

@@ -7,7 +7,6 @@ import { Isolation, ServiceSandbox, serviceHash } from "../sandbox/index.ts";
 import { prng, syntheticFrame } from "../sources/index.ts";
 import { loadConfig } from "./config.ts";
 import { createKeystore, keystoreAddress } from "./keystore.ts";
-import { run } from "./run.ts";
 
 const USAGE = `surplus-edge — the Surplus runtime for Suppliers, Customers and Mediators
 
@@ -106,6 +105,9 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     case "run": {
       const config = loadConfig(need(values.config, "--config FILE"));
+      // Loaded on demand: the other commands (calibrate on a small device) do without the agents,
+      // the channel layer and the contract's ABI.
+      const { run } = await import("./run.ts");
       return run(config, {
         pretty: values.pretty === true,
         exitWhenDone: values["exit-when-done"] === true,
