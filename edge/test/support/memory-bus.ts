@@ -15,8 +15,8 @@ export class MemoryBus implements MessageBus {
   readonly #cursors = new Map<string, number>();
 
   messages(topic: string): ReceivedMessage[] {
-    let t = this.topics.get(topic);
-    if (!t) this.topics.set(topic, (t = []));
+    const t = this.topics.get(topic) ?? [];
+    this.topics.set(topic, t);
     return t;
   }
 
