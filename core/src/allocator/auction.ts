@@ -197,6 +197,11 @@ const SQUEAK = 0.5;
 const REFINE_UP_TO_OFFERS = 2_000;
 const REFINEMENTS = 4;
 
+/** How many greedy passes runAuction makes on this input (its work is about proportional). */
+export function auctionPasses(input: AuctionInput): number {
+  return ORDERS.length + refinementsFor(input);
+}
+
 function refinementsFor(input: AuctionInput): number {
   return (
     input.params.refinements ??
