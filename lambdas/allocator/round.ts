@@ -15,7 +15,8 @@
 //     offers are committed together in one transaction (as many as it holds).
 //  4. void: offers that expired unmatched are closed and their void queued, also conditionally.
 //  5. publish: each allocation is published on the allocations channel as soon as its commit
-//     landed, then marked published; then whatever else is in the outbox (a crashed round's) too.
+//     landed, and so is whatever else is in the outbox (a crashed round's); what was published is
+//     then marked published, in one batch.
 //     Publishing is at-least-once; consumers deduplicate by allocation id. So no allocation is
 //     ever lost, and none waits for the rest of the round.
 import {
@@ -161,13 +162,16 @@ async function ingest(deps: AllocatorDeps, config: AllocatorConfig, nowMs: numbe
   return { read, recorded, rejected };
 }
 
-/** Publishes outbox entries, each marked published once it is on the channel; a key is published once per round. */
+/**
+ * Publishes outbox entries as they come (a key once per round), then marks every one that made it
+ * onto the channel published, in one batch.
+ */
 class Publication {
   readonly #deps: AllocatorDeps;
   readonly #started = new Set<string>();
   readonly #inFlight: Promise<void>[] = [];
+  readonly #sent: string[] = [];
   #failure: { error: unknown } | undefined;
-  published = 0;
 
   constructor(deps: AllocatorDeps) {
     this.#deps = deps;
@@ -183,18 +187,22 @@ class Publication {
         if (p.kind === "allocation")
           await this.#deps.publisher.publishAllocation(p.allocationId, p.allocation);
         else await this.#deps.publisher.publishVoid(p.voidAllocation);
-        await this.#deps.registry.markPublished(key);
-        this.published++;
+        this.#sent.push(key);
       })().catch((error: unknown) => {
         this.#failure ??= { error };
       }),
     );
   }
 
-  /** Waits for every publication started; rejects with the first failure (those stay in the outbox). */
-  async settle(): Promise<void> {
+  /**
+   * Waits for every publication started and marks those sent published; rejects with the first
+   * failure (what failed stays in the outbox). Resolves to how many were published.
+   */
+  async settle(): Promise<number> {
     for (let i = 0; i < this.#inFlight.length; i++) await this.#inFlight[i];
+    if (this.#sent.length) await this.#deps.registry.markAllPublished(this.#sent);
     if (this.#failure) throw this.#failure.error;
+    return this.#sent.length;
   }
 }
 
@@ -343,12 +351,12 @@ export async function runAllocatorRound(
   });
   // What a crashed round left in the outbox (this round's are on their way already).
   for (const p of await deps.registry.pending()) publication.start(p);
-  await publication.settle();
-  return { read, recorded, rejected, allocations, voids, conflicts, published: publication.published };
+  const published = await publication.settle();
+  return { read, recorded, rejected, allocations, voids, conflicts, published };
 }
 
 /** One Customer offer's part of a round's commits. */
-interface Share {
+export interface Share {
   readonly customerOfferId: Bytes32;
   readonly version: number;
   readonly kept: readonly PlannedAllocation[];
@@ -361,24 +369,34 @@ const itemsOf = (share: Share) => 1 + share.kept.length + share.suppliers.size;
 
 /**
  * Shares linked by common Supplier offers, in groups that fit one transaction (auction order kept
- * within each group); a share that shares nothing is a group of its own.
+ * within each group): a share joins every group it is linked to when they fit together, else the
+ * first it fits in (groups left linked are committed one after the other); a share that shares
+ * nothing is a group of its own.
  */
-function groupShares(shares: readonly Share[]): Share[][] {
-  const groups: Array<{ shares: Share[]; suppliers: Set<Bytes32>; items: number }> = [];
+export function groupShares(shares: readonly Share[]): Share[][] {
+  type Group = { shares: Share[]; suppliers: Set<Bytes32>; items: number };
+  let groups: Group[] = [];
+  const merged = (parts: readonly Group[], share: Share): Group => {
+    const suppliers = new Set([...parts.flatMap((g) => [...g.suppliers]), ...share.suppliers]);
+    const list = [...parts.flatMap((g) => g.shares), share];
+    return {
+      shares: list,
+      suppliers,
+      items: list.reduce((n, x) => n + 1 + x.kept.length, 0) + suppliers.size,
+    };
+  };
   for (const share of shares) {
     const linked = groups.filter((g) => [...share.suppliers].some((id) => g.suppliers.has(id)));
-    const fits = linked.find((g) => {
-      const extra = [...share.suppliers].filter((id) => !g.suppliers.has(id)).length;
-      return g.items + 1 + share.kept.length + extra <= MAX_TRANSACTION_ITEMS;
-    });
-    if (fits) {
-      const extra = [...share.suppliers].filter((id) => !fits.suppliers.has(id)).length;
-      fits.shares.push(share);
-      fits.items += 1 + share.kept.length + extra;
-      for (const id of share.suppliers) fits.suppliers.add(id);
-    } else {
-      groups.push({ shares: [share], suppliers: new Set(share.suppliers), items: itemsOf(share) });
+    const all = merged(linked, share);
+    if (linked.length > 0 && all.items <= MAX_TRANSACTION_ITEMS) {
+      const first = groups.indexOf(linked[0]!);
+      groups = groups.filter((g) => !linked.includes(g));
+      groups.splice(Math.min(first, groups.length), 0, all);
+      continue;
     }
+    const fits = linked.find((g) => merged([g], share).items <= MAX_TRANSACTION_ITEMS);
+    if (fits) groups[groups.indexOf(fits)] = merged([fits], share);
+    else groups.push({ shares: [share], suppliers: new Set(share.suppliers), items: itemsOf(share) });
   }
   return groups.map((g) => g.shares);
 }

@@ -294,14 +294,40 @@ export class DynamoAllocatorRegistry implements AllocatorRegistry {
     return out;
   }
 
+  #published(key: string) {
+    return {
+      TableName: this.#t.allocations,
+      Key: { allocationId: key },
+      UpdateExpression: "SET #s = :published REMOVE outbox",
+      ExpressionAttributeNames: { "#s": "status" },
+      ExpressionAttributeValues: { ":published": "published" },
+    };
+  }
+
   async markPublished(key: string): Promise<void> {
-    await this.#db.send(
-      new UpdateCommand({
-        TableName: this.#t.allocations,
-        Key: { allocationId: key },
-        UpdateExpression: "SET #s = :published REMOVE outbox",
-        ExpressionAttributeNames: { "#s": "status" },
-        ExpressionAttributeValues: { ":published": "published" },
+    await this.#db.send(new UpdateCommand(this.#published(key)));
+  }
+
+  /**
+   * One transaction per 100 keys. An accept recorded on one of the items at the same moment
+   * cancels it (TransactionConflict): that chunk is then marked one item at a time.
+   */
+  async markAllPublished(keys: readonly string[]): Promise<void> {
+    const chunks: string[][] = [];
+    for (let i = 0; i < keys.length; i += 100) chunks.push(keys.slice(i, i + 100));
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        if (chunk.length === 1) return this.markPublished(chunk[0]!);
+        try {
+          await this.#db.send(
+            new TransactWriteCommand({
+              TransactItems: chunk.map((key) => ({ Update: this.#published(key) })),
+            }),
+          );
+        } catch (err) {
+          if (!(err instanceof TransactionCanceledException)) throw err;
+          await Promise.all(chunk.map((key) => this.markPublished(key)));
+        }
       }),
     );
   }

@@ -116,6 +116,8 @@ export interface AllocatorRegistry {
   /** Allocations and voids committed but not yet published (the outbox). */
   pending(): Promise<PendingPublication[]>;
   markPublished(key: string): Promise<void>;
+  /** `markPublished` for each key, in as few requests as the store allows. */
+  markAllPublished(keys: readonly string[]): Promise<void>;
   cursor(name: string): Promise<string | undefined>;
   /** Compare-and-set: moves the cursor from `from` to `to`; false when another run moved it first. */
   advanceCursor(name: string, from: string | undefined, to: string): Promise<boolean>;

@@ -171,6 +171,9 @@ export class MemoryAllocatorRegistry implements AllocatorRegistry {
     this.outbox.delete(key);
     this.published.add(key);
   }
+  async markAllPublished(keys: readonly string[]) {
+    for (const key of keys) await this.markPublished(key);
+  }
   async cursor(name: string) {
     return this.cursors.get(name);
   }

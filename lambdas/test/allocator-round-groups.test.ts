@@ -1,0 +1,43 @@
+import type { Bytes32, PlannedAllocation } from "@surplus/core";
+import { describe, expect, it } from "vitest";
+import { groupShares, type Share } from "../allocator/round.ts";
+
+const id = (n: number) => `0x${n.toString(16).padStart(64, "0")}` as Bytes32;
+/** A Customer offer's share with `allocations` allocations over these Supplier offers. */
+function share(customer: number, suppliers: number[], allocations = 1): Share {
+  return {
+    customerOfferId: id(1_000 + customer),
+    version: 0,
+    kept: Array.from({ length: allocations }, () => ({}) as PlannedAllocation),
+    reopened: [],
+    suppliers: new Set(suppliers.map(id)),
+  };
+}
+const names = (groups: Share[][]) =>
+  groups.map((g) => g.map((s) => Number(BigInt(s.customerOfferId) - 1_000n)));
+
+describe("groupShares", () => {
+  it("keeps shares that take from different Supplier offers apart", () => {
+    expect(names(groupShares([share(1, [1]), share(2, [2]), share(3, [])]))).toEqual([[1], [2], [3]]);
+  });
+
+  it("joins the groups a later share links, in one transaction", () => {
+    expect(names(groupShares([share(1, [1]), share(2, [2]), share(3, [1, 2]), share(4, [3])]))).toEqual([
+      [1, 2, 3],
+      [4],
+    ]);
+  });
+
+  it("never puts more than 100 items in one group", () => {
+    // Each share: 1 Customer offer + 32 allocations + its Supplier offers; all three need 103 items.
+    const shares = [share(1, [1, 2], 32), share(2, [2, 3], 32), share(3, [3, 4], 32)];
+
+    const groups = groupShares(shares);
+
+    expect(names(groups)).toEqual([[1, 2], [3]]);
+    for (const g of groups) {
+      const suppliers = new Set(g.flatMap((s) => [...s.suppliers]));
+      expect(g.reduce((n, s) => n + 1 + s.kept.length, 0) + suppliers.size).toBeLessThanOrEqual(100);
+    }
+  });
+});
