@@ -1,7 +1,7 @@
 // The Allocator's use case: one scheduled round (paper §3.2 ①–③).
 //  1. ingest: read the offers channel from the stored cursor, verify each envelope (schema,
-//     EIP-712 signature, freshness), record the batch's offers put-if-absent (concurrently: each
-//     put is independent), then move the cursor with compare-and-set. A crash (or a failed put)
+//     EIP-712 signature, freshness), record the batch's offers put-if-absent (in as few requests as
+//     the registry allows), then move the cursor with compare-and-set. A crash (or a failed put)
 //     before the cursor moves replays the batch: nothing is stored twice, nothing is skipped.
 //  2. auction: run one deterministic round (core runAuction) over every open offer, with each
 //     Supplier's commitments and each Customer's open windows as stored.
@@ -61,7 +61,7 @@ export interface AllocatorConfig {
   readonly maxBatches?: number;
   /** Offers whose envelope is older than this are rejected. @default 1 day */
   readonly maxOfferAgeMs?: number;
-  /** Registry writes in flight at once (offer puts, commits of disjoint offers, voids). @default 8 */
+  /** Registry writes in flight at once (commits of disjoint offers, voids). @default 8 */
   readonly writeConcurrency?: number;
 }
 
@@ -150,9 +150,7 @@ async function ingest(deps: AllocatorDeps, config: AllocatorConfig, nowMs: numbe
     }
     // A put that fails (not a duplicate: the registry is unavailable) fails the round before the
     // cursor moves, so the batch is read again next time.
-    await eachLimited(offers, config.writeConcurrency ?? DEFAULT_WRITE_CONCURRENCY, async (offer) => {
-      if (await deps.registry.recordOffer(offer)) recorded++;
-    });
+    if (offers.length) recorded += (await deps.registry.recordOffers(offers)).filter(Boolean).length;
     const last = messages[messages.length - 1]!.position;
     // Another round moved the cursor first: it has (or will have) recorded these too.
     if (!(await deps.registry.advanceCursor(name, cursor, last))) break;

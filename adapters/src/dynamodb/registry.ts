@@ -64,6 +64,8 @@ export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
 }
 
 const OPEN = "open";
+/** DynamoDB's TransactWriteItems limit. */
+const MAX_TRANSACTION_ITEMS = 100;
 const PENDING = "pending";
 
 export class DynamoAllocatorRegistry implements AllocatorRegistry {
@@ -73,6 +75,105 @@ export class DynamoAllocatorRegistry implements AllocatorRegistry {
   constructor(db: DynamoDBDocumentClient, names: TableNames = tableNames()) {
     this.#db = db;
     this.#t = names;
+  }
+
+  #offerItem(r: RecordedOffer) {
+    const o = r.offer;
+    return {
+      TableName: this.#t.offers,
+      Item: {
+        offerId: r.offerId,
+        kind: o.kind,
+        account: o.account,
+        status: OPEN,
+        openKind: o.kind,
+        version: 0,
+        offer: toWire(o),
+        envelope: r.envelope,
+        end: o.end,
+        recordedAtMs: r.recordedAtMs,
+        ...(o.kind === "customer" ? { openWindows: JSON.stringify([{ start: o.start, end: o.end }]) } : {}),
+        ...(o.kind === "supplier" ? { commitments: "[]" } : {}),
+      },
+      ConditionExpression: "attribute_not_exists(offerId)",
+    };
+  }
+
+  /**
+   * One transaction per chunk (its offers' puts and one participants update per account, 100
+   * items at most). A put of an offer stored before cancels it: the transaction is sent again
+   * without the offers its cancellation reasons name, so only new offers are counted.
+   */
+  async recordOffers(records: readonly RecordedOffer[]): Promise<boolean[]> {
+    const stored = records.map(() => false);
+    const chunks: number[][] = [];
+    let accounts = new Set<string>();
+    const seen = new Set<string>();
+    for (const [i, r] of records.entries()) {
+      // The same offer twice in a batch (a replayed message): one put (a transaction may not
+      // touch an item twice); the copy is not stored now.
+      if (seen.has(r.offerId)) continue;
+      seen.add(r.offerId);
+      const last = chunks.at(-1);
+      const extra = accounts.has(r.offer.account) ? 0 : 1;
+      if (last && last.length + accounts.size + 1 + extra <= MAX_TRANSACTION_ITEMS) {
+        last.push(i);
+        accounts.add(r.offer.account);
+      } else {
+        chunks.push([i]);
+        accounts = new Set([r.offer.account]);
+      }
+    }
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        let pending = chunk;
+        for (let attempt = 1; pending.length > 0; attempt++) {
+          const byAccount = new Map<string, { kinds: Set<string>; offers: number; at: number }>();
+          for (const i of pending) {
+            const r = records[i]!;
+            const p = byAccount.get(r.offer.account) ?? { kinds: new Set(), offers: 0, at: r.recordedAtMs };
+            p.kinds.add(r.offer.kind);
+            p.offers++;
+            p.at = Math.max(p.at, r.recordedAtMs);
+            byAccount.set(r.offer.account, p);
+          }
+          try {
+            await this.#db.send(
+              new TransactWriteCommand({
+                TransactItems: [
+                  ...pending.map((i) => ({ Put: this.#offerItem(records[i]!) })),
+                  ...[...byAccount].map(([account, p]) => ({
+                    Update: this.#participant(account, p.kinds, p.offers, p.at),
+                  })),
+                ],
+              }),
+            );
+            for (const i of pending) stored[i] = true;
+            return;
+          } catch (err) {
+            if (!(err instanceof TransactionCanceledException)) throw err;
+            const reasons = err.CancellationReasons ?? [];
+            const duplicates = new Set(
+              pending.filter((_, k) => reasons[k]?.Code === "ConditionalCheckFailed"),
+            );
+            // Otherwise a concurrent write to a participant (TransactionConflict): send it again.
+            if (duplicates.size === 0 && attempt >= 5) throw err;
+            pending = pending.filter((i) => !duplicates.has(i));
+          }
+        }
+      }),
+    );
+    return stored;
+  }
+
+  #participant(account: string, kinds: Set<string>, offers: number, atMs: number) {
+    return {
+      TableName: this.#t.participants,
+      Key: { account },
+      UpdateExpression:
+        "ADD kinds :kind, offers :n SET lastOfferMs = :now, firstSeenMs = if_not_exists(firstSeenMs, :now)",
+      ExpressionAttributeValues: { ":kind": kinds, ":n": offers, ":now": atMs },
+    };
   }
 
   async recordOffer(r: RecordedOffer): Promise<boolean> {

@@ -106,6 +106,8 @@ export type PendingPublication =
 export interface AllocatorRegistry {
   /** Stores an offer unless its id is already stored (put-if-absent); true when stored now. */
   recordOffer(offer: RecordedOffer): Promise<boolean>;
+  /** `recordOffer` for a batch, in as few requests as the store allows; which ones were stored now, in order. */
+  recordOffers(offers: readonly RecordedOffer[]): Promise<boolean[]>;
   openOffers(): Promise<{ customers: VersionedCustomer[]; suppliers: VersionedSupplier[] }>;
   /** Applies a commit atomically; false when any condition failed (nothing was written). */
   commit(commit: CustomerCommit): Promise<boolean>;

@@ -87,6 +87,26 @@ export function allocatorRoundCases(makeRegistry: () => Promise<AllocatorRegistr
       expect(groups).toEqual([4]);
     });
 
+    it("records a replayed offer once, in the same batch and in a later one", async () => {
+      const registry = await makeRegistry();
+      const source = new MemoryOfferSource();
+      await market(source);
+      source.append(source.messages[0]!.payload);
+      source.append(source.messages[4]!.payload);
+      const publisher = new MemoryPublisher();
+
+      const report = await runAllocatorRound(
+        { source, registry, publisher },
+        { ...config, batchSize: 100 },
+        NOW_MS,
+      );
+      source.append(source.messages[1]!.payload);
+      const again = await runAllocatorRound({ source, registry, publisher }, config, NOW_MS);
+
+      expect(report).toMatchObject({ read: 9, recorded: 7, rejected: [], allocations: 4 });
+      expect(again).toMatchObject({ read: 1, recorded: 0, rejected: [], allocations: 0 });
+    });
+
     it("allocates nothing twice when the round is retried", async () => {
       const registry = await makeRegistry();
       const source = new MemoryOfferSource();

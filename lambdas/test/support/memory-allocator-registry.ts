@@ -48,6 +48,11 @@ export class MemoryAllocatorRegistry implements AllocatorRegistry {
     });
     return true;
   }
+  async recordOffers(offers: readonly RecordedOffer[]) {
+    const stored: boolean[] = [];
+    for (const r of offers) stored.push(await this.recordOffer(r));
+    return stored;
+  }
   async openOffers() {
     const customers: VersionedCustomer[] = [];
     const suppliers: VersionedSupplier[] = [];
