@@ -4,7 +4,8 @@
 //     the registry allows), then move the cursor with compare-and-set. A crash (or a failed put)
 //     before the cursor moves replays the batch: nothing is stored twice, nothing is skipped.
 //  2. auction: run one deterministic round (core runAuction) over every open offer, with each
-//     Supplier's commitments and each Customer's open windows as stored.
+//     Supplier's commitments and each Customer's open windows as stored (read while step 1 runs;
+//     the offers step 1 stored are added as it stored them).
 //  3. commit: per Customer offer, one conditional transaction writes its allocations, its new open
 //     windows and the Suppliers' new commitments, conditioned on the versions read in step 2. A
 //     concurrent or retried round that got there first makes it fail; the offer then simply waits
@@ -118,7 +119,8 @@ async function ingest(deps: AllocatorDeps, config: AllocatorConfig, nowMs: numbe
   const batchSize = config.batchSize ?? 500;
   const rejected: Array<{ position: string; error: string }> = [];
   let read = 0;
-  let recorded = 0;
+  /** Offers this round stored (new: open, version 0, nothing taken). */
+  const fresh: RecordedOffer[] = [];
   let cursor = await deps.registry.cursor(name);
   for (let batch = 0; batch < (config.maxBatches ?? 20); batch++) {
     const messages = await deps.source.read(cursor, batchSize);
@@ -150,14 +152,17 @@ async function ingest(deps: AllocatorDeps, config: AllocatorConfig, nowMs: numbe
     }
     // A put that fails (not a duplicate: the registry is unavailable) fails the round before the
     // cursor moves, so the batch is read again next time.
-    if (offers.length) recorded += (await deps.registry.recordOffers(offers)).filter(Boolean).length;
+    if (offers.length) {
+      const stored = await deps.registry.recordOffers(offers);
+      for (const [i, offer] of offers.entries()) if (stored[i]) fresh.push(offer);
+    }
     const last = messages[messages.length - 1]!.position;
     // Another round moved the cursor first: it has (or will have) recorded these too.
     if (!(await deps.registry.advanceCursor(name, cursor, last))) break;
     cursor = last;
     if (messages.length < batchSize) break;
   }
-  return { read, recorded, rejected };
+  return { read, recorded: fresh.length, rejected, fresh };
 }
 
 /**
@@ -210,9 +215,24 @@ export async function runAllocatorRound(
   config: AllocatorConfig,
   nowMs: number,
 ): Promise<RoundReport> {
-  const { read, recorded, rejected } = await ingest(deps, config, nowMs);
-
-  const open = await deps.registry.openOffers();
+  // The open offers are read while the channel is: the offers this round records are added as
+  // stored (a round that changed one meanwhile makes its commit fail on the version, as usual).
+  const [{ read, recorded, rejected, fresh }, open] = await Promise.all([
+    ingest(deps, config, nowMs),
+    deps.registry.openOffers(),
+  ]);
+  for (const r of fresh) {
+    const o = r.offer;
+    if (o.kind === "customer" && !open.customers.some((c) => c.offerId === r.offerId))
+      open.customers.push({
+        offerId: r.offerId,
+        offer: o,
+        version: 0,
+        openWindows: [{ start: o.start, end: o.end }],
+      });
+    if (o.kind === "supplier" && !open.suppliers.some((x) => x.offerId === r.offerId))
+      open.suppliers.push({ offerId: r.offerId, offer: o, version: 0, commitments: [] });
+  }
   const nowSeconds = Math.floor(nowMs / 1000);
   const result = runAuction({
     customers: open.customers.map((c) => ({
