@@ -11,7 +11,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 function runMarket(): Promise<{ code: number | null; output: string }> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, [join(ROOT, "localstack/src/market.ts"), "--seconds", "25"], {
+    const child = spawn(process.execPath, [join(ROOT, "localstack/src/market.ts"), "--seconds", "30"], {
       cwd: ROOT,
       // Its own chain port, next to the one the integration setup runs.
       env: { ...process.env, SURPLUS_CHAIN_PORT: "18645", FORCE_COLOR: "0" },
