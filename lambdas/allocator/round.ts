@@ -16,8 +16,8 @@
 //     offers are committed together in one transaction (as many as it holds).
 //  4. void: offers that expired unmatched are closed and their void queued, also conditionally.
 //  5. publish: each allocation is published on the allocations channel as soon as its commit
-//     landed, and so is whatever else is in the outbox (a crashed round's); what was published is
-//     then marked published, in one batch.
+//     landed, and whatever a crashed round left in the outbox as soon as the round starts; what
+//     was published is then marked published, in one batch.
 //     Publishing is at-least-once; consumers deduplicate by allocation id. So no allocation is
 //     ever lost, and none waits for the rest of the round.
 import {
@@ -217,9 +217,14 @@ export async function runAllocatorRound(
 ): Promise<RoundReport> {
   // The open offers are read while the channel is: the offers this round records are added as
   // stored (a round that changed one meanwhile makes its commit fail on the version, as usual).
+  const publication = new Publication(deps);
   const [{ read, recorded, rejected, fresh }, open] = await Promise.all([
     ingest(deps, config, nowMs),
     deps.registry.openOffers(),
+    // What a crashed round left in the outbox goes out right away.
+    deps.registry.pending().then((left) => {
+      for (const p of left) publication.start(p);
+    }),
   ]);
   for (const r of fresh) {
     const o = r.offer;
@@ -262,7 +267,6 @@ export async function runAllocatorRound(
     byCustomer.set(p.customerOfferId, list);
   }
 
-  const publication = new Publication(deps);
   let allocations = 0;
   let conflicts = 0;
 
@@ -367,8 +371,6 @@ export async function runAllocatorRound(
       publication.start({ kind: "void", key: `void#${v.offer}`, voidAllocation: v });
     }
   });
-  // What a crashed round left in the outbox (this round's are on their way already).
-  for (const p of await deps.registry.pending()) publication.start(p);
   const published = await publication.settle();
   return { read, recorded, rejected, allocations, voids, conflicts, published };
 }
@@ -386,10 +388,10 @@ export interface Share {
 const itemsOf = (share: Share) => 1 + share.kept.length + share.suppliers.size;
 
 /**
- * Shares linked by common Supplier offers, in groups that fit one transaction (auction order kept
- * within each group): a share joins every group it is linked to when they fit together, else the
- * first it fits in (groups left linked are committed one after the other); a share that shares
- * nothing is a group of its own.
+ * Shares in groups that fit one transaction (auction order kept within each group): a share joins
+ * every group it is linked to by a common Supplier offer when they fit together, else the first it
+ * fits in (groups left linked are committed one after the other); then groups are packed together
+ * while they fit.
  */
 export function groupShares(shares: readonly Share[]): Share[][] {
   type Group = { shares: Share[]; suppliers: Set<Bytes32>; items: number };
@@ -416,7 +418,18 @@ export function groupShares(shares: readonly Share[]): Share[][] {
     if (fits) groups[groups.indexOf(fits)] = merged([fits], share);
     else groups.push({ shares: [share], suppliers: new Set(share.suppliers), items: itemsOf(share) });
   }
-  return groups.map((g) => g.shares);
+  // Groups that share nothing still go together while they fit: fewer, larger transactions (a
+  // conflict cancels the whole transaction; its shares wait for the next round, as any other).
+  const packed: Group[] = [];
+  for (const g of groups) {
+    const bin = packed.find((b) => b.items + g.items <= MAX_TRANSACTION_ITEMS);
+    if (bin) {
+      bin.shares.push(...g.shares);
+      for (const id of g.suppliers) bin.suppliers.add(id);
+      bin.items += g.items;
+    } else packed.push({ shares: [...g.shares], suppliers: new Set(g.suppliers), items: g.items });
+  }
+  return packed.map((g) => g.shares);
 }
 
 /** At most `limit` tasks at once; a task waits for a free slot. */

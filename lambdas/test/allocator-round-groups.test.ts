@@ -17,14 +17,19 @@ const names = (groups: Share[][]) =>
   groups.map((g) => g.map((s) => Number(BigInt(s.customerOfferId) - 1_000n)));
 
 describe("groupShares", () => {
-  it("keeps shares that take from different Supplier offers apart", () => {
-    expect(names(groupShares([share(1, [1]), share(2, [2]), share(3, [])]))).toEqual([[1], [2], [3]]);
+  it("packs shares that take from different Supplier offers into one transaction while they fit", () => {
+    expect(names(groupShares([share(1, [1]), share(2, [2]), share(3, [])]))).toEqual([[1, 2, 3]]);
+    expect(names(groupShares([share(1, [1], 60), share(2, [2], 60)]))).toEqual([[1], [2]]);
   });
 
-  it("joins the groups a later share links, in one transaction", () => {
-    expect(names(groupShares([share(1, [1]), share(2, [2]), share(3, [1, 2]), share(4, [3])]))).toEqual([
+  it("joins the groups a later share links", () => {
+    expect(names(groupShares([share(1, [1], 30), share(2, [2], 30), share(3, [1, 2], 30)]))).toEqual([
       [1, 2, 3],
-      [4],
+    ]);
+    // Share 3 links 1 and 2 but does not fit with both: it joins 1; 2 is committed after them.
+    expect(names(groupShares([share(1, [1], 40), share(2, [2], 40), share(3, [1, 2], 40)]))).toEqual([
+      [1, 3],
+      [2],
     ]);
   });
 
