@@ -65,6 +65,8 @@ export interface AcceptRoundConfig {
   readonly delays?: ProtocolDelays;
   /** Allocation records read at once when collecting. @default 8 */
   readonly readConcurrency?: number;
+  /** Allocations opened side by side at most. @default 8 */
+  readonly openConcurrency?: number;
 }
 
 /** An allocation this round opened on-chain. */
@@ -127,6 +129,11 @@ interface Ingested {
 }
 
 /** Checks one verified accept or decline against the allocation it names; returns its terms. */
+/** An accept or decline that is wrong in itself (not a failure of the registry). */
+class RejectedAccept extends Error {
+  override name = "RejectedAccept";
+}
+
 async function termsFor(
   registry: AcceptRegistry,
   config: AcceptRoundConfig,
@@ -134,10 +141,75 @@ async function termsFor(
   account: Address,
 ): Promise<Allocation> {
   const terms = await registry.allocation(id);
-  if (!terms) throw new Error(`unknown allocation ${id}`);
-  if (terms.allocator !== config.allocator) throw new Error(`allocation ${id} is another Allocator's`);
-  if (!partiesOf(terms).includes(account)) throw new Error(`${account} is not a party of ${id}`);
+  if (!terms) throw new RejectedAccept(`unknown allocation ${id}`);
+  if (terms.allocator !== config.allocator)
+    throw new RejectedAccept(`allocation ${id} is another Allocator's`);
+  if (!partiesOf(terms).includes(account)) throw new RejectedAccept(`${account} is not a party of ${id}`);
   return terms;
+}
+
+/** Runs at most `n` of the given tasks at a time. */
+function semaphore(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  return async (task) => {
+    if (active >= n) await new Promise<void>((r) => waiting.push(r));
+    active++;
+    try {
+      return await task();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+/** Records one verified accept (or decline); a bad one is rejected with its reason. */
+async function recordOne(
+  deps: AcceptRoundDeps,
+  config: AcceptRoundConfig,
+  nowMs: number,
+  position: string,
+  verified: ReturnType<typeof verifyEnvelope>,
+  out: Ingested,
+): Promise<void> {
+  try {
+    if (verified.type === "Decline") {
+      const { allocationId: id, account, reason } = verified.body;
+      await termsFor(deps.registry, config, id, account);
+      const why = `declined by ${account}${reason ? `: ${reason}` : ""}`;
+      if (await deps.registry.markLapsed(id, { atMs: nowMs, reason: why, ...delaysOf(config) }))
+        out.lapsed.push({ allocationId: id, reason: why });
+      return;
+    }
+    if (verified.type !== "Accept")
+      throw new RejectedAccept(`${verified.type} does not belong on the accept channel`);
+    const { allocationId: id, account, commitment } = verified.body;
+    const terms = await termsFor(deps.registry, config, id, account);
+    // The contract checks the other parties' Accept over a zero commitment: any other value
+    // would make the whole `open` revert.
+    if (account !== terms.customer && commitment !== ZERO)
+      throw new RejectedAccept(`${account}'s accept of ${id} carries a commitment; only the Customer's does`);
+    const outcome = await deps.registry.recordAccept({
+      allocationId: id,
+      account,
+      signature: verified.envelope.signature,
+      commitment,
+      envelope: toWire(verified.envelope),
+      recordedAtMs: nowMs,
+    });
+    if (outcome === "recorded") out.recorded++;
+    else if (outcome === "duplicate") out.duplicates++;
+    else if (outcome === "finished")
+      throw new RejectedAccept(`allocation ${id} was opened or lapsed already`);
+    else throw new RejectedAccept(`unknown allocation ${id}`);
+  } catch (err) {
+    // A bad message is rejected with its reason; a registry that fails fails the round before
+    // the cursor moves, so the accept is read again (recording it is idempotent). A request the
+    // registry refuses as invalid would be refused again: rejected too.
+    if (!(err instanceof RejectedAccept || (err as Error).name === "ValidationException")) throw err;
+    out.rejected.push({ position, error: (err as Error).message });
+  }
 }
 
 async function ingest(deps: AcceptRoundDeps, config: AcceptRoundConfig, nowMs: number): Promise<Ingested> {
@@ -148,45 +220,33 @@ async function ingest(deps: AcceptRoundDeps, config: AcceptRoundConfig, nowMs: n
   for (let batch = 0; batch < (config.maxBatches ?? 20); batch++) {
     const messages = await deps.source.read(cursor, batchSize);
     if (messages.length === 0) break;
+    // Accepts of a batch are recorded side by side (each is one conditional write), except that
+    // a party's messages about one allocation keep their channel order: its first accept stands.
+    const chains = new Map<string, Promise<void>>();
+    const limit = semaphore(config.readConcurrency ?? 8);
     for (const m of messages) {
       out.read++;
+      let verified: ReturnType<typeof verifyEnvelope>;
       try {
-        const verified = verifyEnvelope(config.domain, m.payload, {
+        verified = verifyEnvelope(config.domain, m.payload, {
           nowMs,
           maxAgeMs: config.maxAcceptAgeMs ?? 600_000,
         });
-        if (verified.type === "Decline") {
-          const { allocationId: id, account, reason } = verified.body;
-          await termsFor(deps.registry, config, id, account);
-          const why = `declined by ${account}${reason ? `: ${reason}` : ""}`;
-          if (await deps.registry.markLapsed(id, { atMs: nowMs, reason: why, ...delaysOf(config) }))
-            out.lapsed.push({ allocationId: id, reason: why });
-          continue;
-        }
-        if (verified.type !== "Accept")
-          throw new Error(`${verified.type} does not belong on the accept channel`);
-        const { allocationId: id, account, commitment } = verified.body;
-        const terms = await termsFor(deps.registry, config, id, account);
-        // The contract checks the other parties' Accept over a zero commitment: any other value
-        // would make the whole `open` revert.
-        if (account !== terms.customer && commitment !== ZERO)
-          throw new Error(`${account}'s accept of ${id} carries a commitment; only the Customer's does`);
-        const outcome = await deps.registry.recordAccept({
-          allocationId: id,
-          account,
-          signature: verified.envelope.signature,
-          commitment,
-          envelope: toWire(verified.envelope),
-          recordedAtMs: nowMs,
-        });
-        if (outcome === "recorded") out.recorded++;
-        else if (outcome === "duplicate") out.duplicates++;
-        else if (outcome === "finished") throw new Error(`allocation ${id} was opened or lapsed already`);
-        else throw new Error(`unknown allocation ${id}`);
       } catch (err) {
         out.rejected.push({ position: m.position, error: (err as Error).message });
+        continue;
       }
+      const body = verified.body as { allocationId?: string; account?: string };
+      const key = `${body.allocationId}|${body.account}`;
+      const handled = (chains.get(key) ?? Promise.resolve()).then(() =>
+        limit(() => recordOne(deps, config, nowMs, m.position, verified, out)),
+      );
+      chains.set(key, handled);
     }
+    await Promise.all(chains.values());
+    // Rejections reported in channel order, however the writes interleaved.
+    const order = new Map(messages.map((m, i) => [m.position, i]));
+    out.rejected.sort((a, b) => (order.get(a.position) ?? -1) - (order.get(b.position) ?? -1));
     const last = messages[messages.length - 1]!.position;
     // Another run moved the cursor first: it has (or will have) recorded these too.
     if (!(await deps.registry.advanceCursor(name, cursor, last))) break;
@@ -220,13 +280,15 @@ export async function runAcceptRound(
   };
   await Promise.all(Array.from({ length: Math.min(config.readConcurrency ?? 8, ids.length) }, reader));
 
-  for (const [i, id] of ids.entries()) {
+  // Allocations are independent: each is claimed, opened and recorded on its own, several at a
+  // time (the opener sends one transaction at a time, so its account's nonces stay in order).
+  const openOne = async (i: number, id: Bytes32): Promise<void> => {
     const p = records[i];
-    if (!p || p.status === "opened" || p.status === "lapsed") continue;
+    if (!p || p.status === "opened" || p.status === "lapsed") return;
     let staleClaim: number | undefined;
     if (p.status === "submitting") {
       // Another run is submitting it right now: leave it to that run.
-      if (p.claimedAtMs !== undefined && nowMs - p.claimedAtMs < claimTtl) continue;
+      if (p.claimedAtMs !== undefined && nowMs - p.claimedAtMs < claimTtl) return;
       staleClaim = p.claimedAtMs;
     }
     const deadline = p.allocation.start - (config.signingLeadSeconds ?? 0);
@@ -238,7 +300,7 @@ export async function runAcceptRound(
           ...(p.transactionHash ? { transactionHash: p.transactionHash } : {}),
         });
         alreadyOpen.push(id);
-        continue;
+        return;
       }
       const missing = partiesOf(p.allocation).filter((x) => !p.accepts.has(x));
       const reason = `signing deadline ${deadline} passed${missing.length ? ` without the accept of ${missing.join(", ")}` : ""}`;
@@ -251,10 +313,10 @@ export async function runAcceptRound(
         })
       )
         lapsed.push({ allocationId: id, reason });
-      continue;
+      return;
     }
-    if (!partiesOf(p.allocation).every((x) => p.accepts.has(x))) continue;
-    if (!(await deps.registry.claimOpen(id, nowMs, staleClaim))) continue;
+    if (!partiesOf(p.allocation).every((x) => p.accepts.has(x))) return;
+    if (!(await deps.registry.claimOpen(id, nowMs, staleClaim))) return;
     let sent = false;
     try {
       const outcome = await deps.opener.open(id, p.allocation, signaturesOf(p), async (hash) => {
@@ -284,6 +346,14 @@ export async function runAcceptRound(
       // claim stays until it is stale and the next run asks the chain first.
       if (!sent) await deps.registry.releaseOpen(id, nowMs);
     }
-  }
+  };
+  let nextOpen = 0;
+  const opener = async () => {
+    while (nextOpen < ids.length) {
+      const i = nextOpen++;
+      await openOne(i, ids[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(config.openConcurrency ?? 8, ids.length) }, opener));
   return { read, recorded, duplicates, rejected, opened, alreadyOpen, lapsed, failed };
 }

@@ -58,9 +58,21 @@ function reasonOf(err: unknown): string {
 export class MarketAllocationOpener implements AllocationOpener {
   readonly #market: Contract;
 
+  #sending: Promise<unknown> = Promise.resolve();
+
   /** `signer`: the Allocator's account, connected to the chain's provider. */
   constructor(signer: Signer, marketAddress: string) {
     this.#market = connectMarket(marketAddress, signer);
+  }
+
+  /**
+   * Sends one transaction at a time from the Allocator's account, so concurrent opens take
+   * consecutive nonces; waiting for receipts (and the registry's writes) overlaps.
+   */
+  #oneAtATime<T>(send: () => Promise<T>): Promise<T> {
+    const sent = this.#sending.then(send);
+    this.#sending = sent.catch(() => undefined);
+    return sent;
   }
 
   async stateOf(allocationId: Bytes32): Promise<AllocationState | undefined> {
@@ -84,15 +96,17 @@ export class MarketAllocationOpener implements AllocationOpener {
     };
     let tx: ContractTransactionResponse;
     try {
-      tx = await this.#market
-        .getFunction("open")(toTerms(allocation), sigs)
-        .catch(async (err: { code?: string }) => {
-          // ethers caches a provider answer for a moment: right after this signer's previous
-          // transaction the pending count can be stale. Nothing was sent; ask again once.
-          if (err.code !== "NONCE_EXPIRED") throw err;
-          await new Promise((r) => setTimeout(r, NONCE_RETRY_MS));
-          return this.#market.getFunction("open")(toTerms(allocation), sigs);
-        });
+      tx = await this.#oneAtATime(() =>
+        this.#market
+          .getFunction("open")(toTerms(allocation), sigs)
+          .catch(async (err: { code?: string }) => {
+            // ethers caches a provider answer for a moment: right after this signer's previous
+            // transaction the pending count can be stale. Nothing was sent; ask again once.
+            if (err.code !== "NONCE_EXPIRED") throw err;
+            await new Promise((r) => setTimeout(r, NONCE_RETRY_MS));
+            return this.#market.getFunction("open")(toTerms(allocation), sigs);
+          }),
+      );
     } catch (err) {
       // Rejected before being sent (gas estimation replays it): open already, or a real failure.
       return this.#alreadyOpen(allocationId, err);
