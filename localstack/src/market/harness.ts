@@ -1,7 +1,7 @@
 // A local market on running services (a Pulsar broker, DynamoDB Local, a chain node): deploys a
 // market contract of its own, gives it a Pulsar tenant and DynamoDB tables of its own, funds the
 // participants, runs the Allocator and the verifier-bridge use cases (the Lambda handlers' code) on
-// a one-second local scheduler, and runs each Customer, Supplier and Mediator as an edge agent
+// a local scheduler (offer round every second), and runs each Customer, Supplier and Mediator as an edge agent
 // (edge/src/agents) — the same code `surplus-edge run` runs. Participants talk only through Pulsar
 // and the chain. `./surplus market`, the end-to-end tests and `bench:e2e` are scenarios over it.
 import { type ChildProcess, spawn } from "node:child_process";
@@ -269,7 +269,8 @@ export class LocalMarket {
       each: FUNDS.toString(),
     });
 
-    // The scheduled use cases: the Allocator's round and the verifier-bridge, every second.
+    // The scheduled use cases: the Allocator's offer round every second, its accept round every
+    // 250 ms, the verifier-bridge every 500 ms.
     const allocatorRegistry = new DynamoAllocatorRegistry(documentClient(dynamo), tableNames(this.prefix));
     const domain = this.deployed.domain;
     const allocatorDeps = {
@@ -309,6 +310,10 @@ export class LocalMarket {
           rejected: report.rejected.length,
           ...(report.rejected.length ? { reasons: report.rejected.map((r) => r.error) } : {}),
         });
+    });
+    // The accept round on a schedule of its own (in AWS both run in each scheduled invocation):
+    // an allocation is opened within a quarter second of its last Accept, not after an offer round.
+    this.#every(250, "allocator", async () => {
       const accepts = await runAcceptRound(
         acceptDeps,
         { domain, allocator: this.allocator.address },
@@ -343,7 +348,7 @@ export class LocalMarket {
       ),
       channels: new PulsarChannelProvisioner(admin, this.layout),
     };
-    this.#every(1_000, "bridge", async () => {
+    this.#every(500, "bridge", async () => {
       const r = await runBridge(bridgeDeps, { confirmations: 0, startBlock: 0 });
       if (r.applied)
         this.record("bridge", "applied", { events: r.applied, fromBlock: r.fromBlock, toBlock: r.toBlock });
@@ -364,6 +369,7 @@ export class LocalMarket {
       services,
       log: this.logFor(p.name),
       allocators: [this.allocator.address],
+      tickMs: 500,
     });
     this.mediator = { p: mediator, agent: new MediatorAgent(base(mediator)) };
     await this.mediator.agent.start();
@@ -629,12 +635,14 @@ export class LocalMarket {
     this.#loops.push(
       (async () => {
         while (this.#running) {
+          const started = Date.now();
           try {
             await fn();
           } catch (error) {
             this.record(name, "invocation.failed", { error: (error as Error).message });
           }
-          await new Promise((r) => setTimeout(r, ms));
+          // A fixed interval between starts (a slow invocation is followed at once by the next).
+          await new Promise((r) => setTimeout(r, Math.max(0, ms - (Date.now() - started))));
         }
       })(),
     );
