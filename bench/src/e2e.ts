@@ -1,9 +1,8 @@
 // npm run bench:e2e — the protocol's stage latencies on the local market with 10 Suppliers and
 // 10 Customers (two of the Suppliers skip inputs, so some allocations go to mediation), on the real
-// services: Pulsar, DynamoDB Local, a Hardhat node; the Allocator and the verifier-bridge every
-// second. Writes bench/results/e2e.json.
+// services: Pulsar, DynamoDB Local, a Hardhat node; the Allocator's offer round every second. Writes bench/results/e2e.json.
 //
-//   offer → allocation delivered   Customer posts its offer → its agent receives the signed allocation
+//   offer → allocation delivered   Customer posts its offer → the signed allocation reaches its agent
 //   accepted → Running             last party's Accept published → first agent sees Running on-chain
 //   end of stream → Closed         the allocation's end (a_end) → its Customer sees it Closed
 //   mediation                      MediationRequested seen by the Mediator → its mediate tx mined
@@ -28,7 +27,8 @@ const scenario: MarketScenario = {
   suppliers: Array.from({ length: 10 }, (_, i) => ({
     name: `supplier ${i}`,
     capacityMips: 2200,
-    ...(i >= 8 ? { strategy: { processProbability: 0.7, cheatMode: "skip" as const, seed: i } } : {}),
+    // The two cheapest cheat (so they are surely allocated): they skip 70 % of their inputs.
+    ...(i < 2 ? { strategy: { processProbability: 0.3, cheatMode: "skip" as const, seed: i } } : {}),
   })),
   customers: Array.from({ length: 10 }, (_, i) => ({
     name: `customer ${i}`,
@@ -81,7 +81,7 @@ try {
     const offered = m.events.find((e) => e.event === "offer.posted" && e.who === c.p.name)?.at;
     for (const d of c.agent.deals.values()) {
       allocations++;
-      const received = at("allocation.received", d.id, c.p.name)[0];
+      const received = at("allocation.delivered", d.id, c.p.name)[0];
       if (offered && received) offerToAllocation.push(received - offered);
       const accepted = at("allocation.accepted", d.id);
       const running = [...at("allocation.running", d.id), ...at("allocation.streaming", d.id)];
@@ -102,49 +102,51 @@ try {
     return Math.round(s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!);
   };
   const n = (xs: number[]) => `${xs.length} allocations`;
+  /** A row with its target only when there was something to measure. */
+  const row = (name: string, xs: number[], value: number, target: string | undefined, note: string) =>
+    xs.length
+      ? { name, value, unit: "ms", ...(target ? { target } : {}), note }
+      : { name, value: -1, unit: "ms", note: `no sample (${note})` };
   report(
     "e2e",
     [
-      {
-        name: "offer_to_allocation_p50_ms",
-        value: pct(offerToAllocation, 50),
-        unit: "ms",
-        target: "<= 1500",
-        note: `Customer offer → signed allocation received, ${n(offerToAllocation)}; 1 s auction interval`,
-      },
-      {
-        name: "offer_to_allocation_p99_ms",
-        value: pct(offerToAllocation, 99),
-        unit: "ms",
-        note: "same, p99",
-      },
-      {
-        name: "accept_to_running_ms",
-        value: pct(acceptToRunning, 50),
-        unit: "ms",
-        target: "<= 2000",
-        note: `last Accept → Running seen by an agent, median of ${n(acceptToRunning)}`,
-      },
-      { name: "accept_to_running_p99_ms", value: pct(acceptToRunning, 99), unit: "ms", note: "same, p99" },
-      {
-        name: "end_to_closed_ms",
-        value: pct(endToClosed, 50),
-        unit: "ms",
-        note: `a_end → Closed seen by the Customer, median of ${n(endToClosed)} (includes the Customer's wait for results)`,
-      },
-      {
-        name: "mediation_ms",
-        value: pct(mediation, 50),
-        unit: "ms",
-        target: "<= 10000",
-        note: `MediationRequested → mediated, median of ${n(mediation)}`,
-      },
-      {
-        name: "mediation_max_ms",
-        value: mediation.length ? Math.round(Math.max(...mediation)) : -1,
-        unit: "ms",
-        note: "same, worst",
-      },
+      row(
+        "offer_to_allocation_p50_ms",
+        offerToAllocation,
+        pct(offerToAllocation, 50),
+        "<= 1500",
+        `Customer offer → signed allocation received, ${n(offerToAllocation)}; 1 s auction interval`,
+      ),
+      row(
+        "offer_to_allocation_p99_ms",
+        offerToAllocation,
+        pct(offerToAllocation, 99),
+        undefined,
+        "same, p99",
+      ),
+      row(
+        "accept_to_running_ms",
+        acceptToRunning,
+        pct(acceptToRunning, 50),
+        "<= 2000",
+        `last Accept → Running seen by an agent, median of ${n(acceptToRunning)}`,
+      ),
+      row("accept_to_running_p99_ms", acceptToRunning, pct(acceptToRunning, 99), undefined, "same, p99"),
+      row(
+        "end_to_closed_ms",
+        endToClosed,
+        pct(endToClosed, 50),
+        undefined,
+        `a_end → Closed seen by the Customer, median of ${n(endToClosed)} (includes the Customer's wait for results)`,
+      ),
+      row(
+        "mediation_ms",
+        mediation,
+        pct(mediation, 50),
+        "<= 10000",
+        `MediationRequested → mediated, median of ${n(mediation)}`,
+      ),
+      row("mediation_max_ms", mediation, Math.round(Math.max(-1, ...mediation)), undefined, "same, worst"),
     ],
     {
       suppliers: 10,

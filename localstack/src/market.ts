@@ -279,7 +279,7 @@ for (const c of m.customers) {
     const a = d.allocation;
     const t = {
       offered: offerPostedAt.get(c.p.name),
-      allocated: first("allocation.received", d.id, (w) => w === c.p.name),
+      allocated: first("allocation.delivered", d.id, (w) => w === c.p.name),
       accepted: m.opened.get(d.id),
       running: Math.min(
         ...m.events

@@ -299,6 +299,8 @@ export abstract class Agent<S extends DealState> {
       this.log("allocation.refused", { allocation: id, reason: `allocator ${a.allocator} is not trusted` });
       return;
     }
+    // Delivered: the signed allocation reached this party (before it prepares anything).
+    this.log("allocation.delivered", { allocation: id });
     let begun: { state: S; commitment?: Bytes32 };
     try {
       begun = await this.begin(a, id);
