@@ -5,7 +5,12 @@
 // changes of all parties sum to zero: nothing locked was lost or created.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { allocationChannels, ParticipantKind, PulsarTimeoutError } from "@surplus/adapters/pulsar";
+import {
+  allocationChannels,
+  ParticipantKind,
+  PulsarTimeoutError,
+  WebSocketMessageBus,
+} from "@surplus/adapters/pulsar";
 import { CloseReason } from "@surplus/contracts";
 import { type Bytes32, SCHEMA_VERSION, signEnvelope, toWire } from "@surplus/core";
 import { afterEach, describe, expect, inject, it } from "vitest";
@@ -163,7 +168,12 @@ describe("the local market, end to end", () => {
     const topic = allocationChannels(o!.id, [phoenix.address], m.layout).outputs[
       phoenix.address.toLowerCase()
     ]!;
-    const reader = await m.mediator.p.bus.createReader(topic, { startMessageId: "earliest" });
+    // Read as the operator: the bridge revokes the participants' grants once the allocation closed.
+    const admin = new WebSocketMessageBus({
+      url: inject("pulsar").webUrl,
+      token: inject("pulsar").adminToken,
+    });
+    const reader = await admin.createReader(topic, { startMessageId: "earliest" });
     const seqs: string[] = [];
     try {
       for (;;) {
@@ -174,6 +184,7 @@ describe("the local market, end to end", () => {
       if (!(e instanceof PulsarTimeoutError)) throw e;
     } finally {
       await reader.close();
+      await admin.close();
     }
     expect(seqs.length).toBe(o!.total);
     expect(new Set(seqs).size).toBe(o!.total);
