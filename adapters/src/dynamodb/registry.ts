@@ -177,42 +177,14 @@ export class DynamoAllocatorRegistry implements AllocatorRegistry {
   }
 
   async recordOffer(r: RecordedOffer): Promise<boolean> {
-    const o = r.offer;
     try {
-      await this.#db.send(
-        new PutCommand({
-          TableName: this.#t.offers,
-          Item: {
-            offerId: r.offerId,
-            kind: o.kind,
-            account: o.account,
-            status: OPEN,
-            openKind: o.kind,
-            version: 0,
-            offer: toWire(o),
-            envelope: r.envelope,
-            end: o.end,
-            recordedAtMs: r.recordedAtMs,
-            ...(o.kind === "customer"
-              ? { openWindows: JSON.stringify([{ start: o.start, end: o.end }]) }
-              : {}),
-            ...(o.kind === "supplier" ? { commitments: "[]" } : {}),
-          },
-          ConditionExpression: "attribute_not_exists(offerId)",
-        }),
-      );
+      await this.#db.send(new PutCommand(this.#offerItem(r)));
     } catch (err) {
       if (err instanceof ConditionalCheckFailedException) return false;
       throw err;
     }
     await this.#db.send(
-      new UpdateCommand({
-        TableName: this.#t.participants,
-        Key: { account: o.account },
-        UpdateExpression:
-          "ADD kinds :kind, offers :one SET lastOfferMs = :now, firstSeenMs = if_not_exists(firstSeenMs, :now)",
-        ExpressionAttributeValues: { ":kind": new Set([o.kind]), ":one": 1, ":now": r.recordedAtMs },
-      }),
+      new UpdateCommand(this.#participant(r.offer.account, new Set([r.offer.kind]), 1, r.recordedAtMs)),
     );
     return true;
   }

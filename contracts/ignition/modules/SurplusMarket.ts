@@ -7,50 +7,37 @@
 // Every system parameter is a module parameter with the defaults below; see contracts/README.md
 // for what each one means and how to choose it.
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
+import { DEFAULT_PARAMETERS } from "../../src/index.ts";
 
-/** Defaults of the system parameters (token base units and seconds). */
-export const DEFAULTS = {
-  penaltyRate: 1_000n,
-  allocatorFee: 10n ** 15n,
-  mediatorFee: 2n * 10n ** 15n,
-  timeoutFineBps: 2_500n,
-  signingWindow: 600n,
-  revealWindow: 3_600n,
-  mediationWindow: 3_600n,
-} as const;
+/** Defaults of the system parameters (token base units and seconds): the package's one set. */
+export const DEFAULTS = DEFAULT_PARAMETERS;
+
+/** The constructor's arguments after token and treasury, in its order. */
+const ORDER = [
+  "penaltyRate",
+  "allocatorFee",
+  "mediatorFee",
+  "timeoutFineBps",
+  "signingWindow",
+  "revealWindow",
+  "mediationWindow",
+] as const;
+
+/** Those arguments, each a module parameter with its default. */
+function parameters(m: Parameters<Parameters<typeof buildModule>[1]>[0]) {
+  return ORDER.map((k) => m.getParameter(k, DEFAULTS[k]));
+}
 
 export const SurplusMarketModule = buildModule("SurplusMarket", (m) => {
   const token = m.getParameter<string>("token");
   const treasury = m.getParameter("treasury", m.getAccount(0));
-  const market = m.contract("SurplusMarket", [
-    token,
-    treasury,
-    m.getParameter("penaltyRate", DEFAULTS.penaltyRate),
-    m.getParameter("allocatorFee", DEFAULTS.allocatorFee),
-    m.getParameter("mediatorFee", DEFAULTS.mediatorFee),
-    m.getParameter("timeoutFineBps", DEFAULTS.timeoutFineBps),
-    m.getParameter("signingWindow", DEFAULTS.signingWindow),
-    m.getParameter("revealWindow", DEFAULTS.revealWindow),
-    m.getParameter("mediationWindow", DEFAULTS.mediationWindow),
-  ]);
+  const market = m.contract("SurplusMarket", [token, treasury, ...parameters(m)]);
   return { market };
 });
 
 export const LocalSurplusMarketModule = buildModule("LocalSurplusMarket", (m) => {
   const token = m.contract("TestToken");
   const treasury = m.getParameter("treasury", m.getAccount(0));
-  const market = m.contract("SurplusMarket", [
-    token,
-    treasury,
-    m.getParameter("penaltyRate", DEFAULTS.penaltyRate),
-    m.getParameter("allocatorFee", DEFAULTS.allocatorFee),
-    m.getParameter("mediatorFee", DEFAULTS.mediatorFee),
-    m.getParameter("timeoutFineBps", DEFAULTS.timeoutFineBps),
-    m.getParameter("signingWindow", DEFAULTS.signingWindow),
-    m.getParameter("revealWindow", DEFAULTS.revealWindow),
-    m.getParameter("mediationWindow", DEFAULTS.mediationWindow),
-  ]);
+  const market = m.contract("SurplusMarket", [token, treasury, ...parameters(m)]);
   return { token, market };
 });
-
-export default SurplusMarketModule;
