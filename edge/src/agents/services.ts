@@ -26,20 +26,29 @@ function checked(hash: Bytes32, bytes: Uint8Array, where: string): Uint8Array {
 
 const bytesOf = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 
-/** Every `*.wasm` in a folder, indexed by hash (a file named `<hash>.wasm` is found without a scan). */
+/**
+ * Every `*.wasm` in a folder, indexed by hash (a file named `<hash>.wasm` is found without a scan).
+ * A module found once is kept: a Supplier asks for it when it accepts and again when it runs.
+ */
 export function directoryServices(dir: string): ServiceStore {
+  const found = new Map<Bytes32, Uint8Array>();
+  const find = async (hash: Bytes32): Promise<Uint8Array> => {
+    const named = join(dir, `${hash}.wasm`);
+    if (existsSync(named)) return checked(hash, bytesOf(readFileSync(named)), named);
+    if (existsSync(dir)) {
+      for (const f of readdirSync(dir)) {
+        if (!f.endsWith(".wasm")) continue;
+        const bytes = bytesOf(readFileSync(join(dir, f)));
+        if (serviceHash(bytes) === hash) return bytes;
+      }
+    }
+    throw new ServiceNotFoundError(hash, dir);
+  };
   return {
     async get(hash) {
-      const named = join(dir, `${hash}.wasm`);
-      if (existsSync(named)) return checked(hash, bytesOf(readFileSync(named)), named);
-      if (existsSync(dir)) {
-        for (const f of readdirSync(dir)) {
-          if (!f.endsWith(".wasm")) continue;
-          const bytes = bytesOf(readFileSync(join(dir, f)));
-          if (serviceHash(bytes) === hash) return bytes;
-        }
-      }
-      throw new ServiceNotFoundError(hash, dir);
+      const bytes = found.get(hash) ?? (await find(hash));
+      found.set(hash, bytes);
+      return bytes;
     },
   };
 }
