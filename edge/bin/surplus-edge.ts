@@ -1,5 +1,10 @@
 #!/usr/bin/env node
-import { main } from "../src/cli/main.ts";
+import { relaunchWithRuntimeSettings } from "../src/cli/launch.ts";
+
+// First, before the runtime is loaded: re-executes once with the runtime's V8 and allocator
+// settings (src/cli/launch.ts says which and why).
+relaunchWithRuntimeSettings();
+const { main } = await import("../src/cli/main.ts");
 
 main(process.argv.slice(2)).then(
   (code) => {

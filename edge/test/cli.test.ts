@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createKeystore, keystoreAddress, loadConfig, openKeystore } from "../src/cli/index.ts";
+import { RUNTIME_V8_OPTIONS, relaunchPlan } from "../src/cli/launch.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "edge-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -70,12 +71,56 @@ describe("keystore", () => {
   }, 30_000);
 });
 
+describe("the runtime's process settings", () => {
+  const facts = {
+    execPath: "/usr/bin/node",
+    execArgv: ["--enable-source-maps"],
+    argv: ["/usr/bin/node", "/opt/surplus-edge.mjs", "run", "--config", "c.json"],
+    env: { PATH: "/usr/bin" },
+    canExecve: true,
+  };
+
+  it("re-executes once with its V8 options before the user's, the same script and arguments", () => {
+    const plan = relaunchPlan(facts);
+    expect(plan?.file).toBe("/usr/bin/node");
+    expect(plan?.args).toEqual([
+      "/usr/bin/node",
+      ...RUNTIME_V8_OPTIONS,
+      "--enable-source-maps",
+      "/opt/surplus-edge.mjs",
+      "run",
+      "--config",
+      "c.json",
+    ]);
+    expect(plan?.env).toEqual({ PATH: "/usr/bin", MALLOC_ARENA_MAX: "2" });
+    // The relaunched process has the options: it goes on as it is.
+    expect(relaunchPlan({ ...facts, execArgv: plan!.args.slice(1, -5), env: plan!.env })).toBeUndefined();
+  });
+
+  it("keeps the user's own settings, and stays as it is when told to or when it cannot re-execute", () => {
+    expect(relaunchPlan({ ...facts, env: { NODE_OPTIONS: "--max-semi-space-size=16" } })).toBeUndefined();
+    expect(relaunchPlan({ ...facts, execArgv: ["--max_semi_space_size=4"] })).toBeUndefined();
+    expect(relaunchPlan({ ...facts, env: { MALLOC_ARENA_MAX: "8" } })?.env.MALLOC_ARENA_MAX).toBe("8");
+    expect(relaunchPlan({ ...facts, env: { SURPLUS_EDGE_NODE_DEFAULTS: "1" } })).toBeUndefined();
+    expect(relaunchPlan({ ...facts, canExecve: false })).toBeUndefined();
+  });
+});
+
 describe("the bundled runtime", () => {
   it("runs as one self-contained file and computes a service's id", () => {
     const bundle = new URL("../dist/surplus-edge.mjs", import.meta.url).pathname;
     const wasm = new URL("../build/echo.wasm", import.meta.url).pathname;
     const out = execFileSync(process.execPath, [bundle, "hash", wasm], { encoding: "utf8" });
     expect(out.trim()).toMatch(/^0x[0-9a-f]{64}$/);
+    // It ran with the runtime's own settings (re-executed in place).
+    const calibrated = JSON.parse(
+      execFileSync(process.execPath, [bundle, "calibrate", wasm, "--json", "--seconds", "0.2"], {
+        encoding: "utf8",
+        env: { ...process.env, NODE_OPTIONS: "" },
+      }),
+    ) as { nodeOptions: string[]; rssIdleMb: number };
+    expect(calibrated.nodeOptions).toEqual(expect.arrayContaining([...RUNTIME_V8_OPTIONS]));
+    expect(calibrated.rssIdleMb).toBeGreaterThan(0);
     expect(() => execFileSync(process.execPath, [bundle, "frobnicate"], { stdio: "pipe" })).toThrow(
       /unknown command 'frobnicate'/,
     );

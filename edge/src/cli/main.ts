@@ -61,7 +61,13 @@ async function calibrate(file: string, seconds: number, json: boolean, isolation
     const inputBytes = inputs[0]!.length;
     if (json) {
       console.log(
-        JSON.stringify({ inputsPerSecond, inputBytes, rssIdleMb: mb(rssIdle), rssLoadedMb: mb(rssLoaded) }),
+        JSON.stringify({
+          inputsPerSecond,
+          inputBytes,
+          rssIdleMb: mb(rssIdle),
+          rssLoadedMb: mb(rssLoaded),
+          nodeOptions: process.execArgv,
+        }),
       );
     } else {
       console.log(
