@@ -124,5 +124,15 @@ describe("the bundled runtime", () => {
     expect(() => execFileSync(process.execPath, [bundle, "frobnicate"], { stdio: "pipe" })).toThrow(
       /unknown command 'frobnicate'/,
     );
+    // The bundle keeps zod's English messages only (scripts/bundle.ts): they still read as zod wrote them.
+    expect(() =>
+      execFileSync(
+        process.execPath,
+        [bundle, "validate", "--config", writeConfig("role.json", { role: 5 })],
+        {
+          stdio: "pipe",
+        },
+      ),
+    ).toThrow(/role: Invalid option: expected one of "supplier"\|"customer"\|"mediator"/);
   });
 });
