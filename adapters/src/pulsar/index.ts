@@ -2,6 +2,7 @@
 // validation pipeline for received messages.
 export * from "./admin.ts";
 export * from "./auth.ts";
+export * from "./batching.ts";
 export * from "./channels.ts";
 export * from "./errors.ts";
 export * from "./lru.ts";

@@ -79,6 +79,14 @@ export interface Reader extends AsyncIterable<ReceivedMessage> {
   close(): Promise<void>;
 }
 
+/** Limits of one batch entry (ProducerOptions.batching). */
+export interface BatchingOptions {
+  /** Messages in one entry at most. @default 1000 */
+  readonly maxMessages?: number;
+  /** Bytes in one entry at most (capped by the bus's frame limit). @default 131072 */
+  readonly maxBytes?: number;
+}
+
 export interface ProducerOptions {
   /** Stable name: the broker deduplicates on (producerName, sequenceId). @default random */
   readonly producerName?: string;
@@ -95,8 +103,12 @@ export interface ProducerOptions {
   readonly blockIfQueueFull?: boolean;
   /** A send that the broker has not acknowledged by then fails. @default 30000 */
   readonly sendTimeoutMs?: number;
-  /** Let the broker's internal producer batch messages. @default false */
-  readonly batching?: boolean;
+  /**
+   * Client-side batching (batching.ts): the messages sent within one tick travel as one broker
+   * entry, up to `maxMessages` / `maxBytes`. For high-rate streams; deduplication then holds per
+   * entry within this producer's life, not across restarts of the application. @default false
+   */
+  readonly batching?: boolean | BatchingOptions;
 }
 
 export interface ConsumerOptions {

@@ -10,6 +10,7 @@
 // Flow control: producers bound the sends in flight (PendingWindow); consumers use the pull mode
 // (permits) and readers acknowledge each message handed out, so neither buffers unboundedly.
 import WebSocket from "ws";
+import { BatchingProducer, batchPosition, entryKey, isBatch, unpackBatch } from "./batching.ts";
 import {
   errorForStatus,
   PulsarClosedError,
@@ -94,7 +95,13 @@ export class WebSocketMessageBus implements MessageBus {
     const producer = new WsProducer(this, topic, options);
     await producer.start();
     this.#track(producer);
-    return producer;
+    if (!options.batching) return producer;
+    return new BatchingProducer(producer, {
+      ...(options.batching === true ? {} : options.batching),
+      maxPayloadBytes: this.maxPayloadBytes,
+      maxPendingMessages: options.maxPendingMessages,
+      blockIfQueueFull: options.blockIfQueueFull,
+    });
   }
 
   async subscribe(topic: string, subscription: string, options: ConsumerOptions = {}): Promise<Consumer> {
@@ -452,8 +459,6 @@ class WsProducer extends Link implements Producer {
       sendTimeoutMillis: this.#options.sendTimeoutMs ?? 30_000,
       // The broker-side producer never needs more room than our window.
       maxPendingMessages: this.#window.capacity,
-      batchingEnabled: this.#options.batching ?? false,
-      batchingMaxPublishDelay: this.#options.batching ? 1 : undefined,
     })}`;
   }
 
@@ -725,6 +730,8 @@ class WsConsumer extends ReceivingLink implements Consumer {
   #permits = 0;
   /** Recently acknowledged ids: their redeliveries (after a reconnect) are dropped and re-acked. */
   readonly #acked = new BoundedSet<string>(100_000);
+  /** For each message handed out of a batch entry: that entry's ids not yet acknowledged. */
+  readonly #entryOf = new Map<string, { readonly entryId: string; readonly pending: Set<string> }>();
 
   constructor(bus: WebSocketMessageBus, topic: string, subscription: string, options: ConsumerOptions) {
     super(bus, topic);
@@ -760,12 +767,21 @@ class WsConsumer extends ReceivingLink implements Consumer {
     const messageId = typeof message === "string" ? message : message.messageId;
     if (this.closed) return Promise.reject(this.fatal ?? new PulsarClosedError(this.describe()));
     this.#acked.add(messageId);
-    return this.sendFrame(ackFrame(messageId));
+    const entry = this.#entryOf.get(messageId);
+    if (!entry) return this.sendFrame(ackFrame(messageId));
+    // Part of a batch entry: the broker hears of it once every message of the entry is acked.
+    this.#entryOf.delete(messageId);
+    entry.pending.delete(messageId);
+    if (entry.pending.size > 0) return Promise.resolve();
+    this.#acked.add(entry.entryId);
+    return this.sendFrame(ackFrame(entry.entryId));
   }
 
   async nack(message: ReceivedMessage | string): Promise<void> {
-    const messageId = typeof message === "string" ? message : message.messageId;
+    const given = typeof message === "string" ? message : message.messageId;
     if (this.closed) throw this.fatal ?? new PulsarClosedError(this.describe());
+    // A batch entry is redelivered whole; its messages acknowledged already are filtered then.
+    const messageId = this.#entryOf.get(given)?.entryId ?? given;
     await this.sendFrame(JSON.stringify({ type: "negativeAcknowledge", messageId }));
   }
 
@@ -785,7 +801,21 @@ class WsConsumer extends ReceivingLink implements Consumer {
       this.#topUp();
       return;
     }
-    this.deliver(message);
+    const batch = isBatch(message) ? unpackBatch(message) : undefined;
+    if (!batch) {
+      this.deliver(message); // a plain message, or a batch that does not decode: as it came
+    } else {
+      const fresh = batch.filter((m) => !this.#acked.has(m.messageId));
+      if (fresh.length === 0) {
+        this.#acked.add(message.messageId);
+        this.write(ackFrame(message.messageId));
+      }
+      const entry = { entryId: message.messageId, pending: new Set(fresh.map((m) => m.messageId)) };
+      for (const m of fresh) {
+        this.#entryOf.set(m.messageId, entry);
+        this.deliver(m);
+      }
+    }
     this.#topUp();
   }
 
@@ -813,11 +843,26 @@ class WsConsumer extends ReceivingLink implements Consumer {
   }
 }
 
+/** (ledger, entry, index) of a message id; a whole entry has index −1. */
+type Place = readonly [bigint, bigint, number];
+
+function placeOf(messageId: string): Place | undefined {
+  const key = entryKey(messageId);
+  if (!key) return undefined;
+  return [key[0], key[1], batchPosition(messageId)?.index ?? -1];
+}
+
+function after(a: Place, b: Place): boolean {
+  return a[0] !== b[0] ? a[0] > b[0] : a[1] !== b[1] ? a[1] > b[1] : a[2] > b[2];
+}
+
 class WsReader extends ReceivingLink implements Reader {
   protected readonly operation = "read";
   readonly #options: ReaderOptions;
   /** Where to resume after a reconnect: the last message handed out. */
   #lastHandedOut: string | undefined;
+  /** Only messages after this place are handed out (the start is exclusive). */
+  #from: Place | undefined;
 
   constructor(bus: WebSocketMessageBus, topic: string, options: ReaderOptions) {
     super(bus, topic);
@@ -825,8 +870,17 @@ class WsReader extends ReceivingLink implements Reader {
   }
 
   protected url(): string {
+    const start = this.#lastHandedOut ?? this.#options.startMessageId ?? "earliest";
+    this.#from = placeOf(start);
+    // Inside a batch entry with messages left: start before the entry to read it again.
+    const inBatch = batchPosition(start);
+    const messageId = !inBatch
+      ? start
+      : inBatch.index + 1 < inBatch.size
+        ? inBatch.beforeEntryId
+        : inBatch.entryId;
     return `${this.bus.wsBase}/reader/${topicPath(this.topic)}${query({
-      messageId: this.#lastHandedOut ?? this.#options.startMessageId ?? "earliest",
+      messageId,
       receiverQueueSize: this.#options.receiverQueueSize ?? 1000,
     })}`;
   }
@@ -844,23 +898,37 @@ class WsReader extends ReceivingLink implements Reader {
     }
     const message = toReceived(this.topic, frame);
     if (!message) return;
-    if (message.messageId === this.#lastHandedOut) {
-      // A resumed reader may start at (not after) its start id: it was handed out already.
+    const batch = (isBatch(message) && unpackBatch(message)) || [message];
+    // A resumed reader may start at (not before) its start id, or before a batch entry it left
+    // half read: what it handed out already is skipped.
+    const from = this.#from;
+    const fresh = from ? batch.filter((m) => after(placeOf(m.messageId) ?? [0n, 0n, -1], from)) : batch;
+    if (fresh.length === 0) {
       this.write(ackFrame(message.messageId));
       return;
     }
-    this.deliver(message);
+    this.#from = undefined;
+    // The WebSocket reader counts unacknowledged entries for its flow control: the entry is
+    // acknowledged when its last message is handed out.
+    this.#entryOf.set(fresh[fresh.length - 1]?.messageId as string, message.messageId);
+    for (const m of fresh) this.deliver(m);
   }
+
+  /** The entry to acknowledge when the message (the last of its entry) is handed out. */
+  readonly #entryOf = new Map<string, string>();
 
   protected handedOut(message: ReceivedMessage): void {
     this.#lastHandedOut = message.messageId;
-    // The WebSocket reader counts unacknowledged messages for its flow control.
-    this.write(ackFrame(message.messageId));
+    const entryId = this.#entryOf.get(message.messageId);
+    if (entryId === undefined) return;
+    this.#entryOf.delete(message.messageId);
+    this.write(ackFrame(entryId));
   }
 
   protected onConnected(): void {}
 
   protected onDisconnected(): void {
     this.buffer.length = 0; // re-read after #lastHandedOut
+    this.#entryOf.clear();
   }
 }
