@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createKeystore, keystoreAddress, loadConfig, openKeystore } from "../src/cli/index.ts";
-import { RUNTIME_V8_OPTIONS, relaunchPlan } from "../src/cli/launch.ts";
+import { RUNTIME_ENV, RUNTIME_V8_OPTIONS, relaunchPlan } from "../src/cli/launch.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "edge-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -92,7 +92,7 @@ describe("the runtime's process settings", () => {
       "--config",
       "c.json",
     ]);
-    expect(plan?.env).toEqual({ PATH: "/usr/bin", MALLOC_ARENA_MAX: "2" });
+    expect(plan?.env).toEqual({ PATH: "/usr/bin", ...RUNTIME_ENV });
     // The relaunched process has the options: it goes on as it is.
     expect(relaunchPlan({ ...facts, execArgv: plan!.args.slice(1, -5), env: plan!.env })).toBeUndefined();
   });
