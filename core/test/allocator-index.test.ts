@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CapacityTimeline } from "../src/allocator/capacity.ts";
-import { ArrivalIndex, SlotIndex, type SupplierTable } from "../src/allocator/supplier-index.ts";
+import { LiveIndex, type SupplierTable } from "../src/allocator/supplier-index.ts";
 
 const commitmentArb = fc.record({
   start: fc.integer({ min: 0, max: 100 }),
@@ -71,131 +71,102 @@ describe("CapacityTimeline", () => {
 });
 
 const supplierArb = fc.record({
-  start: fc.integer({ min: 0, max: 50 }),
-  len: fc.integer({ min: 1, max: 40 }),
-  mips: fc.integer({ min: 1, max: 8 }),
-  ram: fc.integer({ min: 1, max: 8 }),
-  account: fc.integer({ min: 0, max: 5 }),
+  end: fc.integer({ min: 1, max: 90 }),
+  mips: fc.integer({ min: 0, max: 8 }),
+  ram: fc.integer({ min: 0, max: 8 }),
   mediators: fc.subarray([0, 1, 2], { minLength: 1 }),
-  used: fc.option(fc.record({ from: fc.integer({ min: 0, max: 90 }), len: fc.integer({ min: 1, max: 30 }) })),
+  present: fc.boolean(),
 });
 
-type Row = typeof supplierArb extends fc.Arbitrary<infer T> ? T : never;
-
-function tableOf(rows: readonly Row[]) {
+function tableOf(rows: ReadonlyArray<{ end: number; mips: number; ram: number; mediators: number[] }>) {
   const table: SupplierTable = {
     count: rows.length,
-    start: Float64Array.from(rows, (r) => r.start),
-    end: Float64Array.from(rows, (r) => r.start + r.len),
-    capacityMips: Float64Array.from(rows, (r) => r.mips),
-    ramMb: Float64Array.from(rows, (r) => r.ram),
-    account: Int32Array.from(rows, (r) => r.account),
+    start: new Float64Array(rows.length),
+    end: Float64Array.from(rows, (r) => r.end),
+    capacityMips: Float64Array.from(rows, () => 8),
+    ramMb: Float64Array.from(rows, () => 8),
+    account: Int32Array.from(rows, (_, i) => i),
     mediators: rows.map((r) => Int32Array.from(r.mediators)),
   };
-  const timelines = rows.map((r) =>
-    r.used
-      ? new CapacityTimeline(r.mips, r.ram, r.start + r.len, [
-          {
-            start: r.used.from,
-            end: r.used.from + r.used.len,
-            mips: Math.ceil(r.mips / 2),
-            ramMb: Math.ceil(r.ram / 2),
-          },
-        ])
-      : undefined,
-  );
-  return { table, timelines };
+  return table;
 }
 
-describe("SlotIndex", () => {
-  it("never skips a Supplier that has room at t (every one the brute force finds is found, in rank order)", () => {
+describe("LiveIndex", () => {
+  it("finds exactly the present Suppliers with room that stay long enough, in rank order, after any updates", () => {
     fc.assert(
       fc.property(
-        fc.array(supplierArb, { minLength: 1, maxLength: 30 }),
-        fc.integer({ min: 0, max: 90 }),
-        fc.integer({ min: 1, max: 10 }),
-        fc.integer({ min: 1, max: 8 }),
-        fc.integer({ min: 1, max: 8 }),
-        fc.integer({ min: 0, max: 2 }),
-        fc.integer({ min: 0, max: 30 }),
-        (rows, t, stay, mips, ram, g, limit) => {
-          const { table, timelines } = tableOf(rows);
-          const index = new SlotIndex(table, 3, timelines);
-          const fits = (i: number) => {
-            const tl = timelines[i];
-            return tl
-              ? tl.fitUntil(t, mips, ram, Infinity) > t
-              : table.capacityMips[i]! >= mips && table.ramMb[i]! >= ram;
+        fc.array(supplierArb, { minLength: 1, maxLength: 40 }),
+        // Updates after the first state: (Supplier, mips, ram, present) applied in order.
+        fc.array(
+          fc.record({
+            i: fc.nat(),
+            mips: fc.integer({ min: 0, max: 8 }),
+            ram: fc.integer({ min: 0, max: 8 }),
+            present: fc.boolean(),
+          }),
+          { maxLength: 30 },
+        ),
+        fc.uniqueArray(fc.integer({ min: 1, max: 8 }), { maxLength: 4 }),
+        fc.record({
+          g: fc.integer({ min: 0, max: 2 }),
+          limit: fc.integer({ min: 0, max: 40 }),
+          mips: fc.integer({ min: 0, max: 8 }),
+          ram: fc.integer({ min: 0, max: 8 }),
+          stay: fc.integer({ min: 0, max: 90 }),
+        }),
+        (rows, updates, extraLevels, q) => {
+          const table = tableOf(rows);
+          const levels = Float64Array.from([0, ...extraLevels.sort((a, b) => a - b)]);
+          const index = new LiveIndex(table, 3, levels);
+          const state = rows.map((r) => ({ ...r }));
+          const apply = (i: number) => {
+            const r = state[i]!;
+            if (r.present) index.set(i, r.mips, r.ram, r.end);
+            else index.set(i, -1, -1, -Infinity);
           };
-          const expected = rows
-            .map((_, i) => i)
-            .filter(
-              (i) =>
-                i < limit &&
-                table.mediators[i]!.includes(g) &&
-                table.start[i]! <= t &&
-                table.end[i]! >= t + stay &&
-                table.end[i]! > t &&
-                fits(i),
-            );
-          const found: number[] = [];
-          const l = index.list(g, t);
-          if (l >= 0) {
-            const until = index.below(l, limit);
-            for (
-              let p = index.first(l, 0, until, mips, ram, t, t + stay);
-              p >= 0;
-              p = index.first(l, p + 1, until, mips, ram, t, t + stay)
-            )
-              found.push(index.rankAt(l, p));
+          rows.forEach((_, i) => {
+            apply(i);
+          });
+          for (const u of updates) {
+            const i = u.i % rows.length;
+            Object.assign(state[i]!, { mips: u.mips, ram: u.ram, present: u.present });
+            apply(i);
           }
-          // The search may return Suppliers that only have room elsewhere in the slot (the caller checks),
-          // but never misses one that has room at t.
-          expect(found).toEqual([...found].sort((a, b) => a - b));
-          for (const i of expected) expect(found).toContain(i);
+          const expected = state
+            .map((r, i) => ({ ...r, i }))
+            .filter(
+              (r) =>
+                r.i < q.limit &&
+                r.present &&
+                r.mediators.includes(q.g) &&
+                r.mips >= q.mips &&
+                r.ram >= q.ram &&
+                r.end >= q.stay,
+            )
+            .map((r) => r.i);
+          const found: number[] = [];
+          const until = index.below(q.g, q.limit);
+          for (
+            let p = index.first(q.g, 0, until, q.mips, q.ram, q.stay);
+            p >= 0;
+            p = index.first(q.g, p + 1, until, q.mips, q.ram, q.stay)
+          )
+            found.push(index.rankAt(q.g, p));
+          expect(found).toEqual(expected);
         },
       ),
-      { numRuns: 400 },
+      { numRuns: 500 },
     );
   });
-});
 
-describe("ArrivalIndex", () => {
-  it("finds the earliest qualifying arrival", () => {
-    fc.assert(
-      fc.property(
-        fc.array(supplierArb, { minLength: 1, maxLength: 30 }),
-        fc.integer({ min: 0, max: 60 }),
-        fc.integer({ min: 1, max: 60 }),
-        fc.integer({ min: 0, max: 30 }),
-        fc.integer({ min: 1, max: 8 }),
-        fc.integer({ min: 0, max: 2 }),
-        (rows, after, span, rankBelow, mips, g) => {
-          const { table } = tableOf(rows);
-          const index = new ArrivalIndex(table, 3);
-          const candidates = rows
-            .map((_, i) => i)
-            .filter(
-              (i) =>
-                table.mediators[i]!.includes(g) &&
-                i < rankBelow &&
-                table.capacityMips[i]! >= mips &&
-                table.start[i]! > after &&
-                table.start[i]! < after + span,
-            );
-          const expected = Math.min(...candidates.map((i) => table.start[i]!));
-          const p = index.first(
-            g,
-            index.startingFrom(g, after, true),
-            index.startingFrom(g, after + span, false),
-            rankBelow,
-            mips,
-            1,
-          );
-          expect(p < 0 ? Infinity : table.start[index.rankAt(g, p)]).toBe(expected);
-        },
-      ),
-      { numRuns: 400 },
-    );
+  it("clear leaves nobody present", () => {
+    const table = tableOf([{ end: 10, mips: 8, ram: 8, mediators: [0] }]);
+    const index = new LiveIndex(table, 1, Float64Array.of(0));
+    index.set(0, 8, 8, 10);
+    expect(index.first(0, 0, 1, 1, 1, 5)).toBe(0);
+
+    index.clear();
+
+    expect(index.first(0, 0, 1, 1, 1, 5)).toBe(-1);
   });
 });

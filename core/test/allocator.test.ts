@@ -192,6 +192,76 @@ describe("runAuction", () => {
     });
   });
 
+  describe("time sweep", () => {
+    it("keeps one allocation going while the same Suppliers win every re-match", () => {
+      const s = supplier({ end: T0 + 4 * 3_600 });
+      // Other offers add events (re-match points) every hour; none is cheaper.
+      const others = [1, 2, 3].map((h) => supplier({ start: T0 + h * 3_600, minPricePerMi: 150n }));
+      const c = customer({ end: T0 + 4 * 3_600 });
+      const input = { customers: [c], suppliers: [s, ...others], params: params() };
+
+      const result = runAuction(input);
+
+      expect(result.allocations.map((p) => [p.allocation.start, p.allocation.end])).toEqual([
+        [T0, T0 + 4 * 3_600],
+      ]);
+      expect(result.allocations[0]!.supplierOfferIds).toEqual([s.id]);
+      expect(checkRound(input, result)).toEqual([]);
+    });
+
+    it("gives the cheap Supplier to a higher bid that arrives later, at the next re-match", () => {
+      const s = supplier({ capacityMips: 1_000, end: T0 + 3 * 3_600 });
+      const low = customer({ maxPricePerMi: 150n, end: T0 + 3 * 3_600 });
+      const high = customer({ maxPricePerMi: 300n, start: T0 + 3_600, end: T0 + 3 * 3_600 });
+      const input = { customers: [low, high], suppliers: [s], params: params({ switchSeconds: 3_600 }) };
+
+      const result = runAuction(input);
+
+      expect(
+        result.allocations.map((p) => [p.customerOfferId, p.allocation.start - T0, p.allocation.end - T0]),
+      ).toEqual([
+        [low.id, 0, 3_600],
+        [high.id, 3_600, 3 * 3_600],
+      ]);
+      expect(checkRound(input, result)).toEqual([]);
+    });
+
+    it("does not carry an allocation across two open windows that touch", () => {
+      const s = supplier();
+      const c = customer({ end: T0 + 7_200 }, [
+        { start: T0, end: T0 + 3_600 },
+        { start: T0 + 3_600, end: T0 + 7_200 },
+      ]);
+      const input = { customers: [c], suppliers: [s], params: params() };
+
+      const result = runAuction(input);
+
+      expect(result.allocations.map((p) => [p.allocation.start - T0, p.allocation.end - T0])).toEqual([
+        [0, 3_600],
+        [3_600, 7_200],
+      ]);
+      expect(checkRound(input, result)).toEqual([]);
+    });
+
+    it("serves a waiting Customer once a Supplier it can use frees up", () => {
+      const s = supplier({ capacityMips: 1_000 });
+      const first = customer({ maxPricePerMi: 300n, end: T0 + 1_800 });
+      const waiting = customer({ maxPricePerMi: 150n, end: T0 + 7_200 });
+      const input = { customers: [first, waiting], suppliers: [s], params: params() };
+
+      const result = runAuction(input);
+
+      expect(
+        result.allocations.map((p) => [p.customerOfferId, p.allocation.start - T0, p.allocation.end - T0]),
+      ).toEqual([
+        [first.id, 0, 1_800],
+        [waiting.id, 1_800, 7_200],
+      ]);
+      const out = result.customers.find((c) => c.customerOfferId === waiting.id)!;
+      expect(out.stillOpen).toEqual([{ start: T0, end: T0 + 1_800 }]);
+    });
+  });
+
   describe("expiry", () => {
     it("voids a Customer offer past t_e that was never allocated", () => {
       const c = customer({ end: T0 + 600 });
@@ -411,6 +481,30 @@ describe("runAuction properties", () => {
         expect(checkRound(base, refined)).toEqual([]);
       }),
       { numRuns: 100 },
+    );
+  });
+
+  it("never splits an allocation that could go on: consecutive chunks of a Customer differ in Suppliers or Mediator", () => {
+    fc.assert(
+      fc.property(marketArb, fc.integer({ min: 0, max: 7_200 }), (m, switchSeconds) => {
+        const base = toInput(m);
+        const input = { ...base, params: { ...base.params, switchSeconds } };
+        const result = runAuction(input);
+        for (const out of result.customers) {
+          for (let i = 1; i < out.pieces.length; i++) {
+            const a = out.pieces[i - 1]!.allocation;
+            const b = out.pieces[i]!.allocation;
+            if (a === undefined || b === undefined) continue;
+            const x = result.allocations[a]!.allocation;
+            const y = result.allocations[b]!.allocation;
+            if (x.end !== y.start) continue;
+            expect(x.mediator === y.mediator && toWire(x.supplierOffers) === toWire(y.supplierOffers)).toBe(
+              false,
+            );
+          }
+        }
+      }),
+      { numRuns: 150 },
     );
   });
 

@@ -11,38 +11,43 @@
 // i.e. buyer value minus seller cost. Maximising it is NP-hard (it contains multi-dimensional
 // bin packing), so we use a greedy that is exact in the one-dimensional special case:
 //
-// Greedy (deterministic: everything is ordered by price, then by offer id; no clock, no randomness):
+// Greedy (deterministic: everything is ordered by price, then by offer id; no clock, no randomness),
+// a sweep over time:
 //  1. Suppliers are ranked by ask π_xmin ascending (then id) and indexed per Mediator
-//     (supplier-index.ts): by time slot, with the most CPU/RAM each has free in the slot, and by
-//     start time. Building the indexes is O(S log S).
-//  2. Customers are served one after the other, in a priority order (below). With unit demands,
-//     serving bids in descending order with the cheapest asks is the classic efficient
-//     double-auction matching.
-//  3. For a Customer, time advances from the start of each open window. At instant t, for each
-//     Mediator it trusts, the cheapest Suppliers under that Mediator that ask at most the bid, are
-//     there from t for at least δ_min, are not the Customer's account and have room for one more
-//     replica (CapacityTimeline) are found by searching the slot's tree, O(log S) each; at most
-//     `maxScan` Suppliers are examined. Suppliers whose room ends before a settled chunk
-//     (min(window end, t + switchSeconds)) are only taken when too few others are found: each
-//     allocation costs set-up time and gas, and in a crowded market the cheapest Suppliers' free
-//     capacity is fragmented by earlier Customers' chunks. The Mediator with the most replicas
-//     (at least r_min) wins, then the one whose dearest chosen Supplier is cheapest. The chunk
-//     runs until the first chosen Supplier leaves or fills up, or a cheaper compatible Supplier
-//     with room arrives or frees up (so the next chunk can switch to it; not before
-//     `switchSeconds`), or the window, maxChunkSeconds or the n ≤ maxTestCount bound ends it — but
-//     at least δ_min; a remainder shorter than δ_min is avoided by ending the chunk δ_min before
-//     the window's end. If no group is large enough, time jumps to the next instant a new
-//     candidate can appear (a Supplier's arrival, a commitment's end, the slot's end; at least
-//     δ_min on) and the skipped piece stays open for later rounds.
-//  4. Passes: the greedy runs once per Customer order in ORDERS, then `refinements` more times
-//     (squeaky wheel: the keys of Customers the best pass left short grow in proportion to what
-//     they missed), and the round with the highest welfare is kept (the first on a tie). Each pass
-//     records its chunks as numbers only; the allocations (bigint prices, test counts) are built
-//     for the kept pass alone.
-//  Cost: O(S log S + C log C + P · A · (r + e) · log S) with P the passes, A the steps tried
-//  (chunks and skips) and e the Suppliers examined and rejected per step. Both A/C and e grow with
-//  the market's density, as earlier Customers' chunks fragment the cheap Suppliers' free capacity
-//  (bench/src/allocator.ts measures it).
+//     (supplier-index.ts LiveIndex): by rank, under a segment tree of what each has free now.
+//     The sweep's fixed events (Suppliers arriving and leaving, earlier rounds' commitments
+//     ending, Customer windows opening) are sorted once: O((S + C) log(S + C)).
+//  2. Time advances from event to event. At an instant t, the chunks ending at t give their room
+//     back, Suppliers leave and arrive, and then the Customers waiting for Suppliers are served in
+//     a priority order (below): with unit demands, serving bids in descending order with the
+//     cheapest asks is the classic efficient double-auction matching, and the sweep applies it to
+//     every stretch of time between two events — the per-interval problem the exact optimum solves.
+//     Every commitment of the round has started by t, so what a Supplier has free at t it keeps
+//     until it leaves: a Supplier's room is one number per resource, not a timeline (commitments
+//     from earlier rounds are checked against their CapacityTimeline).
+//  3. For a waiting Customer, for each Mediator it trusts, the cheapest Suppliers under that Mediator
+//     that ask at most the bid, stay at least until t + δ_min, are not the Customer's account (nor
+//     one already chosen) and have room for one more replica are found by descending the tree,
+//     O(log S) each (at most `maxScan` are examined). The Mediator with the most replicas (at least
+//     r_min) wins, then the one whose dearest chosen Supplier is cheapest. The chunk runs until
+//     the first chosen Supplier leaves (or an earlier commitment fills it), the window,
+//     maxChunkSeconds or the n ≤ maxTestCount bound ends it, or — to let the market re-match —
+//     until the first event at least max(δ_min, switchSeconds) after t. When the chunk ends before
+//     the window does, its Customer waits again; when the same Suppliers and Mediator win again the
+//     allocation just goes on (one allocation, not two). A remainder shorter than δ_min is avoided
+//     by ending the chunk δ_min before the window's end. A Customer that found no group tries again
+//     only at an instant where a Supplier it could use (under one of its Mediators, asking at most
+//     its bid, with enough CPU and RAM free) gained room; the piece it waited stays open for later
+//     rounds.
+//  4. Passes: on markets of at most 2 000 offers the sweep runs once per Customer order in ORDERS,
+//     then `refinements` more times (squeaky wheel: the keys of Customers the best pass left short
+//     grow in proportion to what they missed), and the round with the highest welfare is kept
+//     (the first on a tie); larger markets get one pass in the first order. Each pass records its
+//     chunks as numbers only; the allocations (bigint prices, test counts) are built for the kept
+//     pass alone.
+//  Cost: O((S + C) log(S + C) + P · (A · r + W) · log S) with P the passes, A the chunks and
+//  failed attempts and W the waiting Customers summed over the instants (bench/src/allocator.ts
+//  measures it).
 //
 // Price: each allocation is priced by `priceRule` (default k-double auction with k = ½,
 // price-rules.ts) from the Customer's bid and the chosen Suppliers' asks, so
@@ -59,11 +64,10 @@ import {
 } from "../schemas.ts";
 import { CapacityTimeline } from "./capacity.ts";
 import { halfwayPrice } from "./price-rules.ts";
-import { ArrivalIndex, SlotIndex, type SupplierTable } from "./supplier-index.ts";
+import { LiveIndex, type SupplierTable } from "./supplier-index.ts";
 import type {
   AuctionInput,
   AuctionResult,
-  Commitment,
   CustomerOutcome,
   OpenCustomerOffer,
   OpenSupplierOffer,
@@ -76,13 +80,12 @@ const DEFAULT_SWITCH_SECONDS = 3_600;
 /** Schema bounds: at most 16 replicas and 16 Mediators per offer. */
 const MAX_REPLICAS = 16;
 const MAX_MEDIATORS = 16;
-/**
- * Suppliers examined at most per Mediator and instant when looking for room that does not last
- * the whole slot, and when looking for a cheaper arrival: where free capacity is fragmented most
- * examined ones turn out full, so a longer search costs much and finds little.
- */
-const SHORT_SCAN = 32;
-const ARRIVAL_SCAN = 8;
+
+/** Kinds of the sweep's fixed events, in the order they are handled at one instant (after chunk ends). */
+const SUPPLIER_LEAVES = 0;
+const SUPPLIER_ARRIVES = 1;
+const PRIOR_ENDS = 2;
+const WINDOW_OPENS = 3;
 
 const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 const bigintAsc = (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0);
@@ -112,16 +115,27 @@ interface Market {
   readonly suppliers: readonly OpenSupplierOffer[];
   readonly asks: readonly bigint[];
   readonly table: SupplierTable;
-  readonly slots: SlotIndex;
-  readonly arrivals: ArrivalIndex;
+  readonly live: LiveIndex;
+  /** The sweep's fixed events by time (then kind, then id); segmentAt[e] is the segment a window event opens. */
+  readonly events: { readonly time: Float64Array; readonly kind: Int8Array; readonly id: Int32Array };
+  readonly segmentAt: Int32Array;
+  /** The first fixed event time ≥ x (Infinity when none). */
+  readonly nextEventFrom: (x: number) => number;
   /** Customer offers by id, with per-offer facts. */
   readonly customers: readonly OpenCustomerOffer[];
   readonly customerMips: Float64Array;
+  readonly customerRam: Float64Array;
+  readonly customerMinService: Float64Array;
   readonly customerAccount: Int32Array;
   /** Suppliers [0, limit) ask at most the Customer's bid. */
   readonly customerLimit: Int32Array;
   readonly customerMediators: readonly Int32Array[];
   readonly customerMaxChunk: Float64Array;
+  readonly customerExpired: Uint8Array;
+  /** Each Customer's segments (open windows from now + δ on): segStart/segEnd[segFrom[k] .. segFrom[k + 1]). */
+  readonly segFrom: Int32Array;
+  readonly segStart: Float64Array;
+  readonly segEnd: Float64Array;
   readonly mediatorAddresses: readonly Address[];
   readonly supplierVoids: readonly VoidAllocation[];
 }
@@ -147,7 +161,7 @@ interface Pass {
  * the highest welfare is kept (the first on a tie).
  */
 export function runAuction(input: AuctionInput): AuctionResult {
-  return runGreedy(input, ORDERS);
+  return runGreedy(input, ordersFor(input));
 }
 
 /** The greedy with the given Customer orders (one pass each; the best welfare is kept). */
@@ -162,7 +176,6 @@ export function runGreedy(
   let bestKeys: Float64Array | undefined;
   for (const order of orders) {
     const keys = orderKeys(market, order);
-    if (best) market.slots.reset();
     const pass = runPass(market, sortByKeys(keys));
     if (!best || pass.welfare > best.welfare) {
       best = pass;
@@ -184,7 +197,6 @@ export function runGreedy(
       if (wanted > 0 && market.customerLimit[i]! > 0)
         keys[i]! *= 1 + SQUEAK * Math.max(0, 1 - served[i]! / wanted);
     });
-    market.slots.reset();
     last = runPass(market, sortByKeys(keys));
     if (last.welfare > best!.welfare) best = last;
   }
@@ -199,14 +211,20 @@ const REFINEMENTS = 4;
 
 /** How many greedy passes runAuction makes on this input (its work is about proportional). */
 export function auctionPasses(input: AuctionInput): number {
-  return ORDERS.length + refinementsFor(input);
+  return ordersFor(input).length + refinementsFor(input);
+}
+
+/** Every order of ORDERS on small markets; on larger ones the first alone (it won on every bench size). */
+function ordersFor(input: AuctionInput): readonly CustomerOrder[] {
+  return isSmall(input) ? ORDERS : ORDERS.slice(0, 1);
+}
+
+function isSmall(input: AuctionInput): boolean {
+  return input.customers.length + input.suppliers.length <= REFINE_UP_TO_OFFERS;
 }
 
 function refinementsFor(input: AuctionInput): number {
-  return (
-    input.params.refinements ??
-    (input.customers.length + input.suppliers.length <= REFINE_UP_TO_OFFERS ? REFINEMENTS : 0)
-  );
+  return input.params.refinements ?? (isSmall(input) ? REFINEMENTS : 0);
 }
 
 function prepare(input: AuctionInput): Market {
@@ -267,8 +285,7 @@ function prepare(input: AuctionInput): Market {
     table.ramMb[i] = s.offer.ramMb;
     table.account[i] = accountOf(s.offer.account);
   });
-  const slots = new SlotIndex(table, mediatorAddresses.length, priorTimelines(suppliers));
-  const arrivals = new ArrivalIndex(table, mediatorAddresses.length);
+  const live = new LiveIndex(table, mediatorAddresses.length, ramLevels(customers));
 
   const m = customers.length;
   const customerMips = new Float64Array(m);
@@ -298,6 +315,76 @@ function prepare(input: AuctionInput): Market {
     customerMediators.push(Int32Array.from(usable.slice(0, MAX_MEDIATORS)));
   });
 
+  // Segments: the open windows from now + δ on (a Customer past its expiry has none).
+  const customerExpired = new Uint8Array(m);
+  const segFrom = new Int32Array(m + 1);
+  const segStartList: number[] = [];
+  const segEndList: number[] = [];
+  customers.forEach((c, k) => {
+    const o = c.offer;
+    customerExpired[k] = isExpired(o, now, delays) ? 1 : 0;
+    if (!customerExpired[k]) {
+      for (const open of c.openWindows ?? [{ start: o.start, end: o.end }]) {
+        const start = Math.max(open.start, o.start, earliest);
+        const end = Math.min(open.end, o.end);
+        if (end > start) {
+          segStartList.push(start);
+          segEndList.push(end);
+        }
+      }
+    }
+    segFrom[k + 1] = segStartList.length;
+  });
+  const segStart = Float64Array.from(segStartList);
+  const segEnd = Float64Array.from(segEndList);
+
+  // Fixed events: Suppliers arriving and leaving, earlier commitments ending, windows opening.
+  const times: number[] = [];
+  const kinds: number[] = [];
+  const ids: number[] = [];
+  const segments: number[] = [];
+  const event = (time: number, kind: number, id: number, seg = -1) => {
+    times.push(time);
+    kinds.push(kind);
+    ids.push(id);
+    segments.push(seg);
+  };
+  for (let i = 0; i < n; i++) {
+    event(table.start[i]!, SUPPLIER_ARRIVES, i);
+    event(table.end[i]!, SUPPLIER_LEAVES, i);
+    for (const c of suppliers[i]!.commitments ?? [])
+      if (c.end > table.start[i]! && c.end < table.end[i]!) event(c.end, PRIOR_ENDS, i);
+  }
+  customers.forEach((c, k) => {
+    const dMin = c.offer.minServiceSeconds;
+    const servable =
+      customerLimit[k]! > 0 && customerMediators[k]!.length > 0 && customerMaxChunk[k]! >= dMin;
+    if (!servable) return;
+    for (let s = segFrom[k]!; s < segFrom[k + 1]!; s++)
+      if (segEnd[s]! - segStart[s]! >= dMin) event(segStart[s]!, WINDOW_OPENS, k, s);
+  });
+  const byTime = Int32Array.from(times.keys()).sort(
+    (a, b) =>
+      times[a]! - times[b]! || kinds[a]! - kinds[b]! || ids[a]! - ids[b]! || segments[a]! - segments[b]!,
+  );
+  const events = {
+    time: Float64Array.from(byTime, (e) => times[e]!),
+    kind: Int8Array.from(byTime, (e) => kinds[e]!),
+    id: Int32Array.from(byTime, (e) => ids[e]!),
+  };
+  const segmentAt = Int32Array.from(byTime, (e) => segments[e]!);
+  const eventTimes = events.time;
+  const nextEventFrom = (x: number) => {
+    let lo = 0;
+    let hi = eventTimes.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (eventTimes[mid]! < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < eventTimes.length ? eventTimes[lo]! : Infinity;
+  };
+
   return {
     input,
     delays,
@@ -307,17 +394,40 @@ function prepare(input: AuctionInput): Market {
     suppliers,
     asks,
     table,
-    slots,
-    arrivals,
+    live,
+    events,
+    segmentAt,
+    nextEventFrom,
     customers,
     customerMips,
+    customerRam: Float64Array.from(customers, (c) => c.offer.ramMb),
+    customerMinService: Float64Array.from(customers, (c) => c.offer.minServiceSeconds),
     customerAccount,
     customerLimit,
     customerMediators,
     customerMaxChunk,
+    customerExpired,
+    segFrom,
+    segStart,
+    segEnd,
     mediatorAddresses,
     supplierVoids,
   };
+}
+
+/** Most RAM levels of the live index (each costs a value per tree node). */
+const RAM_LEVELS = 8;
+
+/** 0, then up to RAM_LEVELS − 1 of the Customers' distinct RAM demands, evenly spread over them. */
+function ramLevels(customers: readonly OpenCustomerOffer[]): Float64Array {
+  const demands = [...new Set(customers.map((c) => c.offer.ramMb))].sort((a, b) => a - b);
+  const levels = [0];
+  const take = Math.min(demands.length, RAM_LEVELS - 1);
+  for (let j = 0; j < take; j++) {
+    const d = demands[Math.floor((j * demands.length) / take)]!;
+    if (d > levels[levels.length - 1]!) levels.push(d);
+  }
+  return Float64Array.from(levels);
 }
 
 function priorTimelines(suppliers: readonly OpenSupplierOffer[]): Array<CapacityTimeline | undefined> {
@@ -353,249 +463,371 @@ function sortByKeys(keys: Float64Array): Int32Array {
   return Int32Array.from(keys.keys()).sort((a, b) => keys[b]! - keys[a]! || a - b);
 }
 
-// Scratch space of one pass: each Mediator's candidate group (ranks, how long each can serve).
+// Scratch space of one attempt: each Mediator's candidate group (ranks, how long each can serve).
 const candidateRank = new Int32Array(MAX_MEDIATORS * MAX_REPLICAS);
 const candidateUntil = new Float64Array(MAX_MEDIATORS * MAX_REPLICAS);
 const candidateCount = new Int32Array(MAX_MEDIATORS);
-const shortRank = new Int32Array(MAX_REPLICAS);
-const shortUntil = new Float64Array(MAX_REPLICAS);
 
-/** Sorts one candidate group by rank (cheapest first; groups have at most 16 entries). */
-function sortGroup(base: number, count: number): void {
-  for (let q = base + 1; q < base + count; q++) {
-    const rank = candidateRank[q]!;
-    const until = candidateUntil[q]!;
-    let at = q;
-    for (; at > base && candidateRank[at - 1]! > rank; at--) {
-      candidateRank[at] = candidateRank[at - 1]!;
-      candidateUntil[at] = candidateUntil[at - 1]!;
+/** A binary min-heap of (time, chunk) for the chunks still running. */
+class EndHeap {
+  #time: number[] = [];
+  #chunk: number[] = [];
+  get size(): number {
+    return this.#time.length;
+  }
+  get top(): number {
+    return this.#time.length ? this.#time[0]! : Infinity;
+  }
+  topChunk(): number {
+    return this.#chunk[0]!;
+  }
+  push(time: number, chunk: number): void {
+    const ts = this.#time;
+    const cs = this.#chunk;
+    let at = ts.length;
+    ts.push(time);
+    cs.push(chunk);
+    while (at > 0) {
+      const up = (at - 1) >> 1;
+      if (ts[up]! <= time) break;
+      ts[at] = ts[up]!;
+      cs[at] = cs[up]!;
+      at = up;
     }
-    candidateRank[at] = rank;
-    candidateUntil[at] = until;
+    ts[at] = time;
+    cs[at] = chunk;
+  }
+  pop(): void {
+    const ts = this.#time;
+    const cs = this.#chunk;
+    const time = ts.pop()!;
+    const chunk = cs.pop()!;
+    const n = ts.length;
+    if (n === 0) return;
+    let at = 0;
+    for (;;) {
+      let child = 2 * at + 1;
+      if (child >= n) break;
+      if (child + 1 < n && ts[child + 1]! < ts[child]!) child++;
+      if (ts[child]! >= time) break;
+      ts[at] = ts[child]!;
+      cs[at] = cs[child]!;
+      at = child;
+    }
+    ts[at] = time;
+    cs[at] = chunk;
   }
 }
 
+/**
+ * One greedy pass: a sweep over time (paper §3.3 windows) in which, at each instant where
+ * something changes, the Customers waiting for Suppliers are served in `order`.
+ */
 function runPass(market: Market, order: Int32Array): Pass {
-  const { input, table, slots, arrivals, asks } = market;
+  const { input, table, live, asks, events } = market;
   const { params } = input;
-  const now = params.nowSeconds;
-  const { earliest, maxScan, switchSeconds } = market;
-  const shortScan = Math.min(maxScan, SHORT_SCAN);
-  const arrivalScan = Math.min(maxScan, ARRIVAL_SCAN);
+  const { maxScan, switchSeconds } = market;
+  const n = table.count;
+  const m = market.customers.length;
   const timelines = priorTimelines(market.suppliers);
+  const freeMips = Float64Array.from(table.capacityMips);
+  const freeRam = Float64Array.from(table.ramMb);
+  const present = new Uint8Array(n);
+  live.clear();
+
+  const priority = new Int32Array(m);
+  order.forEach((k, p) => {
+    priority[k] = p;
+  });
   const chunkCustomer: number[] = [];
   const chunkStart: number[] = [];
   const chunkEnd: number[] = [];
   const chunkMediator: number[] = [];
   const chunkFrom: number[] = [0];
   const chunkSuppliers: number[] = [];
-  const chunkWelfare: bigint[] = [];
-  const outcomes: CustomerOutcome[] = [];
-  const customerVoids: VoidAllocation[] = [];
-  let welfare = 0n;
+  /** Each Customer's chunks as a list in time order (first, last, next). */
+  const firstChunk = new Int32Array(m).fill(-1);
+  const lastChunk = new Int32Array(m).fill(-1);
+  const nextChunk: number[] = [];
+  /** The segment each Customer is in (index into market.segStart/segEnd), and where it ends. */
+  const segment = new Int32Array(m);
+  const segmentEnd = new Float64Array(m);
+  const dMinOf = market.customerMinService;
+  /** Whether a Customer is among the waiting (or about to be); whether it has not tried since. */
+  const queued = new Uint8Array(m);
+  const fresh = new Uint8Array(m);
+  const ends = new EndHeap();
 
-  /** Whether Supplier i, arriving at its start, has room there for δ_min. */
-  const roomOnArrival = (i: number, mips: number, ramMb: number, dMin: number) => {
-    const timeline = timelines[i];
-    const start = table.start[i]!;
-    return !timeline || timeline.fitUntil(start, mips, ramMb, start + dMin) >= start + dMin;
-  };
-  /** The earliest arrival in (after, before) under Mediator g of a Supplier ranked below `rankBelow` that could take the replica. */
-  const nextArrival = (
-    g: number,
-    after: number,
-    before: number,
-    rankBelow: number,
-    mips: number,
-    ramMb: number,
-    account: number,
-    dMin: number,
-  ) => {
-    const until = arrivals.startingFrom(g, before, false);
-    let p = arrivals.startingFrom(g, after, true);
-    for (let examined = 0; examined < arrivalScan; examined++) {
-      p = arrivals.first(g, p, until, rankBelow, mips, ramMb);
-      if (p < 0) return Infinity;
-      const i = arrivals.rankAt(g, p);
-      if (
-        table.account[i] !== account &&
-        table.end[i]! - table.start[i]! >= dMin &&
-        roomOnArrival(i, mips, ramMb, dMin)
-      )
-        return table.start[i]!;
-      p++;
+  // Per Mediator, what Suppliers that gained room at this instant (arriving, chunks ending) offer:
+  // the lowest rank among them, the most MIPS and the most MB one of them has free. A Customer that
+  // found no group before tries again only if one of them might join it.
+  const mediatorCount = market.mediatorAddresses.length;
+  const gained = new Int32Array(mediatorCount).fill(n);
+  const gainedMips = new Float64Array(mediatorCount);
+  const gainedRam = new Float64Array(mediatorCount);
+  const touched: number[] = [];
+  const gain = (i: number) => {
+    for (const g of table.mediators[i]!) {
+      if (gained[g] === n) {
+        touched.push(g);
+        gainedMips[g] = -1;
+        gainedRam[g] = -1;
+      }
+      if (i < gained[g]!) gained[g] = i;
+      if (freeMips[i]! > gainedMips[g]!) gainedMips[g] = freeMips[i]!;
+      if (freeRam[i]! > gainedRam[g]!) gainedRam[g] = freeRam[i]!;
     }
-    return Infinity;
+  };
+  const show = (i: number) => {
+    if (present[i]) live.set(i, freeMips[i]!, freeRam[i]!, table.end[i]!);
   };
 
-  for (const k of order) {
-    const c = market.customers[k]!;
-    const o = c.offer;
+  /** Tries to start a chunk for Customer k at t; true when it did. */
+  const attempt = (k: number, t: number): boolean => {
+    const o = market.customers[k]!.offer;
     const dMin = o.minServiceSeconds;
-    if (isExpired(o, now, market.delays)) {
-      if (isWholeWindow(c)) customerVoids.push(voidOf(params.allocator, c.id, o.account));
-      outcomes.push({ customerOfferId: c.id, pieces: [], stillOpen: [], closed: true });
-      continue;
-    }
+    const segEnd = segmentEnd[k]!;
     const mips = market.customerMips[k]!;
     const ramMb = o.ramMb;
     const account = market.customerAccount[k]!;
     const limit = market.customerLimit[k]!;
     const mediators = market.customerMediators[k]!;
-    const maxChunk = market.customerMaxChunk[k]!;
     const replicas = Math.min(o.replicas, MAX_REPLICAS);
-    const minReplicas = o.minReplicas;
+    const stay = t + dMin;
+    let winner = -1;
+    let winnerScore = -Infinity;
+    for (let j = 0; j < mediators.length; j++) {
+      const g = mediators[j]!;
+      const base = j * MAX_REPLICAS;
+      let count = 0;
+      const until = live.below(g, limit);
+      let p = 0;
+      for (let examined = 0; count < replicas && examined < maxScan; examined++) {
+        p = live.first(g, p, until, mips, ramMb, stay);
+        if (p < 0) break;
+        const i = live.rankAt(g, p++);
+        const other = table.account[i]!;
+        if (other === account) continue;
+        let duplicate = false;
+        for (let q = 0; q < count; q++)
+          if (table.account[candidateRank[base + q]!] === other) duplicate = true;
+        if (duplicate) continue;
+        let room = table.end[i]!;
+        const timeline = timelines[i];
+        if (timeline) {
+          room = timeline.fitUntil(t, mips, ramMb, segEnd);
+          if (room < stay) continue;
+        }
+        candidateRank[base + count] = i;
+        candidateUntil[base + count] = room;
+        count++;
+      }
+      candidateCount[j] = count;
+      // The most replicas win, then the cheapest dearest Supplier (then the Customer's Mediator order).
+      if (count >= o.minReplicas && count > 0) {
+        const score = count * (n + 1) - candidateRank[base + count - 1]!;
+        if (score > winnerScore) {
+          winnerScore = score;
+          winner = j;
+        }
+      }
+    }
+    if (winner < 0) return false;
+
+    const base = winner * MAX_REPLICAS;
+    const count = candidateCount[winner]!;
+    let hardEnd = Math.min(segEnd, t + market.customerMaxChunk[k]!);
+    for (let q = 0; q < count; q++) hardEnd = Math.min(hardEnd, candidateUntil[base + q]!);
+    // The chunk runs until the first instant after switchSeconds (at least δ_min) where something
+    // changes; then its Customer is matched again (and keeps the chunk going if the same Suppliers win).
+    let end = Math.min(hardEnd, market.nextEventFrom(t + Math.max(dMin, switchSeconds)));
+    if (end < segEnd && segEnd - end < dMin) {
+      // Never leave a remainder shorter than δ_min.
+      if (hardEnd >= segEnd) end = segEnd;
+      else if (segEnd - dMin - t >= dMin) end = segEnd - dMin;
+    }
+
+    const mediator = mediators[winner]!;
+    for (let q = 0; q < count; q++) {
+      const i = candidateRank[base + q]!;
+      freeMips[i]! -= mips;
+      freeRam[i]! -= ramMb;
+      show(i);
+      timelines[i]?.add({ start: t, end, mips, ramMb });
+    }
+    // The same Suppliers and Mediator as the chunk that just ended: it goes on (within maxChunk and
+    // the open window).
+    const last = lastChunk[k]!;
+    if (
+      last >= 0 &&
+      chunkEnd[last] === t &&
+      chunkStart[last]! >= market.segStart[segment[k]!]! &&
+      chunkMediator[last] === mediator &&
+      chunkFrom[last + 1]! - chunkFrom[last]! === count &&
+      end - chunkStart[last]! <= market.customerMaxChunk[k]!
+    ) {
+      let same = true;
+      for (let q = 0; q < count && same; q++)
+        same = chunkSuppliers[chunkFrom[last]! + q] === candidateRank[base + q];
+      if (same) {
+        chunkEnd[last] = end;
+        ends.push(end, last);
+        return true;
+      }
+    }
+    const chunk = chunkCustomer.length;
+    for (let q = 0; q < count; q++) chunkSuppliers.push(candidateRank[base + q]!);
+    chunkCustomer.push(k);
+    chunkStart.push(t);
+    chunkEnd.push(end);
+    chunkMediator.push(mediator);
+    chunkFrom.push(chunkSuppliers.length);
+    nextChunk.push(-1);
+    if (last >= 0) nextChunk[last] = chunk;
+    else firstChunk[k] = chunk;
+    lastChunk[k] = chunk;
+    ends.push(end, chunk);
+    return true;
+  };
+
+  let waiting: number[] = [];
+  const incoming: number[] = [];
+  const byPriority = (a: number, b: number) => priority[a]! - priority[b]!;
+  const { time: eventTime, kind: eventKind, id: eventId } = events;
+  let e = 0;
+  while (e < eventTime.length || ends.size > 0) {
+    const t = Math.min(e < eventTime.length ? eventTime[e]! : Infinity, ends.top);
+    for (const g of touched) gained[g] = n;
+    touched.length = 0;
+    // 1. Chunks ending now give their room back; their Customers wait again if their window goes on.
+    while (ends.top === t) {
+      const chunk = ends.topChunk();
+      ends.pop();
+      if (chunkEnd[chunk] !== t) continue; // it went on (merged)
+      const k = chunkCustomer[chunk]!;
+      const mips = market.customerMips[k]!;
+      const ramMb = market.customers[k]!.offer.ramMb;
+      for (let q = chunkFrom[chunk]!; q < chunkFrom[chunk + 1]!; q++) {
+        const i = chunkSuppliers[q]!;
+        freeMips[i]! += mips;
+        freeRam[i]! += ramMb;
+        show(i);
+        gain(i);
+      }
+      if (segmentEnd[k]! - t >= dMinOf[k]!) incoming.push(k);
+    }
+    // 2. Suppliers leave and arrive, earlier rounds' commitments end, Customer windows open.
+    for (; e < eventTime.length && eventTime[e] === t; e++) {
+      const id = eventId[e]!;
+      switch (eventKind[e]) {
+        case SUPPLIER_LEAVES:
+          present[id] = 0;
+          live.set(id, -1, -1, -Infinity);
+          break;
+        case SUPPLIER_ARRIVES:
+          present[id] = 1;
+          show(id);
+          gain(id);
+          break;
+        case PRIOR_ENDS:
+          gain(id);
+          break;
+        default:
+          segment[id] = market.segmentAt[e]!;
+          segmentEnd[id] = market.segEnd[segment[id]!]!;
+          if (queued[id]) fresh[id] = 1;
+          else incoming.push(id);
+      }
+    }
+    // 3. Waiting Customers, by priority: new ones try; the others only when a Supplier they could
+    // use (under one of their Mediators, asking at most their bid) gained room.
+    if (incoming.length > 0) {
+      incoming.sort(byPriority);
+      for (const k of incoming) {
+        fresh[k] = 1;
+        queued[k] = 1;
+      }
+      const merged: number[] = [];
+      let a = 0;
+      let b = 0;
+      while (a < waiting.length || b < incoming.length) {
+        if (b >= incoming.length || (a < waiting.length && priority[waiting[a]!]! < priority[incoming[b]!]!))
+          merged.push(waiting[a++]!);
+        else merged.push(incoming[b++]!);
+      }
+      waiting = merged;
+      incoming.length = 0;
+    }
+    let kept = 0;
+    for (let w = 0; w < waiting.length; w++) {
+      const k = waiting[w]!;
+      if (segmentEnd[k]! - t < dMinOf[k]!) {
+        queued[k] = 0;
+        continue;
+      }
+      let retry = fresh[k] === 1;
+      if (!retry) {
+        const limit = market.customerLimit[k]!;
+        const mips = market.customerMips[k]!;
+        const ramMb = market.customerRam[k]!;
+        for (const g of market.customerMediators[k]!)
+          if (gained[g]! < limit && gainedMips[g]! >= mips && gainedRam[g]! >= ramMb) retry = true;
+      }
+      fresh[k] = 0;
+      if (retry && attempt(k, t)) {
+        queued[k] = 0;
+        continue;
+      }
+      waiting[kept++] = k;
+    }
+    waiting.length = kept;
+  }
+
+  // Each Customer's pieces: its chunks, and the rest of its segments unserved.
+  const outcomes: CustomerOutcome[] = [];
+  const customerVoids: VoidAllocation[] = [];
+  market.customers.forEach((c, k) => {
+    const o = c.offer;
+    if (market.customerExpired[k]) {
+      if (isWholeWindow(c)) customerVoids.push(voidOf(params.allocator, c.id, o.account));
+      outcomes.push({ customerOfferId: c.id, pieces: [], stillOpen: [], closed: true });
+      return;
+    }
     const pieces: Array<{ start: number; end: number; allocation?: number }> = [];
     const unserved = (start: number, end: number) => {
+      if (end <= start) return;
       const last = pieces[pieces.length - 1];
       if (last && last.allocation === undefined && last.end === start) last.end = end;
       else pieces.push({ start, end });
     };
-    const servable = limit > 0 && mediators.length > 0 && maxChunk >= dMin;
-
-    for (const open of c.openWindows ?? [{ start: o.start, end: o.end }]) {
-      const wEnd = Math.min(open.end, o.end);
-      let t = Math.max(open.start, o.start, earliest);
-      if (wEnd <= t) continue;
-      while (servable && wEnd - t >= dMin) {
-        // Each Mediator's group: its cheapest Suppliers with room at t for δ_min, distinct accounts.
-        let nextFree = Infinity;
-        // A chunk that lasts this long is worth its overhead; shorter ones only when nothing else serves.
-        const settled = Math.min(wEnd, t + Math.max(dMin, switchSeconds));
-        let winner = -1;
-        let winnerScore = -Infinity;
-        for (let j = 0; j < mediators.length; j++) {
-          const base = j * MAX_REPLICAS;
-          let count = 0;
-          let short = 0;
-          const l = slots.list(mediators[j]!, t);
-          if (l >= 0) {
-            const affordable = slots.below(l, limit);
-            // Cheapest first. Suppliers whose room ends before a settled chunk are kept aside, and
-            // once there are enough of those the search stops after `shortScan` Suppliers.
-            let p = 0;
-            for (let examined = 0; count < replicas && examined < maxScan; examined++) {
-              if (count + short >= replicas && examined >= shortScan) break;
-              p = slots.first(l, p, affordable, mips, ramMb, t, t + dMin);
-              if (p < 0) break;
-              const i = slots.rankAt(l, p++);
-              const other = table.account[i]!;
-              if (other === account) continue;
-              let duplicate = false;
-              for (let q = 0; q < count; q++)
-                if (table.account[candidateRank[base + q]!] === other) duplicate = true;
-              for (let q = 0; q < short; q++) if (table.account[shortRank[q]!] === other) duplicate = true;
-              if (duplicate) continue;
-              const timeline = timelines[i];
-              let until = table.end[i]!;
-              if (timeline) {
-                until = timeline.fitUntil(t, mips, ramMb, wEnd);
-                if (until < 0) {
-                  const freeAt = timeline.nextChange(t);
-                  if (freeAt < nextFree) nextFree = freeAt;
-                  continue;
-                }
-              }
-              if (until > wEnd) until = wEnd;
-              if (until - t < dMin) continue;
-              if (until < settled) {
-                // Serves less than a settled chunk: kept aside in case too few others are found.
-                if (short < replicas) {
-                  shortRank[short] = i;
-                  shortUntil[short++] = until;
-                }
-                continue;
-              }
-              candidateRank[base + count] = i;
-              candidateUntil[base + count] = until;
-              count++;
-            }
-            // Too few Suppliers serve a settled chunk: complete the group with the cheapest others.
-            for (let q = 0; q < short && count < replicas; q++) {
-              candidateRank[base + count] = shortRank[q]!;
-              candidateUntil[base + count] = shortUntil[q]!;
-              count++;
-            }
-            sortGroup(base, count);
-          }
-          candidateCount[j] = count;
-          // The most replicas win, then the cheapest dearest Supplier (then the Customer's Mediator order).
-          if (count >= minReplicas) {
-            const score = count * (table.count + 1) - candidateRank[base + count - 1]!;
-            if (score > winnerScore) {
-              winnerScore = score;
-              winner = j;
-            }
-          }
-        }
-
-        if (winner < 0) {
-          // Nothing to allocate at t: skip to where a new candidate may appear.
-          let next = nextFree;
-          for (let j = 0; j < mediators.length; j++) {
-            const arrival = nextArrival(mediators[j]!, t, wEnd, limit, mips, ramMb, account, dMin);
-            if (arrival < next) next = arrival;
-          }
-          next = Math.min(slots.slotEnd(t), Math.max(next, t + dMin), wEnd);
-          if (!(next > t)) next = wEnd;
-          unserved(t, next);
-          t = next;
-          continue;
-        }
-
-        const base = winner * MAX_REPLICAS;
-        const count = candidateCount[winner]!;
-        let end = Math.min(wEnd, t + maxChunk);
-        let dearest = 0;
-        for (let q = 0; q < count; q++) {
-          end = Math.min(end, candidateUntil[base + q]!);
-          dearest = Math.max(dearest, candidateRank[base + q]!);
-        }
-        // A cheaper Supplier arrives or frees up before then: end the chunk there so the next one
-        // can switch to it — but only after `switchSeconds`, so a chunk is worth its overhead.
-        const switchAt = t + Math.max(dMin, switchSeconds);
-        if (switchAt < end) {
-          let arrival = nextFree;
-          for (let j = 0; j < mediators.length && arrival > switchAt; j++) {
-            const next = nextArrival(mediators[j]!, t, end, dearest, mips, ramMb, account, dMin);
-            if (next < arrival) arrival = next;
-          }
-          end = Math.min(end, Math.max(switchAt, arrival));
-        }
-        if (wEnd - end > 0 && wEnd - end < dMin && wEnd - dMin - t >= dMin) end = wEnd - dMin;
-
-        const commitment: Commitment = { start: t, end, mips, ramMb };
-        let gap = 0n;
-        for (let q = 0; q < count; q++) {
-          const i = candidateRank[base + q]!;
-          let timeline = timelines[i];
-          if (!timeline) {
-            timeline = new CapacityTimeline(table.capacityMips[i]!, table.ramMb[i]!, table.end[i]!);
-            timelines[i] = timeline;
-          }
-          timeline.add(commitment);
-          slots.update(i, t, end, timeline);
-          chunkSuppliers.push(i);
-          gap += o.maxPricePerMi - asks[i]!;
-        }
-        const w = gap * BigInt(o.miPerInput) * inputsPerReplica(o.inputsPerSecond, end - t);
-        pieces.push({ start: t, end, allocation: chunkCustomer.length });
-        chunkCustomer.push(k);
-        chunkStart.push(t);
-        chunkEnd.push(end);
-        chunkMediator.push(mediators[winner]!);
-        chunkFrom.push(chunkSuppliers.length);
-        chunkWelfare.push(w);
-        welfare += w;
-        t = end;
+    let q = firstChunk[k]!;
+    for (let s = market.segFrom[k]!; s < market.segFrom[k + 1]!; s++) {
+      let t = market.segStart[s]!;
+      const segEnd = market.segEnd[s]!;
+      for (; q >= 0 && chunkStart[q]! < segEnd; q = nextChunk[q]!) {
+        unserved(t, chunkStart[q]!);
+        pieces.push({ start: chunkStart[q]!, end: chunkEnd[q]!, allocation: q });
+        t = chunkEnd[q]!;
       }
-      if (wEnd > t) unserved(t, wEnd);
+      unserved(t, segEnd);
     }
     // What is left can still be served by a later round if it is long enough (new Suppliers may come).
     const stillOpen = pieces
-      .filter((p) => p.allocation === undefined && p.end - p.start >= dMin)
+      .filter((p) => p.allocation === undefined && p.end - p.start >= o.minServiceSeconds)
       .map(({ start, end }) => ({ start, end }));
     outcomes.push({ customerOfferId: c.id, pieces, stillOpen, closed: stillOpen.length === 0 });
+  });
+
+  let welfare = 0n;
+  const chunkWelfare: bigint[] = [];
+  for (let q = 0; q < chunkCustomer.length; q++) {
+    const o = market.customers[chunkCustomer[q]!]!.offer;
+    let gap = 0n;
+    for (let p = chunkFrom[q]!; p < chunkFrom[q + 1]!; p++)
+      gap += o.maxPricePerMi - asks[chunkSuppliers[p]!]!;
+    const w = gap * BigInt(o.miPerInput) * inputsPerReplica(o.inputsPerSecond, chunkEnd[q]! - chunkStart[q]!);
+    chunkWelfare.push(w);
+    welfare += w;
   }
   return {
     welfare,

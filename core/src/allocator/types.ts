@@ -54,13 +54,16 @@ export interface AuctionParams {
   /** Upper bound on n (the contract's uint32, the schema's 10^6): longer chunks are cut. @default 1 000 000 */
   readonly maxTestCount?: number;
   /**
-   * Suppliers examined per attempt at most (cheapest first): bounds the work of one chunk on
-   * very large markets at a small cost in welfare. @default 512
+   * Suppliers examined per Mediator and attempt at most (cheapest first; only Suppliers that are
+   * present with room are examined, so this bounds the rejections for shared accounts and
+   * earlier commitments). @default 512
    */
   readonly maxScan?: number;
   /**
-   * A chunk is cut early for a cheaper Supplier that arrives (or frees up) later only once it has
-   * lasted this long (each allocation costs set-up time and gas). @default 3 600
+   * A chunk's Customer is matched again (so it can move to cheaper Suppliers, or give way to a
+   * higher bid) at the first event this long after the chunk started (at least δ_min); when the
+   * same Suppliers win again the allocation goes on. Each allocation costs set-up time and gas.
+   * @default 3 600
    */
   readonly switchSeconds?: number;
   /**
@@ -102,7 +105,7 @@ export interface CustomerOutcome {
 }
 
 export interface AuctionResult {
-  /** In the order they were made (Customers by descending bid). */
+  /** In the order they were made (by start time; at one instant, Customers by priority). */
   readonly allocations: readonly PlannedAllocation[];
   /** Offers that expired without any allocation in this or an earlier round (§3.3). */
   readonly voids: readonly VoidAllocation[];
