@@ -1,15 +1,18 @@
 // npm run bench:pulsar — the Pulsar channel layer on the local broker, next to Pulsar's own
 // pulsar-perf (Java client, binary protocol) on the same broker in the same run:
 //
-//   1. throughput: one WebSocket producer → one consumer (acking each message), 1 KB messages,
+//   1. latency: one pair paced at 1,000 msg/s, publish → receive, both modes (see 2);
+//                                                                          target p99 ≤ 25 ms
+//   2. throughput: one WebSocket producer → one consumer (acking each message), 1 KB messages,
 //      as fast as the producer's window of 1000 pending sends allows, for twice the phase length;
 //      the receive rate of the steady second half is the figure, measured like pulsar-perf's
-//      below (the broker's JIT warms up in the first half; the whole-run average is its own row);
-//                                                                             target ≥ 10,000 msg/s
-//   2. latency: the same pair paced at 1,000 msg/s, publish → receive;     target p99 ≤ 25 ms
-//   3. pulsar-perf produce/consume on the same broker: unthrottled (outstanding ≤ 1000, batching
-//      off, like our producer) and at 1,000 msg/s;
-//   4. ratio = our throughput / pulsar-perf's.
+//      below (the broker's JIT warms up in the first half; the whole-run average is its own row).
+//      Twice: with client-side batching (`batching: true`, batching.ts — the mode for high-rate
+//      streams, as the native clients batch by default), the target row; and without it, one
+//      broker entry per message, reported beside it;                     target ≥ 10,000 msg/s
+//   3. pulsar-perf produce/consume on the same broker: unthrottled (outstanding ≤ 1000) with its
+//      default batching and with batching off, and at 1,000 msg/s;
+//   4. ratio = our throughput / pulsar-perf's, batched to batched and unbatched to unbatched.
 // Prints a table and writes bench/results/pulsar.json. A missed target is reported as a miss.
 // SURPLUS_BENCH_PULSAR_SECONDS sets the length of each phase (default 10).
 import { spawn } from "node:child_process";
@@ -61,14 +64,19 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
 }
 
-async function pair(bus: MessageBus, admin: PulsarAdmin, label: string): Promise<[Producer, Consumer]> {
+async function pair(
+  bus: MessageBus,
+  admin: PulsarAdmin,
+  label: string,
+  batching = false,
+): Promise<[Producer, Consumer]> {
   const topic = `persistent://public/default/bench-${label}-${Date.now().toString(36)}`;
   await admin.createTopic(topic);
   const consumer = await bus.subscribe(topic, "bench", {
     initialPosition: "Earliest",
     receiverQueueSize: 2000,
   });
-  const producer = await bus.createProducer(topic, { maxPendingMessages: WINDOW });
+  const producer = await bus.createProducer(topic, { maxPendingMessages: WINDOW, batching });
   return [producer, consumer];
 }
 
@@ -106,8 +114,8 @@ function cpuSecondsOf(pid: number): number {
   }
 }
 
-async function wsThroughput(bus: MessageBus, admin: PulsarAdmin, brokerPid: number) {
-  const [producer, consumer] = await pair(bus, admin, "ws-tput");
+async function wsThroughput(bus: MessageBus, admin: PulsarAdmin, brokerPid: number, batching: boolean) {
+  const [producer, consumer] = await pair(bus, admin, batching ? "ws-tput-batched" : "ws-tput", batching);
   let sent = 0;
   let received = 0;
   let lastReceived = 0;
@@ -188,8 +196,8 @@ async function warmUp(bus: MessageBus, admin: PulsarAdmin): Promise<void> {
   await consumer.close();
 }
 
-async function wsLatency(bus: MessageBus, admin: PulsarAdmin) {
-  const [producer, consumer] = await pair(bus, admin, "ws-lat");
+async function wsLatency(bus: MessageBus, admin: PulsarAdmin, batching: boolean) {
+  const [producer, consumer] = await pair(bus, admin, batching ? "ws-lat-batched" : "ws-lat", batching);
   const latencies: number[] = [];
   let received = 0;
   const drainer = drain(consumer, latencies, () => {
@@ -246,8 +254,9 @@ async function pulsarPerf(
   confFile: string,
   admin: PulsarAdmin,
   rate: number,
+  batching = false,
 ): Promise<PerfRun> {
-  const topic = `persistent://public/default/bench-perf-${rate || "max"}-${Date.now().toString(36)}`;
+  const topic = `persistent://public/default/bench-perf-${rate || "max"}${batching ? "-batched" : ""}-${Date.now().toString(36)}`;
   // A fresh JVM runs interpreted code for its first seconds: run twice as long and measure the
   // second half (our Node client is measured after a warm-up too).
   const perfSeconds = 2 * SECONDS;
@@ -352,7 +361,7 @@ async function pulsarPerf(
       String(WINDOW),
       "-s",
       String(MESSAGE_BYTES),
-      "-db",
+      ...(batching ? [] : ["-db"]),
       "-time",
       String(perfSeconds),
       topic,
@@ -406,21 +415,31 @@ async function main(): Promise<void> {
   try {
     say("warming up (3,000 messages)…");
     await warmUp(bus, admin);
-    say(
-      `1/4 WebSocket throughput: one producer → one consumer, ${MESSAGE_BYTES} B, ${2 * SECONDS} s (steady second half measured)…`,
-    );
-    const tput = await wsThroughput(bus, admin, local.pid);
-    say(
-      `    ${Math.round(tput.rate).toLocaleString("en-US")} msg/s received in the steady second half, ` +
-        `${Math.round(tput.wholeRunRate).toLocaleString("en-US")} msg/s over the whole run (${tput.received} messages); ` +
-        `CPU per message: client ${round2(tput.clientCpuUsPerMessage)} µs, broker ${round2(tput.brokerCpuUsPerMessage)} µs`,
-    );
-
-    say(`2/4 WebSocket latency at ${PACED_RATE} msg/s, ${SECONDS} s…`);
-    const lat = await wsLatency(bus, admin);
-    say(
-      `    p50 ${lat.p50.toFixed(2)} ms, p99 ${lat.p99.toFixed(2)} ms (${lat.received}/${lat.sent} received)`,
-    );
+    const tputOf = async (batching: boolean, step: string) => {
+      say(
+        `${step} WebSocket throughput, ${batching ? "batched" : "unbatched"}: one producer → one consumer, ${MESSAGE_BYTES} B, ${2 * SECONDS} s (steady second half measured)…`,
+      );
+      const t = await wsThroughput(bus, admin, local.pid, batching);
+      say(
+        `    ${Math.round(t.rate).toLocaleString("en-US")} msg/s received in the steady second half, ` +
+          `${Math.round(t.wholeRunRate).toLocaleString("en-US")} msg/s over the whole run (${t.received} messages); ` +
+          `CPU per message: client ${round2(t.clientCpuUsPerMessage)} µs, broker ${round2(t.brokerCpuUsPerMessage)} µs`,
+      );
+      return t;
+    };
+    const latOf = async (batching: boolean, step: string) => {
+      say(
+        `${step} WebSocket latency at ${PACED_RATE} msg/s, ${batching ? "batched" : "unbatched"}, ${SECONDS} s…`,
+      );
+      const l = await wsLatency(bus, admin, batching);
+      say(`    p50 ${l.p50.toFixed(2)} ms, p99 ${l.p99.toFixed(2)} ms (${l.received}/${l.sent} received)`);
+      return l;
+    };
+    // Latency first: right after a throughput phase the broker is still writing out its backlog.
+    const lat = await latOf(true, "1a/4");
+    const latPlain = await latOf(false, "1b/4");
+    const tput = await tputOf(true, "2a/4");
+    const tputPlain = await tputOf(false, "2b/4");
 
     const { java } = await findJava(21);
     const classpath = await resolveClasspath("perf", { dataDir: local.dataDir, log: say });
@@ -437,13 +456,18 @@ async function main(): Promise<void> {
       ].join("\n"),
       { mode: 0o600 },
     );
-    say(
-      `3/4 pulsar-perf (Java client) unthrottled, outstanding ≤ ${WINDOW}, batching off, ${2 * SECONDS} s…`,
-    );
-    const perf = await pulsarPerf(java, classpath, confFile, admin, 0);
-    say(
-      `    ${Math.round(perf.consumedRate).toLocaleString("en-US")} msg/s received, ${Math.round(perf.producedRate).toLocaleString("en-US")} msg/s published`,
-    );
+    const perfOf = async (batching: boolean, step: string) => {
+      say(
+        `${step} pulsar-perf (Java client) unthrottled, outstanding ≤ ${WINDOW}, batching ${batching ? "on (its default)" : "off"}, ${2 * SECONDS} s…`,
+      );
+      const p = await pulsarPerf(java, classpath, confFile, admin, 0, batching);
+      say(
+        `    ${Math.round(p.consumedRate).toLocaleString("en-US")} msg/s received, ${Math.round(p.producedRate).toLocaleString("en-US")} msg/s published`,
+      );
+      return p;
+    };
+    const perfBatched = await perfOf(true, "3a/4");
+    const perf = await perfOf(false, "3b/4");
     say(`4/4 pulsar-perf at ${PACED_RATE} msg/s, ${2 * SECONDS} s…`);
     const perfPaced = await pulsarPerf(java, classpath, confFile, admin, PACED_RATE);
     say(
@@ -456,7 +480,13 @@ async function main(): Promise<void> {
         value: Math.round(tput.rate),
         unit: "msg/s",
         target: ">= 10000",
-        note: "WebSocket client, 1 producer → 1 consumer, publish→receive, 1 KB, steady second half",
+        note: "WebSocket client with client-side batching, 1 producer → 1 consumer, publish→receive, 1 KB, steady second half",
+      },
+      {
+        name: "ws_unbatched_throughput_msgs",
+        value: Math.round(tputPlain.rate),
+        unit: "msg/s",
+        note: "the same without batching: one broker entry (and WebSocket frame) per message",
       },
       {
         name: "ws_throughput_whole_run_msgs",
@@ -493,13 +523,25 @@ async function main(): Promise<void> {
         value: round2(lat.p99),
         unit: "ms",
         target: "<= 25",
-        note: `at ${PACED_RATE} msg/s, publish→receive`,
+        note: `at ${PACED_RATE} msg/s, publish→receive, batched`,
+      },
+      {
+        name: "ws_unbatched_latency_p99_ms",
+        value: round2(latPlain.p99),
+        unit: "ms",
+        note: `at ${PACED_RATE} msg/s, publish→receive, unbatched`,
       },
       {
         name: "perf_throughput_msgs",
+        value: Math.round(perfBatched.consumedRate),
+        unit: "msg/s",
+        note: "pulsar-perf (Java, binary protocol, default batching), same broker, received, steady second half",
+      },
+      {
+        name: "perf_unbatched_throughput_msgs",
         value: Math.round(perf.consumedRate),
         unit: "msg/s",
-        note: "pulsar-perf (Java, binary protocol), same broker, received, steady second half",
+        note: "pulsar-perf with batching off (-db)",
       },
       {
         name: "perf_publish_throughput_msgs",
@@ -515,9 +557,15 @@ async function main(): Promise<void> {
       },
       {
         name: "ratio",
-        value: round2(tput.rate / perf.consumedRate),
+        value: round2(tput.rate / perfBatched.consumedRate),
         unit: "×",
-        note: "ws_throughput_msgs / perf_throughput_msgs",
+        note: "ws_throughput_msgs / perf_throughput_msgs (both batched)",
+      },
+      {
+        name: "unbatched_ratio",
+        value: round2(tputPlain.rate / perf.consumedRate),
+        unit: "×",
+        note: "ws_unbatched_throughput_msgs / perf_unbatched_throughput_msgs",
       },
     ];
     const busy = Math.max(loadBefore, loadavg()[0] ?? 0) > cpus().length;
@@ -537,8 +585,11 @@ async function main(): Promise<void> {
       cores: cpus().length,
       loadAverage1mBefore: round2(loadBefore),
       loadAverage1mAfter: round2(loadavg()[0] ?? 0),
-      ws: { sent: tput.sent, received: tput.received, throughput: tput, paced: lat },
-      perf: { unthrottled: perf, paced: perfPaced },
+      ws: {
+        batched: { throughput: tput, paced: lat },
+        unbatched: { throughput: tputPlain, paced: latPlain },
+      },
+      perf: { unthrottled: perfBatched, unthrottledUnbatched: perf, paced: perfPaced },
     });
   } finally {
     await bus.close();

@@ -175,10 +175,11 @@ export function unpackBatch(entry: ReceivedMessage): ReceivedMessage[] | undefin
   if (!items) return undefined;
   const fields = idFields(entry.messageId);
   if (!fields) return undefined;
+  const ids = batchIds(fields, items.length);
   return items.map((item, i) => {
     const m: { -readonly [K in keyof ReceivedMessage]: ReceivedMessage[K] } = {
       topic: entry.topic,
-      messageId: encodeId(fields, i, items.length),
+      messageId: ids[i] as string,
       payload: item.payload,
       properties: item.properties,
       publishTime: entry.publishTime,
@@ -247,7 +248,8 @@ function pushVarint(out: number[], value: bigint): void {
   out.push(Number(v));
 }
 
-function encodeId(f: IdFields, batchIndex?: number, batchSize?: number): string {
+/** Fields 1–3 of an entry's id, as bytes. */
+function entryBytes(f: IdFields): number[] {
   const out: number[] = [];
   const field = (n: number, v: bigint) => {
     pushVarint(out, BigInt(n << 3));
@@ -256,11 +258,25 @@ function encodeId(f: IdFields, batchIndex?: number, batchSize?: number): string 
   field(1, f.ledgerId);
   field(2, f.entryId);
   if (f.partition !== undefined) field(3, f.partition);
-  if (batchIndex !== undefined && batchSize !== undefined) {
-    field(4, BigInt(batchIndex));
-    field(6, BigInt(batchSize));
+  return out;
+}
+
+function encodeId(f: IdFields): string {
+  return Buffer.from(entryBytes(f)).toString("base64");
+}
+
+/** The ids of the `size` messages of an entry: its id with batch index (field 4) and size (6). */
+function batchIds(f: IdFields, size: number): string[] {
+  const prefix = entryBytes(f);
+  const ids: string[] = [];
+  for (let i = 0; i < size; i++) {
+    const bytes = [...prefix, 0x20];
+    pushVarint(bytes, BigInt(i));
+    bytes.push(0x30);
+    pushVarint(bytes, BigInt(size));
+    ids.push(Buffer.from(bytes).toString("base64"));
   }
-  return Buffer.from(out).toString("base64");
+  return ids;
 }
 
 /** Where a message of a batch sits: the entry's id (as the broker takes it) and its index. */
@@ -406,11 +422,12 @@ export class BatchingProducer implements Producer {
     if (first.message.eventTime !== undefined) entry.eventTime = first.message.eventTime;
     this.#inner.send(entry).then(
       (receipt) => {
-        const fields = idFields(receipt.messageId);
+        const fields = receipt.duplicate ? undefined : idFields(receipt.messageId);
+        const ids = fields ? batchIds(fields, batch.length) : [];
         batch.forEach((q, i) => {
           this.#window.release();
           q.resolve({
-            messageId: fields && !receipt.duplicate ? encodeId(fields, i, batch.length) : receipt.messageId,
+            messageId: ids[i] ?? receipt.messageId,
             sequenceId: receipt.sequenceId,
             duplicate: receipt.duplicate,
           });
