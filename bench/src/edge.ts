@@ -134,7 +134,7 @@ await rawProducer.close();
 await rawConsumer.close();
 
 say(`Supplier: pre-filling its input channel with ${N} × 1 KB inputs…`);
-const feeder = await inputPublisher(customerBus, ch.input, "bench-input", 0n);
+const feeder = await inputPublisher(customerBus, ch.input, "bench-input");
 for (let i = 0; i < N; i += 1000) {
   await feeder.publish(
     Array.from({ length: Math.min(1000, N - i) }, (_, k) => ({

@@ -156,7 +156,6 @@ describe("an allocation through the edge roles on the real broker and contract",
         customerBus,
         channels.input,
         `input-${d.a.customer.toLowerCase()}`,
-        0n,
       );
       await feedInputs({
         plan,
@@ -292,7 +291,7 @@ describe("a runaway service over the broker", () => {
       allocator: d.a.allocator,
     });
     const customerBus = await busFor(d.a.customer);
-    const publisher = await inputPublisher(customerBus, ch.input, "runaway-input", 0n);
+    const publisher = await inputPublisher(customerBus, ch.input, "runaway-input");
     await publisher.publish(
       Array.from({ length: 20 }, (_, i) => ({
         seq: BigInt(i),

@@ -183,3 +183,49 @@ describe("an allocation through the role logic", () => {
     expect(finding.lazyMask).toBe(0b10);
   });
 });
+
+describe("a Supplier job on an input channel that carries some inputs twice", () => {
+  // The Customer's input channel is batched: a Customer restarted between an entry's
+  // acknowledgement and saving its progress sends those inputs again, so a seq can come back in
+  // the same receive, while its first copy is in flight, or long after it was recorded.
+  const END = 120n;
+  function duplicatingTopic(): MemoryTopic {
+    const t = new MemoryTopic();
+    const at = (seq: bigint) => ({ seq, payload: new Uint8Array([Number(seq) & 0xff]) });
+    for (let s = 0n; s < END; s++) {
+      t.log.push(at(s));
+      if (s % 7n === 3n) t.log.push(at(s)); // right behind: the same receive
+      if (s === 90n) for (let r = 10n; r < 40n; r++) t.log.push(at(r)); // long recorded
+    }
+    for (let r = 100n; r < END; r++) t.log.push(at(r)); // a re-sent tail
+    return t;
+  }
+
+  for (const [label, strategy] of [
+    ["an honest one", undefined],
+    ["one that skips half", { processProbability: 0.5, cheatMode: "skip", seed: 9 }],
+  ] as const) {
+    it(`${label} handles each seq once and is done only after the last`, async () => {
+      const outputs: PublishedOutput[] = [];
+      const job = new SupplierJob({
+        allocationId,
+        supplier: honest.address as Address,
+        sandbox,
+        ledger: new OutputLedger(),
+        input: duplicatingTopic().subscribe(),
+        output: { publish: async (o) => void outputs.push(...o) },
+        endSeq: END,
+        batchSize: 16,
+        ...(strategy ? { strategy } : {}),
+      });
+      let steps = 0;
+      while (!job.done && steps++ < 1_000) await job.step(0);
+      await job.flush();
+      const seqs = outputs.map((o) => o.seq);
+      expect(new Set(seqs).size).toBe(seqs.length);
+      expect(seqs.length + job.progress.skipped).toBe(Number(END));
+      expect(job.progress.duplicates).toBeGreaterThanOrEqual(17); // at least those in the same receive
+      expect(job.progress.lastSeq).toBe(END - 1n);
+    });
+  }
+});

@@ -256,12 +256,7 @@ export class CustomerAgent extends Agent<CustomerState> {
     try {
       if (deal.state.phase === "streaming") {
         while (this.running && Date.now() / 1000 < a.start) await sleep(100);
-        const inner = await inputPublisher(
-          this.options.bus,
-          ch.input,
-          `input-${this.address}`,
-          BigInt(deal.state.nextSeq),
-        );
+        const inner = await inputPublisher(this.options.bus, ch.input, `input-${this.address}`);
         const publisher: InputPublisher = {
           publish: async (batch) => {
             await inner.publish(batch);

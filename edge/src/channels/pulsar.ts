@@ -116,17 +116,24 @@ export interface PulsarInputPublisher extends InputPublisher {
   close(): Promise<void>;
 }
 
-/** The Customer's input channel (same numbering: resume with the first seq not yet sent). */
+/**
+ * The Customer's input channel, batched (a high-rate stream: one broker entry per `publish`
+ * call instead of one per input). Deduplication holds per entry within one producer's life, so
+ * sequence ids start above any earlier session's (the time-based default) rather than at the
+ * first seq: an entry re-cut after a restart must never be taken for one stored before (that
+ * would drop inputs). A Customer restarted between an entry's acknowledgement and saving its
+ * progress therefore sends those inputs again; Suppliers and the Mediator take each seq once
+ * (SupplierJob, readStream).
+ */
 export async function inputPublisher(
   bus: MessageBus,
   topic: string,
   producerName: string,
-  nextSeq: bigint,
 ): Promise<PulsarInputPublisher> {
   const producer: Producer = await bus.createProducer(topic, {
     producerName,
-    initialSequenceId: Number(nextSeq),
     maxPendingMessages: 1000,
+    batching: true,
   });
   return {
     async publish(inputs) {

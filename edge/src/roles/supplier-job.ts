@@ -55,6 +55,13 @@ export class SupplierJob {
 
   /** The previous batch: its outputs being acknowledged by the broker, then recorded and its inputs acked. */
   #inflight: Promise<void> = Promise.resolve();
+  /**
+   * Seqs handled but not in the ledger: those of the batch in flight (until recorded) and those
+   * skipped. With the ledger, what makes an input that arrives twice (the Customer's input
+   * channel is batched: a Customer restarted between a batch's acknowledgement and saving its
+   * progress sends that batch again) count once.
+   */
+  readonly #handled = new Set<bigint>();
   #failure: unknown;
 
   constructor(options: SupplierJobOptions) {
@@ -80,7 +87,11 @@ export class SupplierJob {
       await this.flush();
       return 0;
     }
-    const fresh = batch.filter((m) => m.seq < this.#o.endSeq && !this.#o.ledger.has(m.seq));
+    const fresh = batch.filter((m) => {
+      if (m.seq >= this.#o.endSeq || this.#o.ledger.has(m.seq) || this.#handled.has(m.seq)) return false;
+      this.#handled.add(m.seq);
+      return true;
+    });
     this.progress.duplicates += batch.length - fresh.length;
     const decisions = fresh.map((m) => this.#decide(m.seq));
     const toRun = fresh.filter((_, i) => decisions[i] === "process");
@@ -113,6 +124,7 @@ export class SupplierJob {
       await published;
       await previous;
       this.#o.ledger.record(outputs.map((o) => ({ seq: o.seq, output: o.payload })));
+      for (const o of outputs) this.#handled.delete(o.seq); // in the ledger now
       await Promise.all(batch.map((m) => m.ack()));
     })();
     this.#inflight = settled.catch((error) => {
