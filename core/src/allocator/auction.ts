@@ -126,6 +126,9 @@ interface Market {
   readonly customerMips: Float64Array;
   readonly customerRam: Float64Array;
   readonly customerMinService: Float64Array;
+  /** r (at most 16) and r_min. */
+  readonly customerReplicas: Int32Array;
+  readonly customerMinReplicas: Int32Array;
   readonly customerAccount: Int32Array;
   /** Suppliers [0, limit) ask at most the Customer's bid. */
   readonly customerLimit: Int32Array;
@@ -402,6 +405,8 @@ function prepare(input: AuctionInput): Market {
     customerMips,
     customerRam: Float64Array.from(customers, (c) => c.offer.ramMb),
     customerMinService: Float64Array.from(customers, (c) => c.offer.minServiceSeconds),
+    customerReplicas: Int32Array.from(customers, (c) => Math.min(c.offer.replicas, MAX_REPLICAS)),
+    customerMinReplicas: Int32Array.from(customers, (c) => c.offer.minReplicas),
     customerAccount,
     customerLimit,
     customerMediators,
@@ -567,7 +572,9 @@ function runPass(market: Market, order: Int32Array): Pass {
   const gainedRam = new Float64Array(mediatorCount);
   const touched: number[] = [];
   const gain = (i: number) => {
-    for (const g of table.mediators[i]!) {
+    const mediators = table.mediators[i]!;
+    for (let j = 0; j < mediators.length; j++) {
+      const g = mediators[j]!;
       if (gained[g] === n) {
         touched.push(g);
         gainedMips[g] = -1;
@@ -578,21 +585,31 @@ function runPass(market: Market, order: Int32Array): Pass {
       if (freeRam[i]! > gainedRam[g]!) gainedRam[g] = freeRam[i]!;
     }
   };
+  // The index shows each present Supplier with at least the room it has (exactly after `reveal`):
+  // taking room does not update it (a search that meets a Supplier showing more room than it has
+  // reveals it and goes on), and giving room back updates it only where it shows less.
+  const shownMips = new Float64Array(n);
+  const shownRam = new Float64Array(n);
+  const reveal = (i: number) => {
+    shownMips[i] = freeMips[i]!;
+    shownRam[i] = freeRam[i]!;
+    live.set(i, freeMips[i]!, freeRam[i]!, table.end[i]!);
+  };
   const show = (i: number) => {
-    if (present[i]) live.set(i, freeMips[i]!, freeRam[i]!, table.end[i]!);
+    if (present[i] && (freeMips[i]! > shownMips[i]! || freeRam[i]! > shownRam[i]!)) reveal(i);
   };
 
   /** Tries to start a chunk for Customer k at t; true when it did. */
   const attempt = (k: number, t: number): boolean => {
-    const o = market.customers[k]!.offer;
-    const dMin = o.minServiceSeconds;
+    const dMin = dMinOf[k]!;
     const segEnd = segmentEnd[k]!;
     const mips = market.customerMips[k]!;
-    const ramMb = o.ramMb;
+    const ramMb = market.customerRam[k]!;
     const account = market.customerAccount[k]!;
     const limit = market.customerLimit[k]!;
     const mediators = market.customerMediators[k]!;
-    const replicas = Math.min(o.replicas, MAX_REPLICAS);
+    const replicas = market.customerReplicas[k]!;
+    const minReplicas = market.customerMinReplicas[k]!;
     const stay = t + dMin;
     let winner = -1;
     let winnerScore = -Infinity;
@@ -606,6 +623,10 @@ function runPass(market: Market, order: Int32Array): Pass {
         p = live.first(g, p, until, mips, ramMb, stay);
         if (p < 0) break;
         const i = live.rankAt(g, p++);
+        if (freeMips[i]! < mips || freeRam[i]! < ramMb) {
+          reveal(i);
+          continue;
+        }
         const other = table.account[i]!;
         if (other === account) continue;
         let duplicate = false;
@@ -624,7 +645,7 @@ function runPass(market: Market, order: Int32Array): Pass {
       }
       candidateCount[j] = count;
       // The most replicas win, then the cheapest dearest Supplier (then the Customer's Mediator order).
-      if (count >= o.minReplicas && count > 0) {
+      if (count >= minReplicas && count > 0) {
         const score = count * (n + 1) - candidateRank[base + count - 1]!;
         if (score > winnerScore) {
           winnerScore = score;
@@ -652,7 +673,6 @@ function runPass(market: Market, order: Int32Array): Pass {
       const i = candidateRank[base + q]!;
       freeMips[i]! -= mips;
       freeRam[i]! -= ramMb;
-      show(i);
       timelines[i]?.add({ start: t, end, mips, ramMb });
     }
     // The same Suppliers and Mediator as the chunk that just ended: it goes on (within maxChunk and
@@ -690,7 +710,9 @@ function runPass(market: Market, order: Int32Array): Pass {
     return true;
   };
 
+  // Waiting Customers by priority (and the list the next merge writes into).
   let waiting: number[] = [];
+  let spare: number[] = [];
   const incoming: number[] = [];
   const byPriority = (a: number, b: number) => priority[a]! - priority[b]!;
   const { time: eventTime, kind: eventKind, id: eventId } = events;
@@ -706,13 +728,16 @@ function runPass(market: Market, order: Int32Array): Pass {
       if (chunkEnd[chunk] !== t) continue; // it went on (merged)
       const k = chunkCustomer[chunk]!;
       const mips = market.customerMips[k]!;
-      const ramMb = market.customers[k]!.offer.ramMb;
+      const ramMb = market.customerRam[k]!;
       for (let q = chunkFrom[chunk]!; q < chunkFrom[chunk + 1]!; q++) {
         const i = chunkSuppliers[q]!;
         freeMips[i]! += mips;
         freeRam[i]! += ramMb;
-        show(i);
-        gain(i);
+        // A Supplier leaving now is of no more use.
+        if (table.end[i]! > t) {
+          show(i);
+          gain(i);
+        }
       }
       if (segmentEnd[k]! - t >= dMinOf[k]!) incoming.push(k);
     }
@@ -726,7 +751,7 @@ function runPass(market: Market, order: Int32Array): Pass {
           break;
         case SUPPLIER_ARRIVES:
           present[id] = 1;
-          show(id);
+          reveal(id);
           gain(id);
           break;
         case PRIOR_ENDS:
@@ -747,7 +772,8 @@ function runPass(market: Market, order: Int32Array): Pass {
         fresh[k] = 1;
         queued[k] = 1;
       }
-      const merged: number[] = [];
+      const merged = spare;
+      merged.length = 0;
       let a = 0;
       let b = 0;
       while (a < waiting.length || b < incoming.length) {
@@ -755,6 +781,7 @@ function runPass(market: Market, order: Int32Array): Pass {
           merged.push(waiting[a++]!);
         else merged.push(incoming[b++]!);
       }
+      spare = waiting;
       waiting = merged;
       incoming.length = 0;
     }
@@ -770,8 +797,11 @@ function runPass(market: Market, order: Int32Array): Pass {
         const limit = market.customerLimit[k]!;
         const mips = market.customerMips[k]!;
         const ramMb = market.customerRam[k]!;
-        for (const g of market.customerMediators[k]!)
-          if (gained[g]! < limit && gainedMips[g]! >= mips && gainedRam[g]! >= ramMb) retry = true;
+        const mediators = market.customerMediators[k]!;
+        for (let j = 0; j < mediators.length && !retry; j++) {
+          const g = mediators[j]!;
+          retry = gained[g]! < limit && gainedMips[g]! >= mips && gainedRam[g]! >= ramMb;
+        }
       }
       fresh[k] = 0;
       if (retry && attempt(k, t)) {

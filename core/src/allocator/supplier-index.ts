@@ -134,28 +134,35 @@ export class LiveIndex {
       const g = mediators[k]!;
       const at = this.#treeStart[g]!;
       let node = this.#leaves[this.#leafFrom[i]! + k]!;
+      // Which values may still change on the way up: bit j for level j, bit L for RAM and end.
+      let pending = freeRam[node] !== ramMb || ends[node] !== end ? 1 << L : 0;
       freeRam[node] = ramMb;
       ends[node] = end;
-      for (let j = 0; j < L; j++) freeMips[node * L + j] = ramMb >= levels[j]! ? mips : -1;
-      for (node = (node - at) >> 1; node >= 1; node >>= 1) {
+      for (let j = 0; j < L; j++) {
+        const v = ramMb >= levels[j]! ? mips : -1;
+        if (freeMips[node * L + j] !== v) {
+          freeMips[node * L + j] = v;
+          pending |= 1 << j;
+        }
+      }
+      for (node = (node - at) >> 1; node >= 1 && pending !== 0; node >>= 1) {
         const a = at + node;
         const left = at + 2 * node;
-        let changed = false;
-        const r = Math.max(freeRam[left]!, freeRam[left + 1]!);
-        const e = Math.max(ends[left]!, ends[left + 1]!);
-        if (r !== freeRam[a] || e !== ends[a]) {
-          freeRam[a] = r;
-          ends[a] = e;
-          changed = true;
-        }
-        for (let j = 0; j < L; j++) {
-          const v = Math.max(freeMips[left * L + j]!, freeMips[(left + 1) * L + j]!);
-          if (v !== freeMips[a * L + j]) {
-            freeMips[a * L + j] = v;
-            changed = true;
+        if (pending & (1 << L)) {
+          const r = Math.max(freeRam[left]!, freeRam[left + 1]!);
+          const e = Math.max(ends[left]!, ends[left + 1]!);
+          if (r === freeRam[a] && e === ends[a]) pending &= ~(1 << L);
+          else {
+            freeRam[a] = r;
+            ends[a] = e;
           }
         }
-        if (!changed) break;
+        for (let j = 0; j < L; j++) {
+          if (!(pending & (1 << j))) continue;
+          const v = Math.max(freeMips[left * L + j]!, freeMips[(left + 1) * L + j]!);
+          if (v === freeMips[a * L + j]) pending &= ~(1 << j);
+          else freeMips[a * L + j] = v;
+        }
       }
     }
   }
