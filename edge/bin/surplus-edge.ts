@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { relaunchWithRuntimeSettings } from "../src/cli/launch.ts";
 
-// First, before the runtime is loaded: re-executes once with the runtime's V8 and allocator
+// First, before the runtime is loaded: re-executes once with the runtime's memory allocator
 // settings (src/cli/launch.ts says which and why).
 relaunchWithRuntimeSettings();
 const { main } = await import("../src/cli/main.ts");

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createKeystore, keystoreAddress, loadConfig, openKeystore } from "../src/cli/index.ts";
-import { RUNTIME_ENV, RUNTIME_V8_OPTIONS, relaunchPlan } from "../src/cli/launch.ts";
+import { RUNTIME_ENV, relaunchPlan } from "../src/cli/launch.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "edge-cli-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -77,32 +77,28 @@ describe("the runtime's process settings", () => {
     execArgv: ["--enable-source-maps"],
     argv: ["/usr/bin/node", "/opt/surplus-edge.mjs", "run", "--config", "c.json"],
     env: { PATH: "/usr/bin" },
+    platform: "linux" as const,
     canExecve: true,
   };
 
-  it("re-executes once with its V8 options before the user's, the same script and arguments", () => {
+  it("re-executes once with its allocator settings, the same node options, script and arguments", () => {
     const plan = relaunchPlan(facts);
-    expect(plan?.file).toBe("/usr/bin/node");
-    expect(plan?.args).toEqual([
-      "/usr/bin/node",
-      ...RUNTIME_V8_OPTIONS,
-      "--enable-source-maps",
-      "/opt/surplus-edge.mjs",
-      "run",
-      "--config",
-      "c.json",
-    ]);
-    expect(plan?.env).toEqual({ PATH: "/usr/bin", ...RUNTIME_ENV });
-    // The relaunched process has the options: it goes on as it is.
-    expect(relaunchPlan({ ...facts, execArgv: plan!.args.slice(1, -5), env: plan!.env })).toBeUndefined();
+    expect(plan).toEqual({
+      file: "/usr/bin/node",
+      args: ["/usr/bin/node", "--enable-source-maps", "/opt/surplus-edge.mjs", "run", "--config", "c.json"],
+      env: { PATH: "/usr/bin", ...RUNTIME_ENV },
+    });
+    // The relaunched process has the settings: it goes on as it is.
+    expect(relaunchPlan({ ...facts, env: plan!.env })).toBeUndefined();
   });
 
-  it("keeps the user's own settings, and stays as it is when told to or when it cannot re-execute", () => {
-    expect(relaunchPlan({ ...facts, env: { NODE_OPTIONS: "--max-semi-space-size=16" } })).toBeUndefined();
-    expect(relaunchPlan({ ...facts, execArgv: ["--max_semi_space_size=4"] })).toBeUndefined();
-    expect(relaunchPlan({ ...facts, env: { MALLOC_ARENA_MAX: "8" } })?.env.MALLOC_ARENA_MAX).toBe("8");
+  it("keeps the user's own values, and stays as it is when told to or when it cannot re-execute", () => {
+    const own = relaunchPlan({ ...facts, env: { MALLOC_ARENA_MAX: "8" } });
+    expect(own?.env).toEqual({ ...RUNTIME_ENV, MALLOC_ARENA_MAX: "8" });
+    expect(relaunchPlan({ ...facts, env: { ...RUNTIME_ENV, MALLOC_ARENA_MAX: "8" } })).toBeUndefined();
     expect(relaunchPlan({ ...facts, env: { SURPLUS_EDGE_NODE_DEFAULTS: "1" } })).toBeUndefined();
     expect(relaunchPlan({ ...facts, canExecve: false })).toBeUndefined();
+    expect(relaunchPlan({ ...facts, platform: "darwin" })).toBeUndefined();
   });
 });
 
@@ -114,12 +110,16 @@ describe("the bundled runtime", () => {
     expect(out.trim()).toMatch(/^0x[0-9a-f]{64}$/);
     // It ran with the runtime's own settings (re-executed in place).
     const calibrated = JSON.parse(
-      execFileSync(process.execPath, [bundle, "calibrate", wasm, "--json", "--seconds", "0.2"], {
-        encoding: "utf8",
-        env: { ...process.env, NODE_OPTIONS: "" },
-      }),
-    ) as { nodeOptions: string[]; rssIdleMb: number };
-    expect(calibrated.nodeOptions).toEqual(expect.arrayContaining([...RUNTIME_V8_OPTIONS]));
+      execFileSync(
+        process.execPath,
+        [bundle, "calibrate", wasm, "--json", "--seconds", "0.2", "--idle-seconds", "0.5"],
+        {
+          encoding: "utf8",
+          env: { ...process.env, MALLOC_ARENA_MAX: undefined, MALLOC_TRIM_THRESHOLD_: undefined },
+        },
+      ),
+    ) as { settings: Record<string, string>; rssIdleMb: number; rssStartupMb: number };
+    expect(calibrated.settings).toEqual(RUNTIME_ENV);
     expect(calibrated.rssIdleMb).toBeGreaterThan(0);
     expect(() => execFileSync(process.execPath, [bundle, "frobnicate"], { stdio: "pipe" })).toThrow(
       /unknown command 'frobnicate'/,
