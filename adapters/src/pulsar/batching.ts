@@ -24,6 +24,7 @@
 // channel that needs exactly-once across application restarts (a Supplier's outputs) does not
 // batch.
 import { PulsarClosedError, PulsarMessageTooLargeError, PulsarProducerQueueFullError } from "./errors.ts";
+import { decodeMessageId } from "./message-id.ts";
 import type {
   BatchingOptions,
   OutgoingMessage,
@@ -204,38 +205,15 @@ interface IdFields {
 
 const U64 = (1n << 64n) - 1n;
 
-/** MessageIdData fields 1–4 and 6 (all varints); undefined when the id is not one. */
+/** MessageIdData fields 1–4 and 6; undefined when the id is not one. */
 function idFields(messageId: string): IdFields | undefined {
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(messageId)) return undefined;
-  const bytes = Buffer.from(messageId, "base64");
-  const fields = new Map<number, bigint>();
-  let i = 0;
-  const varint = (): bigint | undefined => {
-    let result = 0n;
-    for (let shift = 0n; i < bytes.length && shift <= 63n; shift += 7n) {
-      const b = bytes[i++] as number;
-      result |= BigInt(b & 0x7f) << shift;
-      if ((b & 0x80) === 0) return result & U64;
-    }
-    return undefined;
-  };
-  while (i < bytes.length) {
-    const tag = varint();
-    if (tag === undefined || (tag & 7n) !== 0n) return undefined; // only varint fields
-    const value = varint();
-    if (value === undefined) return undefined;
-    fields.set(Number(tag >> 3n), value);
-  }
-  const ledgerId = fields.get(1);
-  const entryId = fields.get(2);
-  if (ledgerId === undefined || entryId === undefined) return undefined;
-  const out: { -readonly [K in keyof IdFields]: IdFields[K] } = { ledgerId, entryId };
-  const partition = fields.get(3);
-  if (partition !== undefined) out.partition = partition;
-  const batchIndex = fields.get(4);
-  if (batchIndex !== undefined && batchIndex !== U64) out.batchIndex = batchIndex;
-  const batchSize = fields.get(6);
-  if (batchSize !== undefined && batchSize > 0n) out.batchSize = batchSize;
+  const p = decodeMessageId(messageId);
+  if (!p) return undefined;
+  const out: { -readonly [K in keyof IdFields]: IdFields[K] } = { ledgerId: p.ledgerId, entryId: p.entryId };
+  if (p.partition !== undefined) out.partition = p.partition;
+  if (p.batchIndex !== U64) out.batchIndex = p.batchIndex;
+  if (p.batchSize !== undefined && p.batchSize > 0n) out.batchSize = p.batchSize;
   return out;
 }
 

@@ -6,7 +6,12 @@
 export interface MessagePosition {
   readonly ledgerId: bigint;
   readonly entryId: bigint;
+  /** −1 (as 2^64 − 1) when the id is not inside a batch. */
   readonly batchIndex: bigint;
+  /** Field 3, when present. */
+  readonly partition?: bigint;
+  /** Messages in the batch (field 6); 0 or absent outside one. */
+  readonly batchSize?: bigint;
 }
 
 const MINUS_ONE = (1n << 64n) - 1n;
@@ -53,7 +58,16 @@ export function decodeMessageId(messageId: string): MessagePosition | undefined 
   const ledgerId = fields.get(1);
   const entryId = fields.get(2);
   if (ledgerId === undefined || entryId === undefined) return undefined;
-  return { ledgerId, entryId, batchIndex: fields.get(4) ?? MINUS_ONE };
+  const position: { -readonly [K in keyof MessagePosition]: MessagePosition[K] } = {
+    ledgerId,
+    entryId,
+    batchIndex: fields.get(4) ?? MINUS_ONE,
+  };
+  const partition = fields.get(3);
+  if (partition !== undefined) position.partition = partition;
+  const batchSize = fields.get(6);
+  if (batchSize !== undefined) position.batchSize = batchSize;
+  return position;
 }
 
 /** True for the id the broker returns when it dropped a message as a duplicate. */
