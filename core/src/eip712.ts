@@ -258,18 +258,42 @@ export interface VerifyOptions {
 }
 
 /**
- * Verifies a received envelope: its schema, its body's schema, that the body's account signed it,
- * and that it is fresh. Returns the typed body; throws a SurplusError naming what is wrong.
- * (Replays within the freshness window are caught by the consumer's id-dedup, not here.)
+ * An envelope whose schema and body schema were checked, but not yet its signature or age: its
+ * content is under `unverified`, so no code takes it for a VerifiedMessage by mistake.
  */
-export function verifyEnvelope(d: MarketDomain, raw: unknown, opts: VerifyOptions): VerifiedMessage {
+export interface ParsedMessage {
+  readonly unverified: VerifiedMessage;
+}
+
+/**
+ * Checks a received envelope's schema and its body's schema only. For a receiver that drops most
+ * messages by their content (an agent reading every allocation, most naming other parties), so
+ * it pays for `verifyParsed`'s signature recovery only on those it keeps. Nothing in a parsed
+ * message is to be trusted until `verifyParsed` returns.
+ */
+export function parseEnvelope(raw: unknown): ParsedMessage {
   const env = parse(envelope, raw, "message envelope");
   const type = env.type as SignedType;
   const body = parse(schemas[type] as (typeof schemas)[SignedType], env.body, type) as Bodies[SignedType];
+  return { unverified: { type, body, envelope: env } as VerifiedMessage };
+}
+
+/** The rest of `verifyEnvelope`: that the body's account signed it, and that it is fresh. */
+export function verifyParsed(d: MarketDomain, m: ParsedMessage, opts: VerifyOptions): VerifiedMessage {
+  const { type, body, envelope: env } = m.unverified;
   const expected = signerOf(type, body);
   if (env.signer !== expected) throw new SignatureMismatchError(`${type} envelope`, expected, env.signer);
   assertSignedBy(d, type, body, env.signature);
   if (Math.abs(opts.nowMs - env.sentAtMs) > opts.maxAgeMs)
     throw new StaleMessageError(env.sentAtMs, opts.nowMs, opts.maxAgeMs);
   return { type, body, envelope: env } as VerifiedMessage;
+}
+
+/**
+ * Verifies a received envelope: its schema, its body's schema, that the body's account signed it,
+ * and that it is fresh. Returns the typed body; throws a SurplusError naming what is wrong.
+ * (Replays within the freshness window are caught by the consumer's id-dedup, not here.)
+ */
+export function verifyEnvelope(d: MarketDomain, raw: unknown, opts: VerifyOptions): VerifiedMessage {
+  return verifyParsed(d, parseEnvelope(raw), opts);
 }

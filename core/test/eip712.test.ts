@@ -7,6 +7,7 @@ import {
   encodeType,
   InvalidMessageError,
   offerId,
+  parseEnvelope,
   recoverSigner,
   SCHEMA_VERSION,
   SignatureMismatchError,
@@ -15,6 +16,7 @@ import {
   signTyped,
   toWire,
   verifyEnvelope,
+  verifyParsed,
 } from "../src/index.ts";
 import { aCustomerOffer, alice, aSupplierOffer, bob, carol, dave, domain } from "./fixtures.ts";
 
@@ -125,6 +127,19 @@ describe("verifyEnvelope", () => {
       await signEnvelope(alice, domain, "CustomerOffer", aCustomerOffer(), now - 3_600_000),
     );
     expect(() => verifyEnvelope(domain, env, opts)).toThrow(StaleMessageError);
+  });
+
+  it("splits into parseEnvelope (schemas only) and verifyParsed (signature, age)", async () => {
+    const env = roundTrip(await signEnvelope(alice, domain, "CustomerOffer", aCustomerOffer(), now));
+    env.body.maxPricePerMi = "999";
+    const parsed = parseEnvelope(env); // the schemas hold: parsing does not look at the signature
+    expect(parsed.unverified.type).toBe("CustomerOffer");
+    expect(() => verifyParsed(domain, parsed, opts)).toThrow(SignatureMismatchError);
+    const good = parseEnvelope(
+      roundTrip(await signEnvelope(alice, domain, "CustomerOffer", aCustomerOffer(), now)),
+    );
+    expect(verifyParsed(domain, good, opts).body).toEqual(aCustomerOffer());
+    expect(() => parseEnvelope({ schemaVersion: 1, type: "Nope" })).toThrow(InvalidMessageError);
   });
 
   it("names every problem of a malformed message", () => {

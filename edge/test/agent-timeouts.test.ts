@@ -130,13 +130,22 @@ describe("a role agent", () => {
     const stranger = Wallet.createRandom();
     await publishAllocation(bus, allocationFor([me], 1n, stranger), stranger);
     await publishAllocation(bus, allocationFor([Wallet.createRandom().address as Address], 2n));
+    // Names it and comes from the trusted Allocator, but was altered after signing: refused as bad.
+    const forged = JSON.parse(
+      toWire(await signEnvelope(allocator, domain, "Allocation", allocationFor([me], 4n), Date.now())),
+    );
+    forged.body.customer = Wallet.createRandom().address;
+    await garbage.send({
+      payload: new TextEncoder().encode(JSON.stringify(forged)),
+      properties: { type: "Allocation" },
+    });
     const id = await publishAllocation(bus, allocationFor([me], 3n));
     await until("its Accept", () => bus.messages(channels.accept).length > 0);
     await new Promise((r) => setTimeout(r, 100));
     const accepts = bus.messages(channels.accept).map((m) => JSON.parse(new TextDecoder().decode(m.payload)));
     expect(accepts).toHaveLength(1);
     expect(accepts[0].body).toMatchObject({ allocationId: id, account: me });
-    expect(agent.counters).toMatchObject({ badMessages: 1, refused: 1 });
+    expect(agent.counters).toMatchObject({ badMessages: 2, refused: 1 });
     expect([...agent.deals.keys()]).toEqual([id]);
   });
 

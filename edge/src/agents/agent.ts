@@ -24,10 +24,11 @@ import {
   type Bytes32,
   type CustomerOffer,
   type MarketDomain,
+  parseEnvelope,
   type SupplierOffer,
   signEnvelope,
   toWire,
-  verifyEnvelope,
+  verifyParsed,
 } from "@surplus/core";
 import type { Signer } from "ethers";
 import type { ChainRecord, MarketChain, TxOutcome } from "../ports.ts";
@@ -284,13 +285,19 @@ export abstract class Agent<S extends DealState> {
     } catch {
       throw new Error("not JSON");
     }
-    const v = verifyEnvelope(this.options.domain, raw, {
+    // Every agent reads every allocation; most name other parties. The schema first, then the
+    // signature only of those this party would act on: an unsigned or forged one that names it is
+    // still refused below, and one that does not name it was never its business.
+    const parsed = parseEnvelope(raw);
+    const claimed = parsed.unverified;
+    if (claimed.type !== "Allocation") throw new Error(`expected an Allocation, got ${claimed.type}`);
+    if (!this.isParty(claimed.body)) return;
+    const v = verifyParsed(this.options.domain, parsed, {
       nowMs: Date.now(),
       maxAgeMs: this.options.maxAllocationAgeMs ?? 3_600_000,
     });
     if (v.type !== "Allocation") throw new Error(`expected an Allocation, got ${v.type}`);
     const a = v.body;
-    if (!this.isParty(a)) return;
     const id = allocationId(this.options.domain, a);
     if (this.deals.has(id)) return; // a redelivery or a republished allocation
     const trusted = this.options.allocators;
