@@ -81,6 +81,26 @@ const DEFAULT_SWITCH_SECONDS = 3_600;
 const MAX_REPLICAS = 16;
 const MAX_MEDIATORS = 16;
 
+/**
+ * Fields of Market.customerRow (one row of ROW numbers per Customer, so the sweep's waiting loop
+ * reads one place per Customer): the end of the segment it is in (set by the pass), δ_min, MIPS
+ * and MB per replica, the bid's rank limit, where its Mediators start and end in mediatorList,
+ * and the pass's flags (WAITING, FRESH).
+ */
+const ROW = 8;
+const ROW_SEGMENT_END = 0;
+const ROW_MIN_SERVICE = 1;
+const ROW_MIPS = 2;
+const ROW_RAM = 3;
+const ROW_LIMIT = 4;
+const ROW_MEDIATORS = 5;
+const ROW_MEDIATORS_END = 6;
+const ROW_FLAGS = 7;
+/** Among the waiting Customers (or about to be). */
+const WAITING = 1;
+/** Not tried since it started waiting (or since its window opened again). */
+const FRESH = 2;
+
 /** Kinds of the sweep's fixed events, in the order they are handled at one instant (after chunk ends). */
 const SUPPLIER_LEAVES = 0;
 const SUPPLIER_ARRIVES = 1;
@@ -125,14 +145,18 @@ interface Market {
   readonly customers: readonly OpenCustomerOffer[];
   readonly customerMips: Float64Array;
   readonly customerRam: Float64Array;
-  readonly customerMinService: Float64Array;
   /** r (at most 16) and r_min. */
   readonly customerReplicas: Int32Array;
   readonly customerMinReplicas: Int32Array;
   readonly customerAccount: Int32Array;
   /** Suppliers [0, limit) ask at most the Customer's bid. */
   readonly customerLimit: Int32Array;
-  readonly customerMediators: readonly Int32Array[];
+  /** Each Customer's Mediators: mediatorList[mediatorFrom[k] .. mediatorFrom[k + 1]), and how many Suppliers under each ask at most its bid (mediatorBelow). */
+  readonly mediatorFrom: Int32Array;
+  readonly mediatorList: Int32Array;
+  readonly mediatorBelow: Int32Array;
+  /** What the sweep reads of Customer k most, together: customerRow[k·ROW + field] (fields ROW_*). */
+  readonly customerRow: Float64Array;
   readonly customerMaxChunk: Float64Array;
   readonly customerExpired: Uint8Array;
   /** Each Customer's segments (open windows from now + δ on): segStart/segEnd[segFrom[k] .. segFrom[k + 1]). */
@@ -295,7 +319,8 @@ function prepare(input: AuctionInput): Market {
   const customerAccount = new Int32Array(m);
   const customerLimit = new Int32Array(m);
   const customerMaxChunk = new Float64Array(m);
-  const customerMediators: Int32Array[] = [];
+  const mediatorFrom = new Int32Array(m + 1);
+  const mediatorListOf: number[] = [];
   customers.forEach((c, k) => {
     const o = c.offer;
     customerMips[k] = requiredMips(o);
@@ -315,7 +340,23 @@ function prepare(input: AuctionInput): Market {
       const g = mediatorOf.get(a);
       if (a !== o.account && g !== undefined) usable.push(g);
     }
-    customerMediators.push(Int32Array.from(usable.slice(0, MAX_MEDIATORS)));
+    for (const g of usable.slice(0, MAX_MEDIATORS)) mediatorListOf.push(g);
+    mediatorFrom[k + 1] = mediatorListOf.length;
+  });
+
+  const mediatorList = Int32Array.from(mediatorListOf);
+  const mediatorBelow = new Int32Array(mediatorList.length);
+  const customerRow = new Float64Array(m * ROW);
+  customers.forEach((c, k) => {
+    for (let j = mediatorFrom[k]!; j < mediatorFrom[k + 1]!; j++)
+      mediatorBelow[j] = live.below(mediatorList[j]!, customerLimit[k]!);
+    const b = k * ROW;
+    customerRow[b + ROW_MIN_SERVICE] = c.offer.minServiceSeconds;
+    customerRow[b + ROW_MIPS] = customerMips[k]!;
+    customerRow[b + ROW_RAM] = c.offer.ramMb;
+    customerRow[b + ROW_LIMIT] = customerLimit[k]!;
+    customerRow[b + ROW_MEDIATORS] = mediatorFrom[k]!;
+    customerRow[b + ROW_MEDIATORS_END] = mediatorFrom[k + 1]!;
   });
 
   // Segments: the open windows from now + δ on (a Customer past its expiry has none).
@@ -361,15 +402,14 @@ function prepare(input: AuctionInput): Market {
   customers.forEach((c, k) => {
     const dMin = c.offer.minServiceSeconds;
     const servable =
-      customerLimit[k]! > 0 && customerMediators[k]!.length > 0 && customerMaxChunk[k]! >= dMin;
+      customerLimit[k]! > 0 && mediatorFrom[k + 1]! > mediatorFrom[k]! && customerMaxChunk[k]! >= dMin;
     if (!servable) return;
     for (let s = segFrom[k]!; s < segFrom[k + 1]!; s++)
       if (segEnd[s]! - segStart[s]! >= dMin) event(segStart[s]!, WINDOW_OPENS, k, s);
   });
-  const byTime = Int32Array.from(times.keys()).sort(
-    (a, b) =>
-      times[a]! - times[b]! || kinds[a]! - kinds[b]! || ids[a]! - ids[b]! || segments[a]! - segments[b]!,
-  );
+  // Events were added by id (Suppliers by rank, Customers by index, segments in order), so the
+  // order (time, kind, then as added) is the order (time, kind, id, segment).
+  const byTime = sortByTimeThenKind(times, kinds);
   const events = {
     time: Float64Array.from(byTime, (e) => times[e]!),
     kind: Int8Array.from(byTime, (e) => kinds[e]!),
@@ -404,12 +444,14 @@ function prepare(input: AuctionInput): Market {
     customers,
     customerMips,
     customerRam: Float64Array.from(customers, (c) => c.offer.ramMb),
-    customerMinService: Float64Array.from(customers, (c) => c.offer.minServiceSeconds),
     customerReplicas: Int32Array.from(customers, (c) => Math.min(c.offer.replicas, MAX_REPLICAS)),
     customerMinReplicas: Int32Array.from(customers, (c) => c.offer.minReplicas),
     customerAccount,
     customerLimit,
-    customerMediators,
+    mediatorFrom,
+    mediatorList,
+    mediatorBelow,
+    customerRow,
     customerMaxChunk,
     customerExpired,
     segFrom,
@@ -418,6 +460,29 @@ function prepare(input: AuctionInput): Market {
     mediatorAddresses,
     supplierVoids,
   };
+}
+
+/**
+ * Event indices by (time, kind), ties in the order added. Where (time, kind, index) packs into one
+ * exact double the native numeric sort does it; otherwise a comparison sort.
+ */
+function sortByTimeThenKind(times: readonly number[], kinds: readonly number[]): Int32Array {
+  const count = times.length;
+  let least = Infinity;
+  let most = -Infinity;
+  for (const t of times) {
+    if (t < least) least = t;
+    if (t > most) most = t;
+  }
+  const kindsCount = WINDOW_OPENS + 1;
+  const integral = times.every(Number.isInteger);
+  if (count === 0 || !integral || ((most - least + 1) * kindsCount + 1) * count >= Number.MAX_SAFE_INTEGER) {
+    return Int32Array.from(times.keys()).sort(
+      (a, b) => times[a]! - times[b]! || kinds[a]! - kinds[b]! || a - b,
+    );
+  }
+  const keys = Float64Array.from(times, (t, e) => ((t - least) * kindsCount + kinds[e]!) * count + e).sort();
+  return Int32Array.from(keys, (key) => key % count);
 }
 
 /** Most RAM levels of the live index (each costs a value per tree node). */
@@ -556,11 +621,8 @@ function runPass(market: Market, order: Int32Array): Pass {
   const nextChunk: number[] = [];
   /** The segment each Customer is in (index into market.segStart/segEnd), and where it ends. */
   const segment = new Int32Array(m);
-  const segmentEnd = new Float64Array(m);
-  const dMinOf = market.customerMinService;
-  /** Whether a Customer is among the waiting (or about to be); whether it has not tried since. */
-  const queued = new Uint8Array(m);
-  const fresh = new Uint8Array(m);
+  const row = market.customerRow.slice();
+  const { mediatorList, mediatorBelow } = market;
   const ends = new EndHeap();
 
   // Per Mediator, what Suppliers that gained room at this instant (arriving, chunks ending) offer:
@@ -601,23 +663,24 @@ function runPass(market: Market, order: Int32Array): Pass {
 
   /** Tries to start a chunk for Customer k at t; true when it did. */
   const attempt = (k: number, t: number): boolean => {
-    const dMin = dMinOf[k]!;
-    const segEnd = segmentEnd[k]!;
-    const mips = market.customerMips[k]!;
-    const ramMb = market.customerRam[k]!;
+    const b = k * ROW;
+    const dMin = row[b + ROW_MIN_SERVICE]!;
+    const segEnd = row[b + ROW_SEGMENT_END]!;
+    const mips = row[b + ROW_MIPS]!;
+    const ramMb = row[b + ROW_RAM]!;
+    const firstMediator = row[b + ROW_MEDIATORS]!;
+    const mediatorCount = row[b + ROW_MEDIATORS_END]! - firstMediator;
     const account = market.customerAccount[k]!;
-    const limit = market.customerLimit[k]!;
-    const mediators = market.customerMediators[k]!;
     const replicas = market.customerReplicas[k]!;
     const minReplicas = market.customerMinReplicas[k]!;
     const stay = t + dMin;
     let winner = -1;
     let winnerScore = -Infinity;
-    for (let j = 0; j < mediators.length; j++) {
-      const g = mediators[j]!;
+    for (let j = 0; j < mediatorCount; j++) {
+      const g = mediatorList[firstMediator + j]!;
       const base = j * MAX_REPLICAS;
       let count = 0;
-      const until = live.below(g, limit);
+      const until = mediatorBelow[firstMediator + j]!;
       let p = 0;
       for (let examined = 0; count < replicas && examined < maxScan; examined++) {
         p = live.first(g, p, until, mips, ramMb, stay);
@@ -668,7 +731,7 @@ function runPass(market: Market, order: Int32Array): Pass {
       else if (segEnd - dMin - t >= dMin) end = segEnd - dMin;
     }
 
-    const mediator = mediators[winner]!;
+    const mediator = mediatorList[firstMediator + winner]!;
     for (let q = 0; q < count; q++) {
       const i = candidateRank[base + q]!;
       freeMips[i]! -= mips;
@@ -739,7 +802,7 @@ function runPass(market: Market, order: Int32Array): Pass {
           gain(i);
         }
       }
-      if (segmentEnd[k]! - t >= dMinOf[k]!) incoming.push(k);
+      if (row[k * ROW + ROW_SEGMENT_END]! - t >= row[k * ROW + ROW_MIN_SERVICE]!) incoming.push(k);
     }
     // 2. Suppliers leave and arrive, earlier rounds' commitments end, Customer windows open.
     for (; e < eventTime.length && eventTime[e] === t; e++) {
@@ -759,8 +822,8 @@ function runPass(market: Market, order: Int32Array): Pass {
           break;
         default:
           segment[id] = market.segmentAt[e]!;
-          segmentEnd[id] = market.segEnd[segment[id]!]!;
-          if (queued[id]) fresh[id] = 1;
+          row[id * ROW + ROW_SEGMENT_END] = market.segEnd[segment[id]!]!;
+          if (row[id * ROW + ROW_FLAGS]! & WAITING) row[id * ROW + ROW_FLAGS] = WAITING | FRESH;
           else incoming.push(id);
       }
     }
@@ -768,10 +831,7 @@ function runPass(market: Market, order: Int32Array): Pass {
     // use (under one of their Mediators, asking at most their bid) gained room.
     if (incoming.length > 0) {
       incoming.sort(byPriority);
-      for (const k of incoming) {
-        fresh[k] = 1;
-        queued[k] = 1;
-      }
+      for (const k of incoming) row[k * ROW + ROW_FLAGS] = WAITING | FRESH;
       const merged = spare;
       merged.length = 0;
       let a = 0;
@@ -788,24 +848,25 @@ function runPass(market: Market, order: Int32Array): Pass {
     let kept = 0;
     for (let w = 0; w < waiting.length; w++) {
       const k = waiting[w]!;
-      if (segmentEnd[k]! - t < dMinOf[k]!) {
-        queued[k] = 0;
+      const b = k * ROW;
+      if (row[b + ROW_SEGMENT_END]! - t < row[b + ROW_MIN_SERVICE]!) {
+        row[b + ROW_FLAGS] = 0;
         continue;
       }
-      let retry = fresh[k] === 1;
+      let retry = row[b + ROW_FLAGS] === (WAITING | FRESH);
       if (!retry) {
-        const limit = market.customerLimit[k]!;
-        const mips = market.customerMips[k]!;
-        const ramMb = market.customerRam[k]!;
-        const mediators = market.customerMediators[k]!;
-        for (let j = 0; j < mediators.length && !retry; j++) {
-          const g = mediators[j]!;
+        const limit = row[b + ROW_LIMIT]!;
+        const mips = row[b + ROW_MIPS]!;
+        const ramMb = row[b + ROW_RAM]!;
+        const last = row[b + ROW_MEDIATORS_END]!;
+        for (let j = row[b + ROW_MEDIATORS]!; j < last && !retry; j++) {
+          const g = mediatorList[j]!;
           retry = gained[g]! < limit && gainedMips[g]! >= mips && gainedRam[g]! >= ramMb;
         }
       }
-      fresh[k] = 0;
+      row[b + ROW_FLAGS] = WAITING;
       if (retry && attempt(k, t)) {
-        queued[k] = 0;
+        row[b + ROW_FLAGS] = 0;
         continue;
       }
       waiting[kept++] = k;
@@ -884,28 +945,33 @@ function build(market: Market, pass: Pass): AuctionResult {
     const o = c.offer;
     const start = pass.chunkStart[k]!;
     const end = pass.chunkEnd[k]!;
-    const chosen = pass.chunkSuppliers.slice(pass.chunkFrom[k]!, pass.chunkFrom[k + 1]!);
-    const suppliers = chosen.map((i) => market.suppliers[i]!);
+    const accounts: Address[] = [];
+    const offers: Bytes32[] = [];
+    const asks: bigint[] = [];
+    for (let q = pass.chunkFrom[k]!; q < pass.chunkFrom[k + 1]!; q++) {
+      const i = pass.chunkSuppliers[q]!;
+      const s = market.suppliers[i]!;
+      accounts.push(s.offer.account);
+      offers.push(s.id);
+      asks.push(market.asks[i]!);
+    }
     const inputs = inputsPerReplica(o.inputsPerSecond, end - start);
     const allocation: Allocation = {
       schemaVersion: SCHEMA_VERSION,
       allocator: params.allocator,
       customer: o.account,
-      suppliers: suppliers.map((s) => s.offer.account),
+      suppliers: accounts,
       mediator: market.mediatorAddresses[pass.chunkMediator[k]!]!,
       customerOffer: c.id,
-      supplierOffers: suppliers.map((s) => s.id),
+      supplierOffers: offers,
       serviceHash: o.serviceHash,
       start,
       end,
-      pricePerMi: priceRule.price(
-        [o.maxPricePerMi],
-        chosen.map((i) => market.asks[i]!),
-      ),
+      pricePerMi: priceRule.price([o.maxPricePerMi], asks),
       miPerInput: o.miPerInput,
       inputsPerSecond: o.inputsPerSecond,
       testCount: testCountFor(inputs, params.penaltyRate),
-      minReplicas: Math.min(o.minReplicas, suppliers.length),
+      minReplicas: Math.min(o.minReplicas, accounts.length),
       nonce: nonce++,
     };
     allocations.push({

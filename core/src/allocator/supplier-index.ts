@@ -39,6 +39,10 @@ function lowerBound(xs: ArrayLike<number>, from: number, to: number, x: number, 
   return lo;
 }
 
+const INT32_MAX = 2 ** 31 - 1;
+/** Scratch for LiveIndex.set: each level's value before, on the way up (at most 32 levels). */
+const WAS = new Float64Array(32);
+
 /** Scratch stack for the right-hand canonical nodes of a range (depth ≤ 32). */
 const RIGHT = new Int32Array(64);
 
@@ -71,9 +75,11 @@ export class LiveIndex {
   readonly #leaves: Int32Array;
   // Tree nodes: most free MB, latest end, and per RAM level the most free MIPS at a Supplier with
   // at least that much RAM free (node·L + level); −1 / −Infinity where nobody is present.
-  readonly #freeRam: Float64Array;
+  // Free MIPS and MB are integers (the schema bounds them by 10^9 and 10^8), kept as 32-bit
+  // integers for a smaller tree (larger values would be capped at 2^31 − 1).
+  readonly #freeRam: Int32Array;
   readonly #end: Float64Array;
-  readonly #freeMips: Float64Array;
+  readonly #freeMips: Int32Array;
 
   /** `ramLevels`: ascending, at most 16, the first 0. */
   constructor(table: SupplierTable, mediatorCount: number, ramLevels: Float64Array) {
@@ -109,9 +115,9 @@ export class LiveIndex {
         this.#leaves[this.#leafFrom[i]! + k] = this.#treeStart[g]! + this.#treeSize[g]! + p;
       });
     }
-    this.#freeRam = new Float64Array(nodes);
+    this.#freeRam = new Int32Array(nodes);
     this.#end = new Float64Array(nodes);
-    this.#freeMips = new Float64Array(nodes * ramLevels.length);
+    this.#freeMips = new Int32Array(nodes * ramLevels.length);
     this.clear();
   }
 
@@ -123,34 +129,41 @@ export class LiveIndex {
   }
 
   /** Supplier i is present with `mips`/`ramMb` free until `end` (−1, −1, −Infinity: absent). */
-  set(i: number, mips: number, ramMb: number, end: number): void {
+  set(i: number, freeMipsNow: number, freeRamNow: number, end: number): void {
+    const mips = Math.min(freeMipsNow, INT32_MAX);
+    const ramMb = Math.min(freeRamNow, INT32_MAX);
     const freeMips = this.#freeMips;
     const freeRam = this.#freeRam;
     const ends = this.#end;
     const levels = this.#levels;
     const L = levels.length;
+    const was = WAS;
     const mediators = this.#table.mediators[i]!;
     for (let k = 0; k < mediators.length; k++) {
       const g = mediators[k]!;
       const at = this.#treeStart[g]!;
-      let node = this.#leaves[this.#leafFrom[i]! + k]!;
-      // Which values may still change on the way up: bit j for level j, bit L for RAM and end.
+      const node = this.#leaves[this.#leafFrom[i]! + k]!;
+      // Which values may still change on the way up: bit j for level j, bit L for RAM and end. On
+      // the way up, was[j] is what the child on the path held before.
       let pending = freeRam[node] !== ramMb || ends[node] !== end ? 1 << L : 0;
       freeRam[node] = ramMb;
       ends[node] = end;
       for (let j = 0; j < L; j++) {
         const v = ramMb >= levels[j]! ? mips : -1;
-        if (freeMips[node * L + j] !== v) {
+        const old = freeMips[node * L + j]!;
+        if (old !== v) {
+          was[j] = old;
           freeMips[node * L + j] = v;
           pending |= 1 << j;
         }
       }
-      for (node = (node - at) >> 1; node >= 1 && pending !== 0; node >>= 1) {
-        const a = at + node;
-        const left = at + 2 * node;
+      for (let child = node - at; child > 1 && pending !== 0; child >>= 1) {
+        const a = at + (child >> 1);
+        const c = at + child;
+        const sibling = at + (child ^ 1);
         if (pending & (1 << L)) {
-          const r = Math.max(freeRam[left]!, freeRam[left + 1]!);
-          const e = Math.max(ends[left]!, ends[left + 1]!);
+          const r = Math.max(freeRam[c]!, freeRam[sibling]!);
+          const e = Math.max(ends[c]!, ends[sibling]!);
           if (r === freeRam[a] && e === ends[a]) pending &= ~(1 << L);
           else {
             freeRam[a] = r;
@@ -159,9 +172,21 @@ export class LiveIndex {
         }
         for (let j = 0; j < L; j++) {
           if (!(pending & (1 << j))) continue;
-          const v = Math.max(freeMips[left * L + j]!, freeMips[(left + 1) * L + j]!);
-          if (v === freeMips[a * L + j]) pending &= ~(1 << j);
-          else freeMips[a * L + j] = v;
+          const parent = freeMips[a * L + j]!;
+          const now = freeMips[c * L + j]!;
+          // A child that grew raises its parent at most to its value; one that shrank changes
+          // its parent only if it held the parent's value.
+          const v =
+            now > was[j]!
+              ? Math.max(parent, now)
+              : parent > was[j]!
+                ? parent
+                : Math.max(now, freeMips[sibling * L + j]!);
+          if (v === parent) pending &= ~(1 << j);
+          else {
+            was[j] = parent;
+            freeMips[a * L + j] = v;
+          }
         }
       }
     }
