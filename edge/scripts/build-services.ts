@@ -14,6 +14,7 @@ const targets: Array<[source: string, out: string]> = [
   ["test/services/loop.ts", "build/test/loop.wasm"],
   ["test/services/hog.ts", "build/test/hog.wasm"],
   ["test/services/clock.ts", "build/test/clock.wasm"],
+  ["test/services/flaky.ts", "build/test/flaky.wasm"],
 ];
 
 async function mtime(path: string): Promise<number> {
