@@ -37,7 +37,9 @@ import {
   CustomerAgent,
   directoryServices,
   EthersMarketChain,
+  firstOf,
   generatorSource,
+  type InputSource,
   MediatorAgent,
   SupplierAgent,
   type SupplierStrategy,
@@ -52,11 +54,20 @@ import { PulsarAnnouncer, PulsarChannelProvisioner } from "../../../lambdas/veri
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const FUNDS = 10n ** 21n;
 
-/** The example services (edge/build, made by `npm run build`), with their cost and input kind. */
+/**
+ * The example services (edge/build, made by `npm run build`), with their cost and input kind, and
+ * the misbehaving test service the scenarios use (edge/build/test; in-process Suppliers only).
+ */
 export const SERVICES = {
   "people-counter": { miPerInput: 50, source: "frames" },
   "bus-energy": { miPerInput: 20, source: "telemetry" },
   echo: { miPerInput: 1, source: "frames" },
+  /**
+   * Traps on inputs starting with 0xfe, loops forever on 0xff, echoes the rest
+   * (edge/test/services/flaky.ts). Priced like the people counter, so that a few seconds of it pay
+   * a Supplier more than its share of the fees.
+   */
+  "test/flaky": { miPerInput: 50, source: "frames" },
 } as const;
 export type ServiceName = keyof typeof SERVICES;
 
@@ -68,6 +79,8 @@ export interface SupplierSpec {
   readonly strategy?: SupplierStrategy;
   /** Run it as its own `surplus-edge run` process (which a scenario may kill). @default false */
   readonly process?: boolean;
+  /** Seconds each of its offers covers, from when it is posted. @default 3600 */
+  readonly windowSeconds?: number;
 }
 
 export interface CustomerSpec {
@@ -81,6 +94,14 @@ export interface CustomerSpec {
   readonly reveal?: boolean;
   /** Seconds from the offer to the stream's start. @default 12 */
   readonly startInSeconds?: number;
+  /** δ_min, the shortest allocation it takes. @default half of `seconds`, at most 20 */
+  readonly minServiceSeconds?: number;
+  /**
+   * Its live inputs and the samples its hidden tests are drawn from. The Customer agent refuses an
+   * allocation when its own service fails on a test input, so the samples must be inputs the
+   * service answers. @default the service's generator, seeded per Customer
+   */
+  readonly source?: InputSource;
 }
 
 export interface MarketScenario {
@@ -356,7 +377,10 @@ export class LocalMarket {
     this.#closers.push(() => adminBus.close());
 
     // The participants' agents.
-    const services = directoryServices(join(ROOT, "edge/build"));
+    const services = firstOf(
+      directoryServices(join(ROOT, "edge/build")),
+      directoryServices(join(ROOT, "edge/build/test")),
+    );
     const base = (p: Participant) => ({
       name: p.name,
       signer: p.wallet as Signer,
@@ -382,6 +406,7 @@ export class LocalMarket {
           ramMb: spec.ramMb ?? 512,
           minPricePerMi: spec.minPricePerMi ?? 10n ** 9n + BigInt(i) * 10n ** 8n,
           mediators: [mediator.address],
+          ...(spec.windowSeconds ? { windowSeconds: spec.windowSeconds } : {}),
         },
         ...(spec.strategy ? { strategy: spec.strategy } : {}),
       };
@@ -413,12 +438,13 @@ export class LocalMarket {
           inputsPerSecond: spec.inputsPerSecond,
           seconds: spec.seconds,
           startInSeconds: spec.startInSeconds ?? 12,
+          ...(spec.minServiceSeconds ? { minServiceSeconds: spec.minServiceSeconds } : {}),
           maxPricePerMi: spec.maxPricePerMi ?? 3n * 10n ** 9n,
           replicas: spec.replicas,
           minReplicas: 1,
           mediators: [mediator.address],
         },
-        source: generatorSource(svc.source, 1000 + i),
+        source: spec.source ?? generatorSource(svc.source, 1000 + i),
         ...(spec.reveal === false ? { reveal: false } : {}),
         ...(this.#scenario.resultWaitMs ? { resultWaitMs: this.#scenario.resultWaitMs } : {}),
       });
@@ -562,6 +588,7 @@ export class LocalMarket {
         minPricePerMi: (spec.minPricePerMi ?? 10n ** 9n + BigInt(i) * 10n ** 8n).toString(),
         mediators: [this.mediator.p.address],
         ...(spec.strategy ? { strategy: spec.strategy } : {}),
+        ...(spec.windowSeconds ? { windowSeconds: spec.windowSeconds } : {}),
       },
     };
   }
