@@ -12,9 +12,10 @@ import {
   WebSocketMessageBus,
 } from "@surplus/adapters/pulsar";
 import { CloseReason } from "@surplus/contracts";
-import { type Bytes32, SCHEMA_VERSION, signEnvelope, toWire } from "@surplus/core";
+import { type Address, type Bytes32, SCHEMA_VERSION, signEnvelope, toWire } from "@surplus/core";
+import type { InputSource } from "@surplus/edge";
 import { afterEach, describe, expect, inject, it } from "vitest";
-import { LocalMarket, type MarketScenario } from "../../localstack/src/market/harness.ts";
+import { LOCAL_PARAMETERS, LocalMarket, type MarketScenario } from "../../localstack/src/market/harness.ts";
 
 const stack = () => ({
   pulsar: inject("pulsar"),
@@ -70,6 +71,35 @@ const delivered = (m: LocalMarket) =>
     (n, c) => n + [...c.agent.deals.values()].reduce((k, d) => k + (d.state.delivered ?? 0), 0),
     0,
   );
+
+/**
+ * What a Supplier published on an allocation's output channel (seq → the error it reported, or
+ * undefined for an output). Read as the operator: the bridge revokes the participants' grants once
+ * the allocation closed.
+ */
+async function publishedOutputs(
+  m: LocalMarket,
+  id: Bytes32,
+  suppliers: readonly Address[],
+  supplier: Address,
+) {
+  const topic = allocationChannels(id, suppliers, m.layout).outputs[supplier.toLowerCase()]!;
+  const admin = new WebSocketMessageBus({ url: inject("pulsar").webUrl, token: inject("pulsar").adminToken });
+  const reader = await admin.createReader(topic, { startMessageId: "earliest" });
+  const out = new Map<number, string | undefined>();
+  try {
+    for (;;) {
+      const msg = await reader.readNext(2_000);
+      if (msg.properties.seq !== undefined) out.set(Number(msg.properties.seq), msg.properties.error);
+    }
+  } catch (e) {
+    if (!(e instanceof PulsarTimeoutError)) throw e;
+  } finally {
+    await reader.close();
+    await admin.close();
+  }
+  return out;
+}
 
 const when = async (what: string, ok: () => boolean, timeoutMs: number) => {
   const until = Date.now() + timeoutMs;
@@ -230,6 +260,58 @@ describe("the local market, end to end", () => {
       expect(mirrored?.history.filter((h) => h.event === "AllocationClosed").length).toBe(1);
     }
     await changes(m);
+  }, 240_000);
+
+  it("a Customer's service that traps or loops forever on some inputs is contained and reported", async () => {
+    // test/flaky traps on inputs starting with 0xfe and loops forever on 0xff. The live stream
+    // holds two of each; the hidden tests are inputs the service answers (the Customer agent
+    // computes the test outputs with its own copy and refuses an allocation whose tests fail).
+    const traps = new Set([5, 17]);
+    const loops = new Set([9, 21]);
+    let k = 0;
+    const source: InputSource = {
+      samples: async (n) => Array.from({ length: n }, (_, i) => new Uint8Array([0x80, i, 42])),
+      next: async () => {
+        const i = k++;
+        return new Uint8Array([traps.has(i) ? 0xfe : loops.has(i) ? 0xff : i, 7, 7]);
+      },
+    };
+    const m = await run({
+      suppliers: [{ name: "s1" }, { name: "s2" }],
+      customers: [{ name: "c", service: "test/flaky", inputsPerSecond: 4, replicas: 2, seconds: 7, source }],
+    });
+    expect(await m.settled(150_000)).toBe(true);
+    const [o, ...more] = await outcomes(m);
+    expect(more).toEqual([]);
+    expect(o!.suppliers.sort()).toEqual(["s1", "s2"]);
+    // Nobody answered a test wrongly: no dispute, no mediation, nobody fined.
+    expect(o!.reason).toBe(CloseReason.Settled);
+    const deal = m.customers[0]!.agent.deals.get(o!.id)!;
+    const tests = new Set(deal.state.plan.tests.map((t) => Number(t.seq)));
+    // A test input replaces the live input at its position.
+    const failing = [...traps, ...loops].filter((seq) => !tests.has(seq)).sort((a, b) => a - b);
+    expect(failing.length).toBeGreaterThan(0);
+    for (const s of m.suppliers) {
+      // Each replica kept going after every failure and published every input's result, the
+      // failed ones with the reason.
+      const published = await publishedOutputs(m, o!.id, deal.allocation.suppliers, s.p.address);
+      expect(published.size).toBe(o!.total);
+      const errors = [...published].filter(([, error]) => error !== undefined).sort(([a], [b]) => a - b);
+      expect(errors.map(([seq]) => seq)).toEqual(failing);
+      for (const [seq, error] of errors)
+        expect(error).toMatch(traps.has(seq) ? /^trap: unreachable/ : /^time budget exceeded/);
+      expect(s.agent!.totals.failed).toBe(failing.length);
+      expect(s.agent!.totals.processed).toBe(o!.total - failing.length);
+    }
+    // Every other input's output went downstream.
+    expect(o!.delivered).toBe(o!.total - failing.length);
+    const delta = await changes(m);
+    expect(delta.s1).toBeGreaterThan(0n);
+    expect(delta.s2).toBeGreaterThan(0n);
+    expect(delta.c).toBeLessThan(0n);
+    // The Mediator's standby fee only: nothing was mediated; and no deposit went to the treasury.
+    expect(delta.mediator).toBe(LOCAL_PARAMETERS.mediatorFee);
+    expect(delta.treasury).toBe(0n);
   }, 240_000);
 
   it("malformed, forged and replayed messages on the public channels are refused and the market carries on", async () => {
