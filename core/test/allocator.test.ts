@@ -5,6 +5,7 @@ import {
   type Address,
   type Bytes32,
   type CustomerOffer,
+  CustomerOrder,
   checkRound,
   DEFAULT_DELAYS,
   kDoublePrice,
@@ -13,6 +14,7 @@ import {
   pairFeasibility,
   referenceAllocate,
   runAuction,
+  runGreedy,
   SCHEMA_VERSION,
   type SupplierOffer,
   toWire,
@@ -505,6 +507,42 @@ describe("runAuction properties", () => {
         }
       }),
       { numRuns: 150 },
+    );
+  });
+
+  it("every Customer order gives a feasible round", () => {
+    fc.assert(
+      fc.property(marketArb, fc.constantFrom(...Object.values(CustomerOrder)), (m, order) => {
+        const input = toInput(m);
+        expect(checkRound(input, runGreedy(input, [order], 0))).toEqual([]);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it("gives the same round when times are not whole seconds (the events' comparison sort)", () => {
+    fc.assert(
+      fc.property(marketArb, (m) => {
+        const input = toInput(m);
+        // Shift every time by half a second: the order of events is unchanged.
+        const half = (o: { start: number; end: number }) => ({ start: o.start + 0.5, end: o.end + 0.5 });
+        const shifted = {
+          ...input,
+          customers: input.customers.map((c) => ({ ...c, offer: { ...c.offer, ...half(c.offer) } })),
+          suppliers: input.suppliers.map((s) => ({
+            ...s,
+            offer: { ...s.offer, ...half(s.offer) },
+            commitments: s.commitments?.map((x) => ({ ...x, ...half(x) })),
+          })),
+          params: { ...input.params, nowSeconds: input.params.nowSeconds + 0.5 },
+        };
+        const a = runAuction(input);
+        const b = runAuction(shifted);
+        expect(
+          b.allocations.map((p) => [p.allocation.start - 0.5, p.allocation.end - 0.5, p.supplierOfferIds]),
+        ).toEqual(a.allocations.map((p) => [p.allocation.start, p.allocation.end, p.supplierOfferIds]));
+      }),
+      { numRuns: 100 },
     );
   });
 

@@ -41,8 +41,9 @@
 //     rounds.
 //  4. Passes: on markets of at most 2 000 offers the sweep runs once per Customer order in ORDERS,
 //     then `refinements` more times (squeaky wheel: the keys of Customers the best pass left short
-//     grow in proportion to what they missed), and the round with the highest welfare is kept
-//     (the first on a tie); larger markets get one pass in the first order. Each pass records its
+//     grow in proportion to what they missed; 4 to 16 passes, as many as 4 000 offer·passes allow),
+//     and the round with the highest welfare is kept (the first on a tie); larger markets get one
+//     pass in the first order. Each pass records its
 //     chunks as numbers only; the allocations (bigint prices, test counts) are built for the kept
 //     pass alone.
 //  Cost: O((S + C) log(S + C) + P · (A · r + W) · log S) with P the passes, A the chunks and
@@ -118,11 +119,20 @@ export const CustomerOrder = {
   Value: "value",
   /** The bid π_xmax alone. */
   Bid: "bid",
+  /**
+   * Rate per share of the market's resources a replica takes: bid × I_c·λ / (I_c·λ / ΣI_s +
+   * R_c / ΣR_s), the value-density order of multi-dimensional knapsack greedies.
+   */
+  Density: "density",
 } as const;
 export type CustomerOrder = (typeof CustomerOrder)[keyof typeof CustomerOrder];
 
 /** The orders runAuction tries, in this order (the first wins ties). */
-export const ORDERS: readonly CustomerOrder[] = [CustomerOrder.Rate, CustomerOrder.Value];
+export const ORDERS: readonly CustomerOrder[] = [
+  CustomerOrder.Rate,
+  CustomerOrder.Value,
+  CustomerOrder.Density,
+];
 
 /** What every pass of one round shares: the ranked Suppliers, their indexes, each Customer's facts. */
 interface Market {
@@ -234,7 +244,10 @@ export function runGreedy(
 const SQUEAK = 0.5;
 /** Refinement passes on markets of at most this many offers (each pass is a whole greedy). */
 const REFINE_UP_TO_OFFERS = 2_000;
-const REFINEMENTS = 4;
+/** Refinements: as many as REFINE_BUDGET offer·passes allow, within [MIN_REFINEMENTS, MAX_REFINEMENTS]. */
+const REFINE_BUDGET = 4_000;
+const MIN_REFINEMENTS = 4;
+const MAX_REFINEMENTS = 16;
 
 /** How many greedy passes runAuction makes on this input (its work is about proportional). */
 export function auctionPasses(input: AuctionInput): number {
@@ -251,7 +264,10 @@ function isSmall(input: AuctionInput): boolean {
 }
 
 function refinementsFor(input: AuctionInput): number {
-  return input.params.refinements ?? (isSmall(input) ? REFINEMENTS : 0);
+  if (input.params.refinements !== undefined) return input.params.refinements;
+  if (!isSmall(input)) return 0;
+  const offers = Math.max(1, input.customers.length + input.suppliers.length);
+  return Math.min(MAX_REFINEMENTS, Math.max(MIN_REFINEMENTS, Math.floor(REFINE_BUDGET / offers)));
 }
 
 function prepare(input: AuctionInput): Market {
@@ -519,11 +535,22 @@ function isWholeWindow(c: OpenCustomerOffer): boolean {
 
 /** Each Customer's priority key under an order (higher first). */
 function orderKeys(market: Market, order: CustomerOrder): Float64Array {
+  let totalMips = 0;
+  let totalRam = 0;
+  for (let i = 0; i < market.table.count; i++) {
+    totalMips += market.table.capacityMips[i]!;
+    totalRam += market.table.ramMb[i]!;
+  }
   return Float64Array.from(market.customers, (c, k) => {
     const o = c.offer;
     const bid = Number(o.maxPricePerMi);
     if (order === CustomerOrder.Value) return bid * market.customerMips[k]! * o.replicas * (o.end - o.start);
     if (order === CustomerOrder.Rate) return bid * market.customerMips[k]!;
+    if (order === CustomerOrder.Density) {
+      const mips = market.customerMips[k]!;
+      const share = mips / Math.max(totalMips, 1) + o.ramMb / Math.max(totalRam, 1);
+      return share > 0 ? (bid * mips) / share : 0;
+    }
     return bid;
   });
 }

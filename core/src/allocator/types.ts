@@ -69,7 +69,7 @@ export interface AuctionParams {
   /**
    * Refinement passes after the first greedy passes (Customers the best pass left short move up,
    * and the greedy runs again; the best round is kept). Each costs one greedy pass.
-   * @default 4 on markets of at most 2 000 offers, otherwise 0
+   * @default on markets of at most 2 000 offers 4 000 / offers, within [4, 16]; otherwise 0
    */
   readonly refinements?: number;
   /** Allocation nonces are nonceBase + k for the k-th allocation of the round. @default 0n */
