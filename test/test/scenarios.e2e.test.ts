@@ -314,6 +314,57 @@ describe("the local market, end to end", () => {
     expect(delta.treasury).toBe(0n);
   }, 240_000);
 
+  it("a Customer offer longer than any Supplier window is chunked into consecutive allocations and each runs and closes", async () => {
+    // Each Supplier offer covers 29 s from when it is posted (an agent offers again as its window
+    // ends); the Customer wants 30 s of service in allocations of at least δ_min = 15 s. An
+    // allocation is made at least δ_alloc + δ_setup = 10 s before it starts, so the second half can
+    // be allocated once an offer reaching the end is posted, with 29 − 15 − 10 = 4 s to spare; and
+    // with 30 = 2·δ_min no piece shorter than δ_min can be left over (see the report on the sweep).
+    const window = 29;
+    const m = await run({
+      suppliers: [
+        { name: "s1", windowSeconds: window },
+        { name: "s2", windowSeconds: window },
+      ],
+      customers: [
+        {
+          name: "c",
+          service: "people-counter",
+          inputsPerSecond: 2,
+          replicas: 1,
+          seconds: 30,
+          minServiceSeconds: 15,
+          startInSeconds: 15,
+        },
+      ],
+    });
+    expect(await m.settled(180_000)).toBe(true);
+    const offer = m.customers[0]!.agent.offer!;
+    expect(offer.end - offer.start).toBeGreaterThan(window);
+    const got = await outcomes(m);
+    const deals = [...m.customers[0]!.agent.deals.values()]
+      .map((d) => ({ ...d.allocation, got: got.find((o) => o.id === d.id)! }))
+      .sort((a, b) => a.start - b.start);
+    expect(deals.length).toBeGreaterThan(1);
+    // Consecutive: together they tile the requested time, each within one Supplier window.
+    expect(deals[0]!.start).toBe(offer.start);
+    expect(deals.at(-1)!.end).toBe(offer.end);
+    deals.forEach((d, i) => {
+      if (i > 0) expect(d.start).toBe(deals[i - 1]!.end);
+      expect(d.end - d.start).toBeGreaterThanOrEqual(offer.minServiceSeconds);
+      expect(d.end - d.start).toBeLessThanOrEqual(window);
+      // Each ran and closed settled, every one of its inputs delivered.
+      expect(d.got.reason).toBe(CloseReason.Settled);
+      expect(d.got.delivered).toBe(d.got.total);
+    });
+    expect(deals.reduce((n, d) => n + d.got.total, 0)).toBe(
+      offer.inputsPerSecond * (offer.end - offer.start),
+    );
+    const delta = await changes(m);
+    expect(delta.c).toBeLessThan(0n);
+    for (const s of new Set(got.flatMap((o) => o.suppliers))) expect(delta[s]).toBeGreaterThan(0n);
+  }, 240_000);
+
   it("malformed, forged and replayed messages on the public channels are refused and the market carries on", async () => {
     const m = await run({
       suppliers: [{ name: "s1" }],
