@@ -159,6 +159,15 @@ describe("LiveIndex", () => {
     );
   });
 
+  it("refuses a query for less RAM than its lowest level (it could not bound such a search)", () => {
+    const table = tableOf([{ end: 10, mips: 8, ram: 8, mediators: [0] }]);
+    const index = new LiveIndex(table, 1, Float64Array.of(4));
+    index.set(0, 8, 8, 10);
+
+    expect(index.first(0, 0, 1, 1, 4, 5)).toBe(0);
+    expect(() => index.first(0, 0, 1, 1, 2, 5)).toThrow(/RAM level/);
+  });
+
   it("clear leaves nobody present", () => {
     const table = tableOf([{ end: 10, mips: 8, ram: 8, mediators: [0] }]);
     const index = new LiveIndex(table, 1, Float64Array.of(0));

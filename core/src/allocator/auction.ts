@@ -155,6 +155,8 @@ interface Market {
   readonly customers: readonly OpenCustomerOffer[];
   readonly customerMips: Float64Array;
   readonly customerRam: Float64Array;
+  /** π_xmax of each Customer. */
+  readonly customerBid: readonly bigint[];
   /** r (at most 16) and r_min. */
   readonly customerReplicas: Int32Array;
   readonly customerMinReplicas: Int32Array;
@@ -460,6 +462,7 @@ function prepare(input: AuctionInput): Market {
     customers,
     customerMips,
     customerRam: Float64Array.from(customers, (c) => c.offer.ramMb),
+    customerBid: customers.map((c) => c.offer.maxPricePerMi),
     customerReplicas: Int32Array.from(customers, (c) => Math.min(c.offer.replicas, MAX_REPLICAS)),
     customerMinReplicas: Int32Array.from(customers, (c) => c.offer.minReplicas),
     customerAccount,
@@ -504,16 +507,16 @@ function sortByTimeThenKind(times: readonly number[], kinds: readonly number[]):
 /** Most RAM levels of the live index (each costs a value per tree node). */
 const RAM_LEVELS = 8;
 
-/** 0, then up to RAM_LEVELS − 1 of the Customers' distinct RAM demands, evenly spread over them. */
+/**
+ * Up to RAM_LEVELS of the Customers' distinct RAM demands, evenly spread over them and starting
+ * with the least (every query asks at least that much); 0 alone when there is no Customer.
+ */
 function ramLevels(customers: readonly OpenCustomerOffer[]): Float64Array {
   const demands = [...new Set(customers.map((c) => c.offer.ramMb))].sort((a, b) => a - b);
-  const levels = [0];
-  const take = Math.min(demands.length, RAM_LEVELS - 1);
-  for (let j = 0; j < take; j++) {
-    const d = demands[Math.floor((j * demands.length) / take)]!;
-    if (d > levels[levels.length - 1]!) levels.push(d);
-  }
-  return Float64Array.from(levels);
+  const levels: number[] = [];
+  const take = Math.min(demands.length, RAM_LEVELS);
+  for (let j = 0; j < take; j++) levels.push(demands[Math.floor((j * demands.length) / take)]!);
+  return Float64Array.from(levels.length ? levels : [0]);
 }
 
 function priorTimelines(suppliers: readonly OpenSupplierOffer[]): Array<CapacityTimeline | undefined> {
@@ -651,6 +654,9 @@ function runPass(market: Market, order: Int32Array): Pass {
   const row = market.customerRow.slice();
   const { mediatorList, mediatorBelow } = market;
   const ends = new EndHeap();
+  /** Suppliers that got room back at this instant (each once). */
+  const freed = new Uint8Array(n);
+  const freedList: number[] = [];
 
   // Per Mediator, what Suppliers that gained room at this instant (arriving, chunks ending) offer:
   // the lowest rank among them, the most MIPS and the most MB one of them has free. A Customer that
@@ -801,10 +807,19 @@ function runPass(market: Market, order: Int32Array): Pass {
   };
 
   // Waiting Customers by priority (and the list the next merge writes into).
+  // Waiting Customers as their priorities (positions in `order`), ascending; those starting to
+  // wait at this instant; the list the next merge writes into.
   let waiting: number[] = [];
   let spare: number[] = [];
   const incoming: number[] = [];
-  const byPriority = (a: number, b: number) => priority[a]! - priority[b]!;
+  let scratch = new Int32Array(64);
+  /** `xs` sorted ascending, in a scratch array (the native sort of a typed array). */
+  const sortInts = (xs: readonly number[]): Int32Array => {
+    if (scratch.length < xs.length) scratch = new Int32Array(2 * xs.length);
+    const view = scratch.subarray(0, xs.length);
+    for (let x = 0; x < xs.length; x++) view[x] = xs[x]!;
+    return view.sort();
+  };
   const { time: eventTime, kind: eventKind, id: eventId } = events;
   let e = 0;
   while (e < eventTime.length || ends.size > 0) {
@@ -817,20 +832,26 @@ function runPass(market: Market, order: Int32Array): Pass {
       ends.pop();
       if (chunkEnd[chunk] !== t) continue; // it went on (merged)
       const k = chunkCustomer[chunk]!;
-      const mips = market.customerMips[k]!;
-      const ramMb = market.customerRam[k]!;
+      const mips = row[k * ROW + ROW_MIPS]!;
+      const ramMb = row[k * ROW + ROW_RAM]!;
       for (let q = chunkFrom[chunk]!; q < chunkFrom[chunk + 1]!; q++) {
         const i = chunkSuppliers[q]!;
         freeMips[i]! += mips;
         freeRam[i]! += ramMb;
-        // A Supplier leaving now is of no more use.
-        if (table.end[i]! > t) {
-          show(i);
-          gain(i);
+        // A Supplier leaving now is of no more use; the others are shown once all chunks ended.
+        if (table.end[i]! > t && !freed[i]) {
+          freed[i] = 1;
+          freedList.push(i);
         }
       }
-      if (row[k * ROW + ROW_SEGMENT_END]! - t >= row[k * ROW + ROW_MIN_SERVICE]!) incoming.push(k);
+      if (row[k * ROW + ROW_SEGMENT_END]! - t >= row[k * ROW + ROW_MIN_SERVICE]!) incoming.push(priority[k]!);
     }
+    for (const i of freedList) {
+      freed[i] = 0;
+      show(i);
+      gain(i);
+    }
+    freedList.length = 0;
     // 2. Suppliers leave and arrive, earlier rounds' commitments end, Customer windows open.
     for (; e < eventTime.length && eventTime[e] === t; e++) {
       const id = eventId[e]!;
@@ -851,22 +872,22 @@ function runPass(market: Market, order: Int32Array): Pass {
           segment[id] = market.segmentAt[e]!;
           row[id * ROW + ROW_SEGMENT_END] = market.segEnd[segment[id]!]!;
           if (row[id * ROW + ROW_FLAGS]! & WAITING) row[id * ROW + ROW_FLAGS] = WAITING | FRESH;
-          else incoming.push(id);
+          else incoming.push(priority[id]!);
       }
     }
     // 3. Waiting Customers, by priority: new ones try; the others only when a Supplier they could
     // use (under one of their Mediators, asking at most their bid) gained room.
     if (incoming.length > 0) {
-      incoming.sort(byPriority);
-      for (const k of incoming) row[k * ROW + ROW_FLAGS] = WAITING | FRESH;
+      const sorted = sortInts(incoming);
+      for (const p of sorted) row[order[p]! * ROW + ROW_FLAGS] = WAITING | FRESH;
       const merged = spare;
       merged.length = 0;
       let a = 0;
       let b = 0;
-      while (a < waiting.length || b < incoming.length) {
-        if (b >= incoming.length || (a < waiting.length && priority[waiting[a]!]! < priority[incoming[b]!]!))
+      while (a < waiting.length || b < sorted.length) {
+        if (b >= sorted.length || (a < waiting.length && waiting[a]! < sorted[b]!))
           merged.push(waiting[a++]!);
-        else merged.push(incoming[b++]!);
+        else merged.push(sorted[b++]!);
       }
       spare = waiting;
       waiting = merged;
@@ -874,7 +895,7 @@ function runPass(market: Market, order: Int32Array): Pass {
     }
     let kept = 0;
     for (let w = 0; w < waiting.length; w++) {
-      const k = waiting[w]!;
+      const k = order[waiting[w]!]!;
       const b = k * ROW;
       if (row[b + ROW_SEGMENT_END]! - t < row[b + ROW_MIN_SERVICE]!) {
         row[b + ROW_FLAGS] = 0;
@@ -896,7 +917,7 @@ function runPass(market: Market, order: Int32Array): Pass {
         row[b + ROW_FLAGS] = 0;
         continue;
       }
-      waiting[kept++] = k;
+      waiting[kept++] = waiting[w]!;
     }
     waiting.length = kept;
   }
@@ -939,11 +960,18 @@ function runPass(market: Market, order: Int32Array): Pass {
   let welfare = 0n;
   const chunkWelfare: bigint[] = [];
   for (let q = 0; q < chunkCustomer.length; q++) {
-    const o = market.customers[chunkCustomer[q]!]!.offer;
+    const k = chunkCustomer[q]!;
+    const bid = market.customerBid[k]!;
     let gap = 0n;
-    for (let p = chunkFrom[q]!; p < chunkFrom[q + 1]!; p++)
-      gap += o.maxPricePerMi - asks[chunkSuppliers[p]!]!;
-    const w = gap * BigInt(o.miPerInput) * inputsPerReplica(o.inputsPerSecond, chunkEnd[q]! - chunkStart[q]!);
+    for (let p = chunkFrom[q]!; p < chunkFrom[q + 1]!; p++) gap += bid - asks[chunkSuppliers[p]!]!;
+    // I_c·λ·Δ: exact as a double while it stays below 2^53.
+    const work = row[k * ROW + ROW_MIPS]! * (chunkEnd[q]! - chunkStart[q]!);
+    const w =
+      gap *
+      (Number.isSafeInteger(work)
+        ? BigInt(work)
+        : BigInt(market.customers[k]!.offer.miPerInput) *
+          inputsPerReplica(market.customers[k]!.offer.inputsPerSecond, chunkEnd[q]! - chunkStart[q]!));
     chunkWelfare.push(w);
     welfare += w;
   }

@@ -7,6 +7,8 @@
 // Everything is numbers in typed arrays (no objects in the searches); the index is a
 // deterministic function of the ranked Supplier table and the sweep's updates.
 
+import { InvalidParameterError } from "../errors.ts";
+
 /** The live Supplier offers of one round, by rank. */
 export interface SupplierTable {
   readonly count: number;
@@ -62,7 +64,6 @@ const RIGHT = new Int32Array(64);
  * RAM sizes, as in practice) the search is exact in both dimensions: O(log n) per Supplier found.
  */
 export class LiveIndex {
-  readonly #table: SupplierTable;
   readonly #levels: Float64Array;
   /** Per Mediator: where its Suppliers start in #ranks, how many, where its tree starts, its leaf count. */
   readonly #from: Int32Array;
@@ -70,9 +71,10 @@ export class LiveIndex {
   readonly #treeStart: Int32Array;
   readonly #treeSize: Int32Array;
   readonly #ranks: Int32Array;
-  /** Per Supplier and each of its Mediators (flattened in table order): its leaf. */
+  /** Per Supplier and each of its Mediators (flattened in table order): its leaf, and where that tree starts. */
   readonly #leafFrom: Int32Array;
   readonly #leaves: Int32Array;
+  readonly #leafTree: Int32Array;
   // Tree nodes: most free MB, latest end, and per RAM level the most free MIPS at a Supplier with
   // at least that much RAM free (node·L + level); −1 / −Infinity where nobody is present.
   // Free MIPS and MB are integers (the schema bounds them by 10^9 and 10^8), kept as 32-bit
@@ -81,9 +83,8 @@ export class LiveIndex {
   readonly #end: Float64Array;
   readonly #freeMips: Int32Array;
 
-  /** `ramLevels`: ascending, at most 16, the first 0. */
+  /** `ramLevels`: ascending, 1 to 16 of them, the first at most the least RAM any query asks. */
   constructor(table: SupplierTable, mediatorCount: number, ramLevels: Float64Array) {
-    this.#table = table;
     this.#levels = ramLevels;
     const n = table.count;
     this.#from = new Int32Array(mediatorCount);
@@ -106,6 +107,7 @@ export class LiveIndex {
     }
     this.#ranks = new Int32Array(entries);
     this.#leaves = new Int32Array(this.#leafFrom[n]!);
+    this.#leafTree = new Int32Array(this.#leafFrom[n]!);
     const fill = new Int32Array(mediatorCount);
     // Suppliers are visited by rank, so each Mediator's list comes out by rank.
     for (let i = 0; i < n; i++) {
@@ -113,6 +115,7 @@ export class LiveIndex {
         const p = fill[g]!++;
         this.#ranks[this.#from[g]! + p] = i;
         this.#leaves[this.#leafFrom[i]! + k] = this.#treeStart[g]! + this.#treeSize[g]! + p;
+        this.#leafTree[this.#leafFrom[i]! + k] = this.#treeStart[g]!;
       });
     }
     this.#freeRam = new Int32Array(nodes);
@@ -138,11 +141,11 @@ export class LiveIndex {
     const levels = this.#levels;
     const L = levels.length;
     const was = WAS;
-    const mediators = this.#table.mediators[i]!;
-    for (let k = 0; k < mediators.length; k++) {
-      const g = mediators[k]!;
-      const at = this.#treeStart[g]!;
-      const node = this.#leaves[this.#leafFrom[i]! + k]!;
+    const leaves = this.#leaves;
+    const trees = this.#leafTree;
+    for (let x = this.#leafFrom[i]!, last = this.#leafFrom[i + 1]!; x < last; x++) {
+      const at = trees[x]!;
+      const node = leaves[x]!;
       // Which values may still change on the way up: bit j for level j, bit L for RAM and end. On
       // the way up, was[j] is what the child on the path held before.
       let pending = freeRam[node] !== ramMb || ends[node] !== end ? 1 << L : 0;
@@ -209,6 +212,8 @@ export class LiveIndex {
   first(g: number, from: number, until: number, mips: number, ramMb: number, stayUntil: number): number {
     if (from >= until) return -1;
     const levels = this.#levels;
+    if (ramMb < levels[0]!)
+      throw new InvalidParameterError("ramMb", ramMb, `at least the lowest RAM level ${levels[0]}`);
     let level = 0;
     while (level + 1 < levels.length && levels[level + 1]! <= ramMb) level++;
     const size = this.#treeSize[g]!;
