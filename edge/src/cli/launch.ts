@@ -62,7 +62,12 @@ export function relaunchWithRuntimeSettings(): void {
     platform: process.platform,
     canExecve: typeof process.execve === "function",
   });
-  if (plan) process.execve!(plan.file, plan.args, plan.env);
+  if (!plan) return;
+  try {
+    process.execve!(plan.file, plan.args, plan.env);
+  } catch {
+    // Not allowed here (a sandbox that forbids execve, say): run on with the defaults.
+  }
 }
 
 /** The runtime's settings this process runs with, for reports. */
