@@ -145,6 +145,9 @@ interface Market {
   readonly suppliers: readonly OpenSupplierOffer[];
   readonly asks: readonly bigint[];
   readonly table: SupplierTable;
+  /** table.mediators flattened: Supplier i's are supplierMediatorList[supplierMediatorFrom[i] .. [i + 1]). */
+  readonly supplierMediatorFrom: Int32Array;
+  readonly supplierMediatorList: Int32Array;
   readonly live: LiveIndex;
   /** The sweep's fixed events by time (then kind, then id); segmentAt[e] is the segment a window event opens. */
   readonly events: { readonly time: Float64Array; readonly kind: Int8Array; readonly id: Int32Array };
@@ -330,6 +333,11 @@ function prepare(input: AuctionInput): Market {
     table.ramMb[i] = s.offer.ramMb;
     table.account[i] = accountOf(s.offer.account);
   });
+  const supplierMediatorFrom = new Int32Array(n + 1);
+  for (let i = 0; i < n; i++)
+    supplierMediatorFrom[i + 1] = supplierMediatorFrom[i]! + table.mediators[i]!.length;
+  const supplierMediatorList = new Int32Array(supplierMediatorFrom[n]!);
+  for (let i = 0; i < n; i++) supplierMediatorList.set(table.mediators[i]!, supplierMediatorFrom[i]!);
   const live = new LiveIndex(table, mediatorAddresses.length, ramLevels(customers));
 
   const m = customers.length;
@@ -455,6 +463,8 @@ function prepare(input: AuctionInput): Market {
     suppliers,
     asks,
     table,
+    supplierMediatorFrom,
+    supplierMediatorList,
     live,
     events,
     segmentAt,
@@ -666,10 +676,10 @@ function runPass(market: Market, order: Int32Array): Pass {
   const gainedMips = new Float64Array(mediatorCount);
   const gainedRam = new Float64Array(mediatorCount);
   const touched: number[] = [];
+  const { supplierMediatorFrom, supplierMediatorList } = market;
   const gain = (i: number) => {
-    const mediators = table.mediators[i]!;
-    for (let j = 0; j < mediators.length; j++) {
-      const g = mediators[j]!;
+    for (let j = supplierMediatorFrom[i]!, last = supplierMediatorFrom[i + 1]!; j < last; j++) {
+      const g = supplierMediatorList[j]!;
       if (gained[g] === n) {
         touched.push(g);
         gainedMips[g] = -1;
