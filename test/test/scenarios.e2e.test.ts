@@ -264,8 +264,9 @@ describe("the local market, end to end", () => {
 
   it("a Customer's service that traps or loops forever on some inputs is contained and reported", async () => {
     // test/flaky traps on inputs starting with 0xfe and loops forever on 0xff. The live stream
-    // holds two of each; the hidden tests are inputs the service answers (the Customer agent
-    // computes the test outputs with its own copy and refuses an allocation whose tests fail).
+    // holds two of each. The hidden tests are inputs the service answers: the Customer agent
+    // computes the test outputs with its own copy and refuses an allocation when one fails (which
+    // then lapses unserved), so a failing input is never a test and no replica is disputed for it.
     const traps = new Set([5, 17]);
     const loops = new Set([9, 21]);
     let k = 0;
@@ -281,8 +282,9 @@ describe("the local market, end to end", () => {
       customers: [{ name: "c", service: "test/flaky", inputsPerSecond: 4, replicas: 2, seconds: 7, source }],
     });
     expect(await m.settled(150_000)).toBe(true);
-    const [o, ...more] = await outcomes(m);
-    expect(more).toEqual([]);
+    const got = await outcomes(m);
+    expect(got).toHaveLength(1);
+    const [o] = got;
     expect(o!.suppliers.sort()).toEqual(["s1", "s2"]);
     // Nobody answered a test wrongly: no dispute, no mediation, nobody fined.
     expect(o!.reason).toBe(CloseReason.Settled);
@@ -290,7 +292,6 @@ describe("the local market, end to end", () => {
     const tests = new Set(deal.state.plan.tests.map((t) => Number(t.seq)));
     // A test input replaces the live input at its position.
     const failing = [...traps, ...loops].filter((seq) => !tests.has(seq)).sort((a, b) => a - b);
-    expect(failing.length).toBeGreaterThan(0);
     for (const s of m.suppliers) {
       // Each replica kept going after every failure and published every input's result, the
       // failed ones with the reason.
