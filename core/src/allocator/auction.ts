@@ -719,6 +719,8 @@ function runPass(market: Market, order: Int32Array): Pass {
     const stay = t + dMin;
     let winner = -1;
     let winnerScore = -Infinity;
+    let winnerCount = 0;
+    let winnerDearest = n;
     for (let j = 0; j < mediatorCount; j++) {
       const g = mediatorList[firstMediator + j]!;
       const base = j * MAX_REPLICAS;
@@ -729,6 +731,9 @@ function runPass(market: Market, order: Int32Array): Pass {
         p = live.first(g, p, until, mips, ramMb, stay);
         if (p < 0) break;
         const i = live.rankAt(g, p++);
+        // A full group was found under an earlier Mediator: this one can only win with a full
+        // group of cheaper Suppliers, and the rest here are as dear as this one or dearer.
+        if (winnerCount === replicas && i >= winnerDearest) break;
         if (freeMips[i]! < mips || freeRam[i]! < ramMb) {
           reveal(i);
           continue;
@@ -756,6 +761,8 @@ function runPass(market: Market, order: Int32Array): Pass {
         if (score > winnerScore) {
           winnerScore = score;
           winner = j;
+          winnerCount = count;
+          winnerDearest = candidateRank[base + count - 1]!;
         }
       }
     }
