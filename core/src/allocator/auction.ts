@@ -1017,15 +1017,18 @@ function build(market: Market, pass: Pass): AuctionResult {
     const o = c.offer;
     const start = pass.chunkStart[k]!;
     const end = pass.chunkEnd[k]!;
-    const accounts: Address[] = [];
-    const offers: Bytes32[] = [];
-    const asks: bigint[] = [];
-    for (let q = pass.chunkFrom[k]!; q < pass.chunkFrom[k + 1]!; q++) {
-      const i = pass.chunkSuppliers[q]!;
+    // Arrays of their exact length (pushing leaves room for more, and there are many allocations).
+    const from = pass.chunkFrom[k]!;
+    const count = pass.chunkFrom[k + 1]! - from;
+    const accounts = new Array<Address>(count);
+    const offers = new Array<Bytes32>(count);
+    const asks = new Array<bigint>(count);
+    for (let q = 0; q < count; q++) {
+      const i = pass.chunkSuppliers[from + q]!;
       const s = market.suppliers[i]!;
-      accounts.push(s.offer.account);
-      offers.push(s.id);
-      asks.push(market.asks[i]!);
+      accounts[q] = s.offer.account;
+      offers[q] = s.id;
+      asks[q] = market.asks[i]!;
     }
     const inputs = inputsPerReplica(o.inputsPerSecond, end - start);
     const allocation: Allocation = {
