@@ -277,8 +277,9 @@ describe("the local market, end to end", () => {
         return new Uint8Array([traps.has(i) ? 0xfe : loops.has(i) ? 0xff : i, 7, 7]);
       },
     };
+    // One replica in this process, the other a `surplus-edge run` daemon of its own.
     const m = await run({
-      suppliers: [{ name: "s1" }, { name: "s2" }],
+      suppliers: [{ name: "s1" }, { name: "s2", process: true }],
       customers: [{ name: "c", service: "test/flaky", inputsPerSecond: 4, replicas: 2, seconds: 7, source }],
     });
     expect(await m.settled(150_000)).toBe(true);
@@ -301,9 +302,11 @@ describe("the local market, end to end", () => {
       expect(errors.map(([seq]) => seq)).toEqual(failing);
       for (const [seq, error] of errors)
         expect(error).toMatch(traps.has(seq) ? /^trap: unreachable/ : /^time budget exceeded/);
-      expect(s.agent!.totals.failed).toBe(failing.length);
-      expect(s.agent!.totals.processed).toBe(o!.total - failing.length);
+      const done = m.events.find((e) => e.who === s.p.name && e.event === "job.done");
+      expect(done?.fields).toMatchObject({ failed: failing.length, processed: o!.total - failing.length });
     }
+    // The daemon ran through it all: it never exited (nor restarted).
+    expect(m.events.filter((e) => e.who === "s2" && e.event === "process.exited")).toEqual([]);
     // Every other input's output went downstream.
     expect(o!.delivered).toBe(o!.total - failing.length);
     const delta = await changes(m);

@@ -56,7 +56,7 @@ const FUNDS = 10n ** 21n;
 
 /**
  * The example services (edge/build, made by `npm run build`), with their cost and input kind, and
- * the misbehaving test service the scenarios use (edge/build/test; in-process Suppliers only).
+ * the misbehaving test service the scenarios use (edge/build/test).
  */
 export const SERVICES = {
   "people-counter": { miPerInput: 50, source: "frames" },
@@ -237,6 +237,11 @@ export class LocalMarket {
     return this.#dataDir;
   }
 
+  /** Where the Customers publish their services (`<hash>.wasm`) for the Suppliers and the Mediator. */
+  get servicesDir(): string {
+    return join(this.#dataDir, "services");
+  }
+
   async #setUp(id: string): Promise<void> {
     // This market's own funder, so several markets on one node (concurrent tests) never race
     // for the node account's nonces: only this one transfer goes through the shared account.
@@ -377,9 +382,11 @@ export class LocalMarket {
     this.#closers.push(() => adminBus.close());
 
     // The participants' agents.
+    // Each Customer publishes its service into the market's services folder (as `surplus-edge run`
+    // publishes into its `services.dir`), where Suppliers and the Mediator find it by hash.
     const services = firstOf(
       directoryServices(join(ROOT, "edge/build")),
-      directoryServices(join(ROOT, "edge/build/test")),
+      directoryServices(this.servicesDir),
     );
     const base = (p: Participant) => ({
       name: p.name,
@@ -445,6 +452,7 @@ export class LocalMarket {
           mediators: [mediator.address],
         },
         source: spec.source ?? generatorSource(svc.source, 1000 + i),
+        publishServiceTo: this.servicesDir,
         ...(spec.reveal === false ? { reveal: false } : {}),
         ...(this.#scenario.resultWaitMs ? { resultWaitMs: this.#scenario.resultWaitMs } : {}),
       });
@@ -653,7 +661,7 @@ export class LocalMarket {
       },
       chain: { rpcUrl: this.#stack.chainRpcUrl, market: this.deployed.marketAddress },
       allocators: [this.allocator.address],
-      services: { dir: join(ROOT, "edge/build") },
+      services: { dir: this.servicesDir },
       ...section,
     };
   }
