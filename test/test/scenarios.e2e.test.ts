@@ -319,11 +319,14 @@ describe("the local market, end to end", () => {
   }, 240_000);
 
   it("a Customer offer longer than any Supplier window is chunked into consecutive allocations and each runs and closes", async () => {
-    // Each Supplier offer covers 29 s from when it is posted (an agent offers again as its window
-    // ends); the Customer wants 30 s of service in allocations of at least δ_min = 15 s. An
-    // allocation is made at least δ_alloc + δ_setup = 10 s before it starts, so the second half can
-    // be allocated once an offer reaching the end is posted, with 29 − 15 − 10 = 4 s to spare; and
-    // with 30 = 2·δ_min no piece shorter than δ_min can be left over (see the report on the sweep).
+    // Each Supplier offer covers 29 s from when it is posted; a Supplier agent offers again once its
+    // offer is within 60 s of its end (with a 29 s window: at every tick), so offers reaching further
+    // keep coming. The Customer wants 30 s of service in allocations of at least δ_min = 15 s. An
+    // allocation is made at least δ_alloc + δ_setup = 10 s before it starts, so the second half is
+    // allocated once an offer reaching the end is posted, with 29 − 15 − 10 = 4 s to spare. With
+    // 30 = 2·δ_min no piece shorter than δ_min can be left over: when the last open piece lasts
+    // between δ_min and 2·δ_min and the chosen offer ends before it does, the sweep cuts it there
+    // and leaves a tail shorter than δ_min that is never served.
     const window = 29;
     const m = await run({
       suppliers: [
