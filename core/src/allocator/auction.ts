@@ -43,12 +43,17 @@
 //     then `refinements` more times (squeaky wheel: the keys of Customers the best pass left short
 //     grow in proportion to what they missed; 4 to 16 passes, as many as 4 000 offer·passes allow),
 //     and the round with the highest welfare is kept (the first on a tie); larger markets get one
-//     pass in the first order. Each pass records its
-//     chunks as numbers only; the allocations (bigint prices, test counts) are built for the kept
-//     pass alone.
-//  Cost: O((S + C) log(S + C) + P · (A · r + W) · log S) with P the passes, A the chunks and
-//  failed attempts and W the waiting Customers summed over the instants (bench/src/allocator.ts
-//  measures it).
+//     pass in the first order. Each pass records its chunks as numbers only; the allocations
+//     (bigint prices, test counts) are built for the kept pass alone.
+//  Cost: O((S + C) log(S + C) + P · (A · r · log S + W)) with P the passes, A the attempts
+//  (chunks started, and failed tries) and W the waiting Customers summed over the instants (each
+//  costs a check per Mediator). The index shows a Supplier with at least the room it has (taking
+//  room does not update it; a search that meets a Supplier showing too much updates it), so each
+//  chunk costs O(r) tree updates. W is about C × (instants a Customer waits): small where windows
+//  start on a grid, as in the bench (bench/src/allocator.ts measures it); a market whose offers
+//  start at many distinct instants while many Customers wait makes it grow like C × S. (Waking
+//  waiting Customers from the Suppliers that gain room instead — a tree of their demands per
+//  Mediator — removes that term but made the bench's rounds 20-30 % slower, so it is not done.)
 //
 // Price: each allocation is priced by `priceRule` (default k-double auction with k = ½,
 // price-rules.ts) from the Customer's bid and the chosen Suppliers' asks, so
