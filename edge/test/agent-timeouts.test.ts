@@ -196,6 +196,24 @@ describe("a role agent", () => {
     await until("the expire", () => chain.calls.includes("expire"));
   });
 
+  it("offers again a minute before its offer ends, for the window right after it: never two at once", async () => {
+    const bus = new MemoryBus();
+    const chain = new FakeChain();
+    const { agent } = startSupplier(bus, chain);
+    await agent.start();
+    const offers = () =>
+      bus.messages(channels.offers).map((m) => JSON.parse(new TextDecoder().decode(m.payload)).body);
+    const first = offers()[0];
+    chain.nowS = Number(first.end) - 61;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(offers()).toHaveLength(1);
+    chain.nowS = Number(first.end) - 60;
+    await until("the next offer", () => offers().length === 2);
+    const next = offers()[1];
+    expect(Number(next.start)).toBe(Number(first.end));
+    expect(Number(next.end) - Number(next.start)).toBe(Number(first.end) - Number(first.start));
+  });
+
   it("resumes its allocations from the store after a restart, without accepting again", async () => {
     const bus = new MemoryBus();
     const chain = new FakeChain();

@@ -319,14 +319,12 @@ describe("the local market, end to end", () => {
   }, 240_000);
 
   it("a Customer offer longer than any Supplier window is chunked into consecutive allocations and each runs and closes", async () => {
-    // Each Supplier offer covers 29 s from when it is posted; a Supplier agent offers again once its
-    // offer is within 60 s of its end (with a 29 s window: at every tick), so offers reaching further
-    // keep coming. The Customer wants 30 s of service in allocations of at least δ_min = 15 s. An
-    // allocation is made at least δ_alloc + δ_setup = 10 s before it starts, so the second half is
-    // allocated once an offer reaching the end is posted, with 29 − 15 − 10 = 4 s to spare. With
-    // 30 = 2·δ_min no piece shorter than δ_min can be left over: when the last open piece lasts
-    // between δ_min and 2·δ_min and the chosen offer ends before it does, the sweep cuts it there
-    // and leaves a tail shorter than δ_min that is never served.
+    // Each Supplier offers 29 s windows back to back: the next one, from where the current one ends,
+    // is posted half a window (14 s) before that end. The Customer wants 30 s from 15 s after it
+    // posts, in allocations of at least δ_min = 5 s, so no single window holds it: it is cut where
+    // the first window ends, and the rest comes from the next. An allocation is made at least
+    // δ_alloc + δ_setup = 10 s before it starts, so the second piece (starting where the first
+    // window ends) is allocated in the 4 s between the next offer's posting and that deadline.
     const window = 29;
     const m = await run({
       suppliers: [
@@ -340,7 +338,7 @@ describe("the local market, end to end", () => {
           inputsPerSecond: 2,
           replicas: 1,
           seconds: 30,
-          minServiceSeconds: 15,
+          minServiceSeconds: 5,
           startInSeconds: 15,
         },
       ],
@@ -367,6 +365,16 @@ describe("the local market, end to end", () => {
     expect(deals.reduce((n, d) => n + d.got.total, 0)).toBe(
       offer.inputsPerSecond * (offer.end - offer.start),
     );
+    // A Supplier's offers follow one another and never overlap (capacity is counted per offer).
+    for (const name of ["s1", "s2"]) {
+      const windows = m.events
+        .filter((e) => e.who === name && e.event === "offer.posted")
+        .map((e) => [Number(e.fields.start), Number(e.fields.end)] as const);
+      expect(windows.length).toBeGreaterThan(1);
+      windows.forEach(([start], i) => {
+        if (i > 0) expect(start).toBe(windows[i - 1]![1]);
+      });
+    }
     const delta = await changes(m);
     expect(delta.c).toBeLessThan(0n);
     for (const s of new Set(got.flatMap((o) => o.suppliers))) expect(delta[s]).toBeGreaterThan(0n);

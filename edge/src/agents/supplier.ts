@@ -86,28 +86,37 @@ export class SupplierAgent extends Agent<SupplierState> {
     return { state: { phase: "allocated" } };
   }
 
+  /** How long before its current offer ends the Supplier posts the next: a minute, or half a
+   * window when windows are shorter than two minutes. */
+  get #renewLeadSeconds(): number {
+    return Math.min(60, Math.floor((this.options.offer.windowSeconds ?? 3600) / 2));
+  }
+
   /** Offers its capacity, unless the offer it posted before a restart is still open. */
   protected override async onStart(): Promise<void> {
     const file = join(this.options.dataDir, "offer.json");
     if (existsSync(file)) {
       const { end } = JSON.parse(readFileSync(file, "utf8")) as { end: number };
-      if (end - 60 > Date.now() / 1000) {
-        this.#offerEnds = end;
-        return;
-      }
+      this.#offerEnds = end;
+      if (end - this.#renewLeadSeconds > Date.now() / 1000) return;
     }
     await this.postOffer();
   }
 
   /** Offers again when the current offer's window is about to end. */
   protected override async onTick(nowS: number): Promise<void> {
-    if (nowS >= this.#offerEnds - 60) await this.postOffer();
+    if (nowS >= this.#offerEnds - this.#renewLeadSeconds) await this.postOffer();
   }
 
-  /** Posts a signed offer of this Supplier's capacity on the offers channel (paper ①). */
+  /**
+   * Posts a signed offer of this Supplier's capacity on the offers channel (paper ①). Its window
+   * starts where the previous one ends (or now, if that has passed): the Allocator counts
+   * capacity per offer, so two offers of one Supplier that overlapped would offer its capacity
+   * twice over the overlap.
+   */
   async postOffer(): Promise<SupplierOffer> {
     const t = this.options.offer;
-    const start = Math.floor(Date.now() / 1000);
+    const start = Math.max(Math.floor(Date.now() / 1000), this.#offerEnds);
     const offer: SupplierOffer = {
       kind: "supplier",
       schemaVersion: SCHEMA_VERSION,
