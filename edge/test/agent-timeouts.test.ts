@@ -17,7 +17,14 @@ import {
 } from "@surplus/core";
 import { Wallet } from "ethers";
 import { afterEach, describe, expect, it } from "vitest";
-import { type ChainRecord, type MarketChain, SupplierAgent, type TxOutcome } from "../src/index.ts";
+import {
+  type ChainRecord,
+  CustomerAgent,
+  type MarketChain,
+  SupplierAgent,
+  serviceHash,
+  type TxOutcome,
+} from "../src/index.ts";
 import { MemoryBus } from "./support/memory-bus.ts";
 
 const domain: MarketDomain = {
@@ -76,7 +83,7 @@ function allocationFor(suppliers: Address[], nonce: bigint, from = allocator): A
 }
 
 const dirs: string[] = [];
-const agents: SupplierAgent[] = [];
+const agents: Array<SupplierAgent | CustomerAgent> = [];
 afterEach(async () => {
   await Promise.all(agents.splice(0).map((a) => a.stop()));
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
@@ -229,5 +236,73 @@ describe("a role agent", () => {
     expect(bus.messages(channels.accept)).toHaveLength(1);
     // It offered once per start: a restart keeps the offer that is still open.
     expect(bus.messages(channels.offers)).toHaveLength(1);
+  });
+
+  it("a Customer draws its hidden tests among sample inputs its service answers, and refuses the allocation when too few are", async () => {
+    // test/flaky traps on inputs starting with 0xfe, loops on 0xff, echoes the rest.
+    const flaky = new Uint8Array(readFileSync(new URL("../build/test/flaky.wasm", import.meta.url)));
+    let next = 0;
+    const startCustomer = (sample: () => Uint8Array) => {
+      const customer = Wallet.createRandom();
+      const dir = mkdtempSync(join(tmpdir(), "agent-"));
+      dirs.push(dir);
+      const bus = new MemoryBus();
+      const agent = new CustomerAgent({
+        name: "c",
+        signer: customer,
+        bus,
+        domain,
+        chain: new FakeChain(),
+        channels,
+        layout: DEFAULT_LAYOUT,
+        dataDir: dir,
+        services: { get: async () => flaky },
+        allocators: [allocator.address as Address],
+        tickMs: 50,
+        job: {
+          wasm: flaky,
+          serviceName: "flaky",
+          miPerInput: 1,
+          ramMb: 64,
+          inputsPerSecond: 10,
+          seconds: 30,
+          startInSeconds: 60,
+          maxPricePerMi: 10n ** 9n,
+          replicas: 1,
+          minReplicas: 1,
+          mediators: [allocator.address as Address],
+        },
+        source: {
+          samples: async (n) => Array.from({ length: n }, sample),
+          next: async () => new Uint8Array([1]),
+        },
+      });
+      agents.push(agent);
+      return { agent, bus, address: customer.address as Address };
+    };
+    const allocate = async (c: ReturnType<typeof startCustomer>, nonce: bigint) => {
+      await c.agent.start();
+      const a = {
+        ...allocationFor([supplier.address as Address], nonce),
+        customer: c.address,
+        serviceHash: serviceHash(flaky),
+      };
+      return publishAllocation(c.bus, a);
+    };
+
+    // Every other sample traps: it takes the ones answered and accepts.
+    const mixed = startCustomer(() => new Uint8Array([next++ % 2 ? 0xfe : 0x01, next]));
+    const id = await allocate(mixed, 8n);
+    await until("its Accept", () => mixed.bus.messages(channels.accept).length > 0);
+    const tests = mixed.agent.deals.get(id)?.state.plan.tests ?? [];
+    expect(tests).toHaveLength(6);
+    for (const t of tests) expect(Buffer.from(t.input, "base64")[0]).toBe(0x01);
+
+    // Every sample traps: it refuses the allocation (no Accept).
+    const broken = startCustomer(() => new Uint8Array([0xfe]));
+    const refused = await allocate(broken, 9n);
+    await until("the refusal", () => broken.agent.counters.refused > 0);
+    expect(broken.agent.deals.has(refused)).toBe(false);
+    expect(broken.bus.messages(channels.accept)).toHaveLength(0);
   });
 });

@@ -134,20 +134,40 @@ export class CustomerAgent extends Agent<CustomerState> {
   }
 
   /** Prepares the hidden tests of this allocation and the commitment Γ its Accept carries. */
-  protected async begin(a: Allocation): Promise<{ state: CustomerState; commitment: Bytes32 }> {
+  protected async begin(a: Allocation, id: Bytes32): Promise<{ state: CustomerState; commitment: Bytes32 }> {
     if (a.serviceHash !== this.serviceHash)
       throw new Error(`names service ${a.serviceHash}, but this Customer runs ${this.serviceHash}`);
-    const inputs = await this.options.source.samples(a.testCount);
+    // The tests are sample inputs the service answers: a failure (a trap, or a time budget that
+    // depends on the machine) has no output to commit to. Samples it fails on are drawn again, up
+    // to four times the tests needed.
+    const inputs: Uint8Array[] = [];
+    const outputs: Uint8Array[] = [];
+    const failures: string[] = [];
+    let drawn = 0;
     const sandbox = ServiceSandbox.load(this.options.job.wasm, { expectedHash: a.serviceHash });
-    let outputs: Uint8Array[];
     try {
-      outputs = (await sandbox.process(inputs)).map((r) => {
-        if (!r.ok) throw new Error(`the service failed on a test input: ${r.error}`);
-        return r.output;
-      });
+      while (inputs.length < a.testCount && drawn < 4 * a.testCount) {
+        const batch = await this.options.source.samples(a.testCount - inputs.length);
+        if (batch.length === 0) break;
+        drawn += batch.length;
+        (await sandbox.process(batch)).forEach((r, i) => {
+          if (!r.ok) failures.push(r.error);
+          else {
+            inputs.push(batch[i]!);
+            outputs.push(r.output);
+          }
+        });
+      }
     } finally {
       await sandbox.close();
     }
+    if (inputs.length < a.testCount)
+      throw new Error(
+        `the service answered ${inputs.length} of ${drawn} sample inputs, and ${a.testCount} tests are needed ` +
+          `(failures: ${[...new Set(failures)].join("; ")})`,
+      );
+    if (failures.length)
+      this.log("tests.redrawn", { allocation: id, failed: failures.length, reasons: [...new Set(failures)] });
     const plan = prepareTestPlan(inputs, outputs, a.inputsPerSecond * (a.end - a.start));
     return {
       state: { phase: "allocated", commitment: plan.commitment, plan: fromPlan(plan), nextSeq: "0" },
