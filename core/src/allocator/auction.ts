@@ -639,54 +639,93 @@ class EndHeap {
  * something changes, the Customers waiting for Suppliers are served in `order`.
  */
 function runPass(market: Market, order: Int32Array): Pass {
-  const { input, table, live, asks, events } = market;
-  const { params } = input;
-  const { maxScan, switchSeconds } = market;
-  const n = table.count;
-  const m = market.customers.length;
-  const timelines = priorTimelines(market.suppliers);
-  const freeMips = Float64Array.from(table.capacityMips);
-  const freeRam = Float64Array.from(table.ramMb);
-  const present = new Uint8Array(n);
-  live.clear();
+  return new Sweep(market, order).run();
+}
 
-  const priority = new Int32Array(m);
-  order.forEach((k, p) => {
-    priority[k] = p;
-  });
-  const chunkCustomer: number[] = [];
-  const chunkStart: number[] = [];
-  const chunkEnd: number[] = [];
-  const chunkMediator: number[] = [];
-  const chunkFrom: number[] = [0];
-  const chunkSuppliers: number[] = [];
+/**
+ * The state of one pass. A class rather than closures in runPass: its methods are the same
+ * functions in every pass and round, so the engine's optimized code for them is kept (closures
+ * made anew per pass would be new call targets each time).
+ */
+class Sweep {
+  readonly market: Market;
+  readonly order: Int32Array;
+  readonly n: number;
+  readonly timelines: Array<CapacityTimeline | undefined>;
+  readonly freeMips: Float64Array;
+  readonly freeRam: Float64Array;
+  readonly present: Uint8Array;
+  /** Each Customer's position in `order`. */
+  readonly priority: Int32Array;
+  readonly chunkCustomer: number[] = [];
+  readonly chunkStart: number[] = [];
+  readonly chunkEnd: number[] = [];
+  readonly chunkMediator: number[] = [];
+  readonly chunkFrom: number[] = [0];
+  readonly chunkSuppliers: number[] = [];
   /** Each Customer's chunks as a list in time order (first, last, next). */
-  const firstChunk = new Int32Array(m).fill(-1);
-  const lastChunk = new Int32Array(m).fill(-1);
-  const nextChunk: number[] = [];
-  /** The segment each Customer is in (index into market.segStart/segEnd), and where it ends. */
-  const segment = new Int32Array(m);
-  const row = market.customerRow.slice();
-  const { mediatorList, mediatorBelow } = market;
-  const ends = new EndHeap();
+  readonly firstChunk: Int32Array;
+  readonly lastChunk: Int32Array;
+  readonly nextChunk: number[] = [];
+  /** The segment each Customer is in (index into market.segStart/segEnd). */
+  readonly segment: Int32Array;
+  /** market.customerRow with this pass's segment ends and flags. */
+  readonly row: Float64Array;
+  readonly ends = new EndHeap();
   /** Suppliers that got room back at this instant (each once). */
-  const freed = new Uint8Array(n);
-  const freedList: number[] = [];
-
+  readonly freed: Uint8Array;
+  readonly freedList: number[] = [];
   // Per Mediator, what Suppliers that gained room at this instant (arriving, chunks ending) offer:
   // the lowest rank among them, the most MIPS and the most MB one of them has free. A Customer that
   // found no group before tries again only if one of them might join it.
-  const mediatorCount = market.mediatorAddresses.length;
-  const gained = new Int32Array(mediatorCount).fill(n);
-  const gainedMips = new Float64Array(mediatorCount);
-  const gainedRam = new Float64Array(mediatorCount);
-  const touched: number[] = [];
-  const { supplierMediatorFrom, supplierMediatorList } = market;
-  const gain = (i: number) => {
+  readonly gained: Int32Array;
+  readonly gainedMips: Float64Array;
+  readonly gainedRam: Float64Array;
+  readonly touched: number[] = [];
+  // The index shows each present Supplier with at least the room it has (exactly after `reveal`):
+  // taking room does not update it (a search that meets a Supplier showing more room than it has
+  // reveals it and goes on), and giving room back updates it only where it shows less.
+  readonly shownMips: Float64Array;
+  readonly shownRam: Float64Array;
+  /** Waiting Customers as their priorities, ascending; those starting to wait at this instant; the list the next merge writes into. */
+  waiting: number[] = [];
+  spare: number[] = [];
+  readonly incoming: number[] = [];
+  scratch = new Int32Array(64);
+
+  constructor(market: Market, order: Int32Array) {
+    const n = market.table.count;
+    const m = market.customers.length;
+    this.market = market;
+    this.order = order;
+    this.n = n;
+    this.timelines = priorTimelines(market.suppliers);
+    this.freeMips = Float64Array.from(market.table.capacityMips);
+    this.freeRam = Float64Array.from(market.table.ramMb);
+    this.present = new Uint8Array(n);
+    this.priority = new Int32Array(m);
+    for (let p = 0; p < order.length; p++) this.priority[order[p]!] = p;
+    this.firstChunk = new Int32Array(m).fill(-1);
+    this.lastChunk = new Int32Array(m).fill(-1);
+    this.segment = new Int32Array(m);
+    this.row = market.customerRow.slice();
+    this.freed = new Uint8Array(n);
+    const mediatorCount = market.mediatorAddresses.length;
+    this.gained = new Int32Array(mediatorCount).fill(n);
+    this.gainedMips = new Float64Array(mediatorCount);
+    this.gainedRam = new Float64Array(mediatorCount);
+    this.shownMips = new Float64Array(n);
+    this.shownRam = new Float64Array(n);
+    market.live.clear();
+  }
+
+  gain(i: number): void {
+    const { supplierMediatorFrom, supplierMediatorList } = this.market;
+    const { gained, gainedMips, gainedRam, freeMips, freeRam } = this;
     for (let j = supplierMediatorFrom[i]!, last = supplierMediatorFrom[i + 1]!; j < last; j++) {
       const g = supplierMediatorList[j]!;
-      if (gained[g] === n) {
-        touched.push(g);
+      if (gained[g] === this.n) {
+        this.touched.push(g);
         gainedMips[g] = -1;
         gainedRam[g] = -1;
       }
@@ -694,23 +733,23 @@ function runPass(market: Market, order: Int32Array): Pass {
       if (freeMips[i]! > gainedMips[g]!) gainedMips[g] = freeMips[i]!;
       if (freeRam[i]! > gainedRam[g]!) gainedRam[g] = freeRam[i]!;
     }
-  };
-  // The index shows each present Supplier with at least the room it has (exactly after `reveal`):
-  // taking room does not update it (a search that meets a Supplier showing more room than it has
-  // reveals it and goes on), and giving room back updates it only where it shows less.
-  const shownMips = new Float64Array(n);
-  const shownRam = new Float64Array(n);
-  const reveal = (i: number) => {
-    shownMips[i] = freeMips[i]!;
-    shownRam[i] = freeRam[i]!;
-    live.set(i, freeMips[i]!, freeRam[i]!, table.end[i]!);
-  };
-  const show = (i: number) => {
-    if (present[i] && (freeMips[i]! > shownMips[i]! || freeRam[i]! > shownRam[i]!)) reveal(i);
-  };
+  }
+
+  reveal(i: number): void {
+    this.shownMips[i] = this.freeMips[i]!;
+    this.shownRam[i] = this.freeRam[i]!;
+    this.market.live.set(i, this.freeMips[i]!, this.freeRam[i]!, this.market.table.end[i]!);
+  }
+
+  show(i: number): void {
+    if (this.present[i] && (this.freeMips[i]! > this.shownMips[i]! || this.freeRam[i]! > this.shownRam[i]!))
+      this.reveal(i);
+  }
 
   /** Tries to start a chunk for Customer k at t; true when it did. */
-  const attempt = (k: number, t: number): boolean => {
+  attempt(k: number, t: number): boolean {
+    const { market, row, freeMips, freeRam, timelines, n } = this;
+    const { table, live, mediatorList, mediatorBelow, maxScan } = market;
     const b = k * ROW;
     const dMin = row[b + ROW_MIN_SERVICE]!;
     const segEnd = row[b + ROW_SEGMENT_END]!;
@@ -740,7 +779,7 @@ function runPass(market: Market, order: Int32Array): Pass {
         // group of cheaper Suppliers, and the rest here are as dear as this one or dearer.
         if (winnerCount === replicas && i >= winnerDearest) break;
         if (freeMips[i]! < mips || freeRam[i]! < ramMb) {
-          reveal(i);
+          this.reveal(i);
           continue;
         }
         const other = table.account[i]!;
@@ -779,7 +818,7 @@ function runPass(market: Market, order: Int32Array): Pass {
     for (let q = 0; q < count; q++) hardEnd = Math.min(hardEnd, candidateUntil[base + q]!);
     // The chunk runs until the first instant after switchSeconds (at least δ_min) where something
     // changes; then its Customer is matched again (and keeps the chunk going if the same Suppliers win).
-    let end = Math.min(hardEnd, market.nextEventFrom(t + Math.max(dMin, switchSeconds)));
+    let end = Math.min(hardEnd, market.nextEventFrom(t + Math.max(dMin, market.switchSeconds)));
     if (end < segEnd && segEnd - end < dMin) {
       // Never leave a remainder shorter than δ_min.
       if (hardEnd >= segEnd) end = segEnd;
@@ -795,12 +834,13 @@ function runPass(market: Market, order: Int32Array): Pass {
     }
     // The same Suppliers and Mediator as the chunk that just ended: it goes on (within maxChunk and
     // the open window).
-    const last = lastChunk[k]!;
+    const { chunkStart, chunkEnd, chunkFrom, chunkSuppliers } = this;
+    const last = this.lastChunk[k]!;
     if (
       last >= 0 &&
       chunkEnd[last] === t &&
-      chunkStart[last]! >= market.segStart[segment[k]!]! &&
-      chunkMediator[last] === mediator &&
+      chunkStart[last]! >= market.segStart[this.segment[k]!]! &&
+      this.chunkMediator[last] === mediator &&
       chunkFrom[last + 1]! - chunkFrom[last]! === count &&
       end - chunkStart[last]! <= market.customerMaxChunk[k]!
     ) {
@@ -809,206 +849,217 @@ function runPass(market: Market, order: Int32Array): Pass {
         same = chunkSuppliers[chunkFrom[last]! + q] === candidateRank[base + q];
       if (same) {
         chunkEnd[last] = end;
-        ends.push(end, last);
+        this.ends.push(end, last);
         return true;
       }
     }
-    const chunk = chunkCustomer.length;
+    const chunk = this.chunkCustomer.length;
     for (let q = 0; q < count; q++) chunkSuppliers.push(candidateRank[base + q]!);
-    chunkCustomer.push(k);
+    this.chunkCustomer.push(k);
     chunkStart.push(t);
     chunkEnd.push(end);
-    chunkMediator.push(mediator);
+    this.chunkMediator.push(mediator);
     chunkFrom.push(chunkSuppliers.length);
-    nextChunk.push(-1);
-    if (last >= 0) nextChunk[last] = chunk;
-    else firstChunk[k] = chunk;
-    lastChunk[k] = chunk;
-    ends.push(end, chunk);
+    this.nextChunk.push(-1);
+    if (last >= 0) this.nextChunk[last] = chunk;
+    else this.firstChunk[k] = chunk;
+    this.lastChunk[k] = chunk;
+    this.ends.push(end, chunk);
     return true;
-  };
+  }
 
-  // Waiting Customers by priority (and the list the next merge writes into).
-  // Waiting Customers as their priorities (positions in `order`), ascending; those starting to
-  // wait at this instant; the list the next merge writes into.
-  let waiting: number[] = [];
-  let spare: number[] = [];
-  const incoming: number[] = [];
-  let scratch = new Int32Array(64);
   /** `xs` sorted ascending, in a scratch array (the native sort of a typed array). */
-  const sortInts = (xs: readonly number[]): Int32Array => {
-    if (scratch.length < xs.length) scratch = new Int32Array(2 * xs.length);
-    const view = scratch.subarray(0, xs.length);
+  sortInts(xs: readonly number[]): Int32Array {
+    if (this.scratch.length < xs.length) this.scratch = new Int32Array(2 * xs.length);
+    const view = this.scratch.subarray(0, xs.length);
     for (let x = 0; x < xs.length; x++) view[x] = xs[x]!;
     return view.sort();
-  };
-  const { time: eventTime, kind: eventKind, id: eventId } = events;
-  let e = 0;
-  while (e < eventTime.length || ends.size > 0) {
-    const t = Math.min(e < eventTime.length ? eventTime[e]! : Infinity, ends.top);
-    for (const g of touched) gained[g] = n;
-    touched.length = 0;
-    // 1. Chunks ending now give their room back; their Customers wait again if their window goes on.
-    while (ends.top === t) {
-      const chunk = ends.topChunk();
-      ends.pop();
-      if (chunkEnd[chunk] !== t) continue; // it went on (merged)
-      const k = chunkCustomer[chunk]!;
-      const mips = row[k * ROW + ROW_MIPS]!;
-      const ramMb = row[k * ROW + ROW_RAM]!;
-      for (let q = chunkFrom[chunk]!; q < chunkFrom[chunk + 1]!; q++) {
-        const i = chunkSuppliers[q]!;
-        freeMips[i]! += mips;
-        freeRam[i]! += ramMb;
-        // A Supplier leaving now is of no more use; the others are shown once all chunks ended.
-        if (table.end[i]! > t && !freed[i]) {
-          freed[i] = 1;
-          freedList.push(i);
-        }
-      }
-      if (row[k * ROW + ROW_SEGMENT_END]! - t >= row[k * ROW + ROW_MIN_SERVICE]!) incoming.push(priority[k]!);
-    }
-    for (const i of freedList) {
-      freed[i] = 0;
-      show(i);
-      gain(i);
-    }
-    freedList.length = 0;
-    // 2. Suppliers leave and arrive, earlier rounds' commitments end, Customer windows open.
-    for (; e < eventTime.length && eventTime[e] === t; e++) {
-      const id = eventId[e]!;
-      switch (eventKind[e]) {
-        case SUPPLIER_LEAVES:
-          present[id] = 0;
-          live.set(id, -1, -1, -Infinity);
-          break;
-        case SUPPLIER_ARRIVES:
-          present[id] = 1;
-          reveal(id);
-          gain(id);
-          break;
-        case PRIOR_ENDS:
-          gain(id);
-          break;
-        default:
-          segment[id] = market.segmentAt[e]!;
-          row[id * ROW + ROW_SEGMENT_END] = market.segEnd[segment[id]!]!;
-          if (row[id * ROW + ROW_FLAGS]! & WAITING) row[id * ROW + ROW_FLAGS] = WAITING | FRESH;
-          else incoming.push(priority[id]!);
-      }
-    }
-    // 3. Waiting Customers, by priority: new ones try; the others only when a Supplier they could
-    // use (under one of their Mediators, asking at most their bid) gained room.
-    if (incoming.length > 0) {
-      const sorted = sortInts(incoming);
-      for (const p of sorted) row[order[p]! * ROW + ROW_FLAGS] = WAITING | FRESH;
-      const merged = spare;
-      merged.length = 0;
-      let a = 0;
-      let b = 0;
-      while (a < waiting.length || b < sorted.length) {
-        if (b >= sorted.length || (a < waiting.length && waiting[a]! < sorted[b]!))
-          merged.push(waiting[a++]!);
-        else merged.push(sorted[b++]!);
-      }
-      spare = waiting;
-      waiting = merged;
-      incoming.length = 0;
-    }
-    let kept = 0;
-    for (let w = 0; w < waiting.length; w++) {
-      const k = order[waiting[w]!]!;
-      const b = k * ROW;
-      if (row[b + ROW_SEGMENT_END]! - t < row[b + ROW_MIN_SERVICE]!) {
-        row[b + ROW_FLAGS] = 0;
-        continue;
-      }
-      let retry = row[b + ROW_FLAGS] === (WAITING | FRESH);
-      if (!retry) {
-        const limit = row[b + ROW_LIMIT]!;
-        const mips = row[b + ROW_MIPS]!;
-        const ramMb = row[b + ROW_RAM]!;
-        const last = row[b + ROW_MEDIATORS_END]!;
-        for (let j = row[b + ROW_MEDIATORS]!; j < last && !retry; j++) {
-          const g = mediatorList[j]!;
-          retry = gained[g]! < limit && gainedMips[g]! >= mips && gainedRam[g]! >= ramMb;
-        }
-      }
-      row[b + ROW_FLAGS] = WAITING;
-      if (retry && attempt(k, t)) {
-        row[b + ROW_FLAGS] = 0;
-        continue;
-      }
-      waiting[kept++] = waiting[w]!;
-    }
-    waiting.length = kept;
   }
 
-  // Each Customer's pieces: its chunks, and the rest of its segments unserved.
-  const outcomes: CustomerOutcome[] = [];
-  const customerVoids: VoidAllocation[] = [];
-  market.customers.forEach((c, k) => {
-    const o = c.offer;
-    if (market.customerExpired[k]) {
-      if (isWholeWindow(c)) customerVoids.push(voidOf(params.allocator, c.id, o.account));
-      outcomes.push({ customerOfferId: c.id, pieces: [], stillOpen: [], closed: true });
-      return;
+  /** The sweep, then each Customer's outcome and the pass's welfare. */
+  run(): Pass {
+    const { market, row, order, priority, ends, freeMips, freeRam, present, gained, gainedMips, gainedRam } =
+      this;
+    const { table, live, mediatorList } = market;
+    const { chunkCustomer, chunkEnd, chunkFrom, chunkSuppliers, freed, freedList, incoming, touched } = this;
+    const n = this.n;
+    const { time: eventTime, kind: eventKind, id: eventId } = market.events;
+    let e = 0;
+    while (e < eventTime.length || ends.size > 0) {
+      const t = Math.min(e < eventTime.length ? eventTime[e]! : Infinity, ends.top);
+      for (const g of touched) gained[g] = n;
+      touched.length = 0;
+      // 1. Chunks ending now give their room back; their Customers wait again if their window goes on.
+      while (ends.top === t) {
+        const chunk = ends.topChunk();
+        ends.pop();
+        if (chunkEnd[chunk] !== t) continue; // it went on (merged)
+        const k = chunkCustomer[chunk]!;
+        const mips = row[k * ROW + ROW_MIPS]!;
+        const ramMb = row[k * ROW + ROW_RAM]!;
+        for (let q = chunkFrom[chunk]!; q < chunkFrom[chunk + 1]!; q++) {
+          const i = chunkSuppliers[q]!;
+          freeMips[i]! += mips;
+          freeRam[i]! += ramMb;
+          // A Supplier leaving now is of no more use; the others are shown once all chunks ended.
+          if (table.end[i]! > t && !freed[i]) {
+            freed[i] = 1;
+            freedList.push(i);
+          }
+        }
+        if (row[k * ROW + ROW_SEGMENT_END]! - t >= row[k * ROW + ROW_MIN_SERVICE]!)
+          incoming.push(priority[k]!);
+      }
+      for (const i of freedList) {
+        freed[i] = 0;
+        this.show(i);
+        this.gain(i);
+      }
+      freedList.length = 0;
+      // 2. Suppliers leave and arrive, earlier rounds' commitments end, Customer windows open.
+      for (; e < eventTime.length && eventTime[e] === t; e++) {
+        const id = eventId[e]!;
+        switch (eventKind[e]) {
+          case SUPPLIER_LEAVES:
+            present[id] = 0;
+            live.set(id, -1, -1, -Infinity);
+            break;
+          case SUPPLIER_ARRIVES:
+            present[id] = 1;
+            this.reveal(id);
+            this.gain(id);
+            break;
+          case PRIOR_ENDS:
+            this.gain(id);
+            break;
+          default:
+            this.segment[id] = market.segmentAt[e]!;
+            row[id * ROW + ROW_SEGMENT_END] = market.segEnd[this.segment[id]!]!;
+            if (row[id * ROW + ROW_FLAGS]! & WAITING) row[id * ROW + ROW_FLAGS] = WAITING | FRESH;
+            else incoming.push(priority[id]!);
+        }
+      }
+      // 3. Waiting Customers, by priority: new ones try; the others only when a Supplier they could
+      // use (under one of their Mediators, asking at most their bid) gained room.
+      if (incoming.length > 0) {
+        const sorted = this.sortInts(incoming);
+        for (const p of sorted) row[order[p]! * ROW + ROW_FLAGS] = WAITING | FRESH;
+        const waiting = this.waiting;
+        const merged = this.spare;
+        merged.length = 0;
+        let a = 0;
+        let b = 0;
+        while (a < waiting.length || b < sorted.length) {
+          if (b >= sorted.length || (a < waiting.length && waiting[a]! < sorted[b]!))
+            merged.push(waiting[a++]!);
+          else merged.push(sorted[b++]!);
+        }
+        this.spare = waiting;
+        this.waiting = merged;
+        incoming.length = 0;
+      }
+      const waiting = this.waiting;
+      let kept = 0;
+      for (let w = 0; w < waiting.length; w++) {
+        const k = order[waiting[w]!]!;
+        const b = k * ROW;
+        if (row[b + ROW_SEGMENT_END]! - t < row[b + ROW_MIN_SERVICE]!) {
+          row[b + ROW_FLAGS] = 0;
+          continue;
+        }
+        let retry = row[b + ROW_FLAGS] === (WAITING | FRESH);
+        if (!retry) {
+          const limit = row[b + ROW_LIMIT]!;
+          const mips = row[b + ROW_MIPS]!;
+          const ramMb = row[b + ROW_RAM]!;
+          const last = row[b + ROW_MEDIATORS_END]!;
+          for (let j = row[b + ROW_MEDIATORS]!; j < last && !retry; j++) {
+            const g = mediatorList[j]!;
+            retry = gained[g]! < limit && gainedMips[g]! >= mips && gainedRam[g]! >= ramMb;
+          }
+        }
+        row[b + ROW_FLAGS] = WAITING;
+        if (retry && this.attempt(k, t)) {
+          row[b + ROW_FLAGS] = 0;
+          continue;
+        }
+        waiting[kept++] = waiting[w]!;
+      }
+      waiting.length = kept;
     }
-    const pieces: Array<{ start: number; end: number; allocation?: number }> = [];
-    const unserved = (start: number, end: number) => {
-      if (end <= start) return;
-      const last = pieces[pieces.length - 1];
-      if (last && last.allocation === undefined && last.end === start) last.end = end;
-      else pieces.push({ start, end });
+    return this.finish();
+  }
+
+  /** Each Customer's pieces (its chunks, and the rest of its segments unserved) and the welfare. */
+  finish(): Pass {
+    const { market, row, chunkCustomer, chunkStart, chunkEnd, chunkFrom, chunkSuppliers, nextChunk } = this;
+    const { params } = market.input;
+    const outcomes: CustomerOutcome[] = [];
+    const customerVoids: VoidAllocation[] = [];
+    market.customers.forEach((c, k) => {
+      const o = c.offer;
+      if (market.customerExpired[k]) {
+        if (isWholeWindow(c)) customerVoids.push(voidOf(params.allocator, c.id, o.account));
+        outcomes.push({ customerOfferId: c.id, pieces: [], stillOpen: [], closed: true });
+        return;
+      }
+      const pieces: Array<{ start: number; end: number; allocation?: number }> = [];
+      const unserved = (start: number, end: number) => {
+        if (end <= start) return;
+        const last = pieces[pieces.length - 1];
+        if (last && last.allocation === undefined && last.end === start) last.end = end;
+        else pieces.push({ start, end });
+      };
+      let q = this.firstChunk[k]!;
+      for (let s = market.segFrom[k]!; s < market.segFrom[k + 1]!; s++) {
+        let t = market.segStart[s]!;
+        const segEnd = market.segEnd[s]!;
+        for (; q >= 0 && chunkStart[q]! < segEnd; q = nextChunk[q]!) {
+          unserved(t, chunkStart[q]!);
+          pieces.push({ start: chunkStart[q]!, end: chunkEnd[q]!, allocation: q });
+          t = chunkEnd[q]!;
+        }
+        unserved(t, segEnd);
+      }
+      // What is left can still be served by a later round if it is long enough (new Suppliers may come).
+      const stillOpen = pieces
+        .filter((p) => p.allocation === undefined && p.end - p.start >= o.minServiceSeconds)
+        .map(({ start, end }) => ({ start, end }));
+      outcomes.push({ customerOfferId: c.id, pieces, stillOpen, closed: stillOpen.length === 0 });
+    });
+
+    let welfare = 0n;
+    const chunkWelfare: bigint[] = [];
+    for (let q = 0; q < chunkCustomer.length; q++) {
+      const k = chunkCustomer[q]!;
+      const bid = market.customerBid[k]!;
+      let gap = 0n;
+      for (let p = chunkFrom[q]!; p < chunkFrom[q + 1]!; p++) gap += bid - market.asks[chunkSuppliers[p]!]!;
+      // I_c·λ·Δ: exact as a double while it stays below 2^53.
+      const duration = chunkEnd[q]! - chunkStart[q]!;
+      const work = row[k * ROW + ROW_MIPS]! * duration;
+      const w =
+        gap *
+        (Number.isSafeInteger(work)
+          ? BigInt(work)
+          : BigInt(market.customers[k]!.offer.miPerInput) *
+            inputsPerReplica(market.customers[k]!.offer.inputsPerSecond, duration));
+      chunkWelfare.push(w);
+      welfare += w;
+    }
+    return {
+      welfare,
+      chunkCustomer,
+      chunkStart,
+      chunkEnd,
+      chunkMediator: this.chunkMediator,
+      chunkFrom,
+      chunkSuppliers,
+      chunkWelfare,
+      outcomes,
+      customerVoids,
     };
-    let q = firstChunk[k]!;
-    for (let s = market.segFrom[k]!; s < market.segFrom[k + 1]!; s++) {
-      let t = market.segStart[s]!;
-      const segEnd = market.segEnd[s]!;
-      for (; q >= 0 && chunkStart[q]! < segEnd; q = nextChunk[q]!) {
-        unserved(t, chunkStart[q]!);
-        pieces.push({ start: chunkStart[q]!, end: chunkEnd[q]!, allocation: q });
-        t = chunkEnd[q]!;
-      }
-      unserved(t, segEnd);
-    }
-    // What is left can still be served by a later round if it is long enough (new Suppliers may come).
-    const stillOpen = pieces
-      .filter((p) => p.allocation === undefined && p.end - p.start >= o.minServiceSeconds)
-      .map(({ start, end }) => ({ start, end }));
-    outcomes.push({ customerOfferId: c.id, pieces, stillOpen, closed: stillOpen.length === 0 });
-  });
-
-  let welfare = 0n;
-  const chunkWelfare: bigint[] = [];
-  for (let q = 0; q < chunkCustomer.length; q++) {
-    const k = chunkCustomer[q]!;
-    const bid = market.customerBid[k]!;
-    let gap = 0n;
-    for (let p = chunkFrom[q]!; p < chunkFrom[q + 1]!; p++) gap += bid - asks[chunkSuppliers[p]!]!;
-    // I_c·λ·Δ: exact as a double while it stays below 2^53.
-    const work = row[k * ROW + ROW_MIPS]! * (chunkEnd[q]! - chunkStart[q]!);
-    const w =
-      gap *
-      (Number.isSafeInteger(work)
-        ? BigInt(work)
-        : BigInt(market.customers[k]!.offer.miPerInput) *
-          inputsPerReplica(market.customers[k]!.offer.inputsPerSecond, chunkEnd[q]! - chunkStart[q]!));
-    chunkWelfare.push(w);
-    welfare += w;
   }
-  return {
-    welfare,
-    chunkCustomer,
-    chunkStart,
-    chunkEnd,
-    chunkMediator,
-    chunkFrom,
-    chunkSuppliers,
-    chunkWelfare,
-    outcomes,
-    customerVoids,
-  };
 }
 
 /** The kept pass's allocations, priced, in the order they were made. */
