@@ -180,6 +180,8 @@ export class LocalMarket {
   readonly opened = new Map<Bytes32, number>();
   readonly gas: Array<{ allocation: string; call: string; by: string; gas: bigint }> = [];
   readonly #loops: Array<Promise<void>> = [];
+  /** Offer rounds the Allocator has completed (failed ones included). */
+  #offerRounds = 0;
   #running = true;
   readonly #provider: JsonRpcProvider;
   readonly #stack: Stack;
@@ -327,7 +329,7 @@ export class LocalMarket {
         allocatorDeps,
         { domain, allocator: this.allocator.address, penaltyRate },
         Date.now(),
-      );
+      ).finally(() => this.#offerRounds++);
       if (report.recorded || report.allocations || report.voids || report.rejected.length)
         this.record("allocator", "round", {
           recorded: report.recorded,
@@ -380,6 +382,10 @@ export class LocalMarket {
         this.record("bridge", "applied", { events: r.applied, fromBlock: r.fromBlock, toBlock: r.toBlock });
     });
     this.#closers.push(() => adminBus.close());
+    // The Allocator is up before the participants come, as a deployed one would be: its first
+    // round opens the offers channel's Reader (which waits for a new subscription's first
+    // messages) on an empty channel, not while the first offers trickle in.
+    await this.#until("the Allocator's first offer round", () => this.#offerRounds > 0, 60_000);
 
     // The participants' agents.
     // Each Customer publishes its service into the market's services folder (as `surplus-edge run`
