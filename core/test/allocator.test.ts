@@ -510,6 +510,20 @@ describe("runAuction properties", () => {
     );
   });
 
+  it("never makes an allocation longer than maxChunkSeconds, even where chunks go on", () => {
+    fc.assert(
+      fc.property(marketArb, fc.integer({ min: 2 * GRID, max: 12 * GRID }), (m, maxChunkSeconds) => {
+        const base = toInput(m);
+        const input = { ...base, params: { ...base.params, maxChunkSeconds, switchSeconds: 0 } };
+        const result = runAuction(input);
+        for (const { allocation } of result.allocations)
+          expect(allocation.end - allocation.start).toBeLessThanOrEqual(maxChunkSeconds);
+        expect(checkRound(input, result)).toEqual([]);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
   it("every Customer order gives a feasible round", () => {
     fc.assert(
       fc.property(marketArb, fc.constantFrom(...Object.values(CustomerOrder)), (m, order) => {
