@@ -45,8 +45,9 @@ const INT32_MAX = 2 ** 31 - 1;
 /** Scratch for LiveIndex.set: each level's value before, on the way up (at most 32 levels). */
 const WAS = new Float64Array(32);
 
-/** Scratch stack for the right-hand canonical nodes of a range (depth ≤ 32). */
+/** Scratch stacks: the right-hand canonical nodes of a range, and a descent's pending right children (depth ≤ 32). */
 const RIGHT = new Int32Array(64);
+const STACK = new Int32Array(64);
 
 /**
  * The Suppliers present at the sweep's instant, per Mediator, for auction.ts's time sweep: per
@@ -239,6 +240,7 @@ export class LiveIndex {
     return -1;
   }
 
+  /** The first leaf under `node` (a position) that qualifies, or −1: a depth-first descent with an explicit stack. */
   #search(
     at: number,
     size: number,
@@ -248,15 +250,23 @@ export class LiveIndex {
     ramMb: number,
     stayUntil: number,
   ): number {
-    const a = at + node;
-    if (
-      this.#freeMips[a * this.#levels.length + level]! < mips ||
-      this.#freeRam[a]! < ramMb ||
-      this.#end[a]! < stayUntil
-    )
-      return -1;
-    if (node >= size) return node - size;
-    const left = this.#search(at, size, 2 * node, level, mips, ramMb, stayUntil);
-    return left >= 0 ? left : this.#search(at, size, 2 * node + 1, level, mips, ramMb, stayUntil);
+    const freeMips = this.#freeMips;
+    const freeRam = this.#freeRam;
+    const ends = this.#end;
+    const L = this.#levels.length;
+    const stack = STACK;
+    let depth = 0;
+    for (;;) {
+      const a = at + node;
+      if (freeMips[a * L + level]! >= mips && freeRam[a]! >= ramMb && ends[a]! >= stayUntil) {
+        if (node >= size) return node - size;
+        // Left first; the right sibling waits on the stack.
+        stack[depth++] = 2 * node + 1;
+        node = 2 * node;
+        continue;
+      }
+      if (depth === 0) return -1;
+      node = stack[--depth]!;
+    }
   }
 }
