@@ -37,37 +37,6 @@ describe("CapacityTimeline", () => {
       { numRuns: 300 },
     );
   });
-
-  it("usageRange gives the least and the most use over a span", () => {
-    fc.assert(
-      fc.property(
-        fc.array(commitmentArb, { maxLength: 8 }),
-        fc.integer({ min: 0, max: 140 }),
-        fc.integer({ min: 1, max: 40 }),
-        (commitments, from, len) => {
-          const list = commitments.map((c) => ({
-            start: c.start,
-            end: c.start + c.len,
-            mips: c.mips,
-            ramMb: c.ramMb,
-          }));
-          const timeline = new CapacityTimeline(1_000, 1_000, 200, list);
-          const out = new Float64Array(4);
-          timeline.usageRange(from, from + len, out);
-          const use = (t: number) =>
-            list
-              .filter((c) => c.start <= t && t < c.end)
-              .reduce((a, c) => [a[0]! + c.mips, a[1]! + c.ramMb], [0, 0]);
-          const uses = Array.from({ length: len }, (_, k) => use(from + k));
-          expect(out[0]).toBe(Math.min(...uses.map((u) => u[0]!)));
-          expect(out[1]).toBe(Math.min(...uses.map((u) => u[1]!)));
-          expect(out[2]).toBe(Math.max(...uses.map((u) => u[0]!)));
-          expect(out[3]).toBe(Math.max(...uses.map((u) => u[1]!)));
-        },
-      ),
-      { numRuns: 300 },
-    );
-  });
 });
 
 const supplierArb = fc.record({

@@ -110,44 +110,6 @@ export class CapacityTimeline {
     return i < this.#times.length ? this.#times[i]! : Infinity;
   }
 
-  /**
-   * The least and the most CPU and RAM in use over [from, to), written to `out` as
-   * [least MIPS, least MB, most MIPS, most MB] (allocation-free, for the auction's indexes).
-   */
-  usageRange(from: number, to: number, out: Float64Array): void {
-    const times = this.#times;
-    let i = this.#segment(from);
-    let leastM = i >= 0 ? this.#mips[i]! : 0;
-    let leastR = i >= 0 ? this.#ram[i]! : 0;
-    let mostM = leastM;
-    let mostR = leastR;
-    for (i++; i < times.length && times[i]! < to; i++) {
-      const m = this.#mips[i]!;
-      const r = this.#ram[i]!;
-      if (m < leastM) leastM = m;
-      if (m > mostM) mostM = m;
-      if (r < leastR) leastR = r;
-      if (r > mostR) mostR = r;
-    }
-    out[0] = leastM;
-    out[1] = leastR;
-    out[2] = mostM;
-    out[3] = mostR;
-  }
-
-  /** The least CPU and RAM in use at any instant of [from, to): what is free there at most is capacity minus this. */
-  minUsage(from: number, to: number): { mips: number; ramMb: number } {
-    const times = this.#times;
-    let i = this.#segment(from);
-    let mips = i >= 0 ? this.#mips[i]! : 0;
-    let ram = i >= 0 ? this.#ram[i]! : 0;
-    for (i++; i < times.length && times[i]! < to; i++) {
-      if (this.#mips[i]! < mips) mips = this.#mips[i]!;
-      if (this.#ram[i]! < ram) ram = this.#ram[i]!;
-    }
-    return { mips, ramMb: ram };
-  }
-
   /** The most CPU and RAM in use at any instant of [start, end) (for checks and tests). */
   peak(start: number, end: number): { mips: number; ramMb: number } {
     return peakUsage(this.#commitments, start, end);
