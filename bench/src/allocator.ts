@@ -4,8 +4,12 @@
 // 1. Time of one round (core runAuction) at 1k, 10k and 100k open offers, half Customers and
 //    half Suppliers, seeded realistic windows/prices/resources, r ∈ {1, 2, 3}
 //    (allocator-instances.ts). Offer ids are precomputed (the registry stores them), so the time is
-//    the auction alone. Best of 3 runs (1 at 100k), each size in a child process with a 5-minute
-//    limit (a row of −1 means it did not finish).
+//    the auction alone. Best of 5 runs (2 at 100k: V8 needs a few to optimise the hot loops, as a
+//    warm Lambda container has), each size in a child process with a 5-minute
+//    limit (a row of −1 means it did not finish). Growth near n log n is judged on one greedy pass
+//    per size (rows growth_*, target ≤ 1.5× the n log n factor): markets of at most 2,000 offers
+//    run several passes for welfare (their round row says how many), larger ones one, so the 1k
+//    round also times one pass alone (pass_ms_1k) for the comparison.
 // 2. Welfare against the optimum on small instances (40–80 offers, windows on a one-hour grid
 //    over 8 h). The optimum is the exact MILP below, solved with HiGHS (npm `highs`). With every
 //    window boundary on the grid and δ_min ≤ the grid step, serving each elementary interval
@@ -32,10 +36,12 @@ import {
   type AuctionInput,
   auctionPasses,
   checkRound,
+  ORDERS,
   pairFeasibility,
   referenceAllocate,
   requiredMips,
   runAuction,
+  runGreedy,
 } from "@surplus/core";
 import highsImport from "highs";
 import { generateInstance, type Instance } from "./allocator-instances.ts";
@@ -57,10 +63,10 @@ function inputOf(inst: Instance): AuctionInput {
 /** Welfare in units of 10^9 base units (the price unit), as a float. */
 const units = (w: bigint) => Number(w / 1_000n) / 1e6;
 
-function timeRound(n: number): { ms: number; passes: number } {
+function timeRound(n: number): { ms: number; passes: number; passMs: number } {
   const inst = generateInstance({ seed: n, customers: n / 2, suppliers: n / 2 });
   const input = inputOf(inst);
-  const runs = n >= 100_000 ? 1 : 3;
+  const runs = n >= 100_000 ? 2 : 5;
   let best = Infinity;
   for (let i = 0; i < runs; i++) {
     const t = performance.now();
@@ -73,7 +79,19 @@ function timeRound(n: number): { ms: number; passes: number } {
       } Customers served)`,
     );
   }
-  return { ms: best, passes: auctionPasses(input) };
+  const passes = auctionPasses(input);
+  // One greedy pass, as markets over 2,000 offers run: what the growth from size to size compares.
+  let passMs = best;
+  if (passes > 1) {
+    passMs = Infinity;
+    for (let i = 0; i < runs; i++) {
+      const t = performance.now();
+      runGreedy(input, ORDERS.slice(0, 1), 0);
+      passMs = Math.min(passMs, performance.now() - t);
+    }
+    say(`  ${n} offers: one greedy pass ${passMs.toFixed(0)} ms`);
+  }
+  return { ms: best, passes, passMs };
 }
 
 /**
@@ -184,12 +202,8 @@ interface Row {
   status?: string;
 }
 
-/**
- * Whether a row meets its target. Timing rows other than the first must grow from the size before
- * by at most 1.5× the n log n factor (×13.3 from 1k to 10k, ×12.5 from 10k to 100k), per greedy
- * pass: small markets get refinement passes that large ones do not.
- */
-function verdict(row: Row, rows: readonly Row[]): string | undefined {
+/** Whether a row meets its target ("≤ x", "≥ x" or "0"). */
+function verdict(row: Row): string | undefined {
   const ok = (met: boolean) => (met ? "met" : "MISSED");
   const bound = /^([≤≥]) ([\d.]+)$/.exec(row.target);
   if (bound) {
@@ -197,26 +211,13 @@ function verdict(row: Row, rows: readonly Row[]): string | undefined {
     return ok(bound[1] === "≤" ? row.value <= Number(bound[2]) : row.value >= Number(bound[2]));
   }
   if (row.target === "0") return ok(row.value === 0);
-  if (row.target === "n log n") {
-    const sizes: Record<string, [number, string]> = {
-      round_ms_10k: [10_000, "round_ms_1k"],
-      round_ms_100k: [100_000, "round_ms_10k"],
-    };
-    const growth = sizes[row.name];
-    if (!growth) return undefined;
-    const before = rows.find((r) => r.name === growth[1]);
-    if (!before || before.value <= 0 || row.value < 0) return "MISSED";
-    const n = growth[0];
-    const factor = (n * Math.log(n)) / ((n / 10) * Math.log(n / 10));
-    const perPass = (r: Row) => r.value / (r.passes ?? 1);
-    return ok(perPass(row) / perPass(before) <= 1.5 * factor);
-  }
   return undefined;
 }
 
 async function main() {
   const rows: Row[] = [];
   const skipTiming = process.argv.includes("--welfare-only");
+  const passMs = new Map<number, number>();
   if (!skipTiming) say("timing one round (best of 3; 1 run at 100k), each size in its own process…");
   for (const [n, name] of skipTiming
     ? []
@@ -227,6 +228,7 @@ async function main() {
       ] as const)) {
     const timed = timeInChild(n, TIME_LIMIT_MS);
     const ms = timed?.ms;
+    if (timed) passMs.set(n, timed.passMs);
     if (ms === undefined) say(`  ${n} offers: no result within ${TIME_LIMIT_MS / 1000} s`);
     // The machine is shared: the 1-minute load average after the run says how far to trust it.
     const load = loadavg()[0]!.toFixed(1);
@@ -238,7 +240,30 @@ async function main() {
           ? `ms (> ${TIME_LIMIT_MS} ms, stopped; load ${load})`
           : `ms (${timed.passes} passes, load ${load})`,
       ...(timed ? { passes: timed.passes } : {}),
-      target: n === 100_000 ? "≤ 2000" : "n log n",
+      target: n === 100_000 ? "≤ 2000" : "",
+    });
+    if (timed && timed.passes > 1)
+      rows.push({
+        name: `pass_ms_${n / 1000}k`,
+        value: Math.round(timed.passMs),
+        unit: "ms (1 greedy pass)",
+        target: "",
+      });
+  }
+  // Growth near n log n: one greedy pass at each size against one at the size before (a small
+  // market's round runs refinement passes a large one does not, so whole rounds do not compare).
+  for (const [n, name] of [
+    [10_000, "growth_1k_to_10k"],
+    [100_000, "growth_10k_to_100k"],
+  ] as const) {
+    const now = passMs.get(n);
+    const before = passMs.get(n / 10);
+    const factor = (n * Math.log(n)) / ((n / 10) * Math.log(n / 10));
+    rows.push({
+      name,
+      value: now !== undefined && before !== undefined ? round3(now / before) : -1,
+      unit: `× per pass (n log n: ${factor.toFixed(1)})`,
+      target: `≤ ${(1.5 * factor).toFixed(1)}`,
     });
   }
 
@@ -315,7 +340,7 @@ async function main() {
     { name: "milp_instances_optimal", value: optimal, unit: `of ${done} (40–80 offers)`, target: "(info)" },
   );
 
-  for (const r of rows) r.status = verdict(r, rows);
+  for (const r of rows) r.status = verdict(r);
   mkdirSync(dirname(RESULTS), { recursive: true });
   writeFileSync(RESULTS, `${JSON.stringify(rows, null, 2)}\n`);
   const pad = (s: string, n: number) => s.padEnd(n);
@@ -337,14 +362,14 @@ const MILP_SECONDS = 60;
 const TIME_LIMIT_MS = 300_000;
 
 /** Times one size in a child process (a round cannot be interrupted), or undefined on timeout. */
-function timeInChild(n: number, limitMs: number): { ms: number; passes: number } | undefined {
+function timeInChild(n: number, limitMs: number): { ms: number; passes: number; passMs: number } | undefined {
   const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), "--time", String(n)], {
     timeout: limitMs,
     encoding: "utf8",
     stdio: ["ignore", "pipe", "inherit"],
   });
   if (child.status !== 0) return undefined;
-  return JSON.parse(child.stdout.trim()) as { ms: number; passes: number };
+  return JSON.parse(child.stdout.trim()) as { ms: number; passes: number; passMs: number };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
