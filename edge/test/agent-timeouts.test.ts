@@ -15,7 +15,7 @@ import {
   signEnvelope,
   toWire,
 } from "@surplus/core";
-import { Wallet } from "ethers";
+import { type Signer, Wallet } from "ethers";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   type ChainRecord,
@@ -89,21 +89,35 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function startSupplier(bus: MemoryBus, chain: FakeChain, dataDir?: string) {
-  const dir = dataDir ?? mkdtempSync(join(tmpdir(), "agent-"));
-  if (!dataDir) dirs.push(dir);
-  const agent = new SupplierAgent({
-    name: "s",
-    signer: supplier,
+/** What every agent of these tests shares: the fakes, the market, a trusted Allocator, fast ticks. */
+function agentBase(
+  name: string,
+  signer: Signer,
+  bus: MemoryBus,
+  chain: FakeChain,
+  dir: string,
+  service: Uint8Array,
+) {
+  return {
+    name,
+    signer,
     bus,
     domain,
     chain,
     channels,
     layout: DEFAULT_LAYOUT,
     dataDir: dir,
-    services: { get: async () => echo },
+    services: { get: async () => service },
     allocators: [allocator.address as Address],
     tickMs: 50,
+  };
+}
+
+function startSupplier(bus: MemoryBus, chain: FakeChain, dataDir?: string) {
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), "agent-"));
+  if (!dataDir) dirs.push(dir);
+  const agent = new SupplierAgent({
+    ...agentBase("s", supplier, bus, chain, dir, echo),
     offer: { capacityMips: 1000, ramMb: 256, minPricePerMi: 1n, mediators: [allocator.address as Address] },
   });
   agents.push(agent);
@@ -248,17 +262,7 @@ describe("a role agent", () => {
       dirs.push(dir);
       const bus = new MemoryBus();
       const agent = new CustomerAgent({
-        name: "c",
-        signer: customer,
-        bus,
-        domain,
-        chain: new FakeChain(),
-        channels,
-        layout: DEFAULT_LAYOUT,
-        dataDir: dir,
-        services: { get: async () => flaky },
-        allocators: [allocator.address as Address],
-        tickMs: 50,
+        ...agentBase("c", customer, bus, new FakeChain(), dir, flaky),
         job: {
           wasm: flaky,
           serviceName: "flaky",
