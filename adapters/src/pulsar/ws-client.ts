@@ -807,13 +807,15 @@ class WsConsumer extends ReceivingLink implements Consumer {
     } else {
       const fresh = batch.filter((m) => !this.#acked.has(m.messageId));
       if (fresh.length === 0) {
+        // Every message of it was acknowledged before (its entry's ack was lost): ack it now.
         this.#acked.add(message.messageId);
         this.write(ackFrame(message.messageId));
-      }
-      const entry = { entryId: message.messageId, pending: new Set(fresh.map((m) => m.messageId)) };
-      for (const m of fresh) {
-        this.#entryOf.set(m.messageId, entry);
-        this.deliver(m);
+      } else {
+        const entry = { entryId: message.messageId, pending: new Set(fresh.map((m) => m.messageId)) };
+        for (const m of fresh) {
+          this.#entryOf.set(m.messageId, entry);
+          this.deliver(m);
+        }
       }
     }
     this.#topUp();
