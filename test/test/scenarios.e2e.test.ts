@@ -264,14 +264,19 @@ describe("the local market, end to end", () => {
 
   it("a Customer's service that traps or loops forever on some inputs is contained and reported", async () => {
     // test/flaky traps on inputs starting with 0xfe and loops forever on 0xff. The live stream
-    // holds two of each. The hidden tests are inputs the service answers: the Customer agent
-    // computes the test outputs with its own copy and refuses an allocation when one fails (which
-    // then lapses unserved), so a failing input is never a test and no replica is disputed for it.
+    // holds two of each. A third of the samples the Customer draws its hidden tests from trap too:
+    // it computes the test outputs with its own copy and draws again for those (a failure has no
+    // output to commit to), so a failing input is never a test and no replica is disputed for it.
     const traps = new Set([5, 17]);
     const loops = new Set([9, 21]);
     let k = 0;
+    let drawn = 0;
     const source: InputSource = {
-      samples: async (n) => Array.from({ length: n }, (_, i) => new Uint8Array([0x80, i, 42])),
+      samples: async (n) =>
+        Array.from({ length: n }, () => {
+          const i = drawn++;
+          return new Uint8Array([i % 3 ? 0x80 : 0xfe, i, 42]);
+        }),
       next: async () => {
         const i = k++;
         return new Uint8Array([traps.has(i) ? 0xfe : loops.has(i) ? 0xff : i, 7, 7]);

@@ -97,9 +97,8 @@ export interface CustomerSpec {
   /** δ_min, the shortest allocation it takes. @default half of `seconds`, at most 20 */
   readonly minServiceSeconds?: number;
   /**
-   * Its live inputs and the samples its hidden tests are drawn from. The Customer agent refuses an
-   * allocation when its own service fails on a test input, so the samples must be inputs the
-   * service answers. @default the service's generator, seeded per Customer
+   * Its live inputs and the samples its hidden tests are drawn from (among those its service
+   * answers). @default the service's generator, seeded per Customer
    */
   readonly source?: InputSource;
 }
