@@ -298,20 +298,25 @@ async function main() {
   // proven optimal (200 not tried; this shared machine, November 2026), too few for the ratios.
   const sizes = [40, 60, 80];
   const seeds = [1, 2, 3, 4, 5, 6];
+  /** A welfare instance (windows on a one-hour grid over 8 h) and our round on it, feasibility-checked. */
+  const welfareRound = (size: number, seed: number) => {
+    const inst = generateInstance({
+      seed: 1_000 * size + seed,
+      customers: size / 2,
+      suppliers: size / 2,
+      horizonHours: 8,
+      gridSeconds: 3_600,
+    });
+    const input = inputOf(inst);
+    const result = runAuction(input);
+    problems += checkRound(input, result).length;
+    return { inst, result };
+  };
   let optimal = 0;
   let done = 0;
   for (const size of sizes) {
     for (const seed of seeds) {
-      const inst = generateInstance({
-        seed: 1_000 * size + seed,
-        customers: size / 2,
-        suppliers: size / 2,
-        horizonHours: 8,
-        gridSeconds: 3_600,
-      });
-      const input = inputOf(inst);
-      const result = runAuction(input);
-      problems += checkRound(input, result).length;
+      const { inst, result } = welfareRound(size, seed);
       const started = performance.now();
       let optimum = 0;
       let status = "Optimal";
@@ -346,16 +351,7 @@ async function main() {
   const largeSizes = [120, 160, 200];
   for (const size of largeSizes) {
     for (const seed of seeds) {
-      const inst = generateInstance({
-        seed: 1_000 * size + seed,
-        customers: size / 2,
-        suppliers: size / 2,
-        horizonHours: 8,
-        gridSeconds: 3_600,
-      });
-      const input = inputOf(inst);
-      const result = runAuction(input);
-      problems += checkRound(input, result).length;
+      const { inst, result } = welfareRound(size, seed);
       let bound = 0;
       for (const lp of milp(inst)) {
         const solution = highs.solve(lpRelaxation(lp));
