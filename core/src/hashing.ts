@@ -3,8 +3,10 @@
 // Encoding (identical to what contracts/ computes; all integers big-endian):
 //   leaf(seq, o)      = keccak256( uint64(seq) ‖ keccak256(o) )                      — 40 bytes hashed
 //   α(K)              = [ leaf(seq_k, o_k) for k in K ]                               — one hash per output
-//   γ(salt, K)        = keccak256( bytes32(salt) ‖ uint32(|K|) ‖ leaf_1 ‖ … ‖ leaf_n ) — K sorted by seq
-//   Γ(salt, K)        = keccak256( γ(salt, K) )                                       — 32 bytes hashed
+//   γ(id, salt, K)    = keccak256( bytes32(id) ‖ bytes32(salt) ‖ uint32(|K|) ‖ leaf_1 ‖ … ‖ leaf_n )
+//                                                                                     — K sorted by seq
+//   seqsHash(T)       = keccak256( abi.encodePacked(uint64[] T) )    — T ascending, one 32-byte word each
+//   Γ(id, salt, T)    = keccak256( abi.encode(bytes32 id, bytes32 salt, bytes32 seqsHash(T)) )
 //   seal(s, id, γ)    = keccak256( abi.encode(address s, bytes32 id, bytes32 γ) )
 //
 // Deviations from the paper, and why:
@@ -13,12 +15,18 @@
 // - γ is salted with a secret the Customer draws per allocation and reveals only after the stream
 //   has ended. Without it, a Supplier could recover low-entropy test outputs (a people count, a
 //   flag) from the commitment by brute force instead of processing the inputs.
+// - Tests are secret positions T of the live stream itself (nothing marks a test input), so the
+//   Customer commits before the stream to its checklist (salt, T), not to outputs it cannot know
+//   yet: Γ opens to (salt, T) on chain at settle, and γ is what the Customer computed as the stream
+//   passed.
+// - γ and Γ carry the allocation id, so a salt or checklist reused across allocations yields
+//   unrelated γs: a γ revealed in one allocation is worthless in another.
 // - The count n is hashed in, so a commitment to fewer test outputs than the allocation's n can
 //   never match an honest Supplier's γ.
 // - A Supplier never publishes γ itself, only seal(s, id, γ): bound to its address and to the
 //   allocation, so another Supplier cannot copy it, and it reveals nothing about γ
 //   (iExec's seal = H(worker, task, digest) plays the same role).
-import { AbiCoder, getBytes, keccak256 } from "ethers";
+import { AbiCoder, getBytes, keccak256, solidityPackedKeccak256 } from "ethers";
 import { createKeccak, type IHasher } from "hash-wasm";
 import { InvalidParameterError } from "./errors.ts";
 import type { Address, Bytes32 } from "./schemas.ts";
@@ -117,30 +125,60 @@ function sortedUnique<T extends { readonly seq: bigint }>(items: readonly T[]): 
   return sorted;
 }
 
-/** γ(salt, K): the salted hash of the set K, canonical in order (ascending seq). */
-export function gamma(salt: Bytes32, items: readonly SequencedOutput[]): Bytes32 {
-  return gammaOfHashes(salt, items.map(toOutputHash));
+function bytes32Of(name: string, value: Bytes32): Uint8Array {
+  const bytes = getBytes(value);
+  if (bytes.length !== 32) throw new InvalidParameterError(name, value, "32 bytes");
+  return bytes;
 }
 
-/** γ(salt, K) from the outputs' hashes. */
-export function gammaOfHashes(salt: Bytes32, items: readonly SequencedOutputHash[]): Bytes32 {
-  const saltBytes = getBytes(salt);
-  if (saltBytes.length !== 32) throw new InvalidParameterError("salt", salt, "32 bytes");
+/** γ(id, salt, K): the salted hash of the set K for allocation `id`, canonical in order (ascending seq). */
+export function gamma(allocationId: Bytes32, salt: Bytes32, items: readonly SequencedOutput[]): Bytes32 {
+  return gammaOfHashes(allocationId, salt, items.map(toOutputHash));
+}
+
+/** γ(id, salt, K) from the outputs' hashes. */
+export function gammaOfHashes(
+  allocationId: Bytes32,
+  salt: Bytes32,
+  items: readonly SequencedOutputHash[],
+): Bytes32 {
+  const idBytes = bytes32Of("allocationId", allocationId);
+  const saltBytes = bytes32Of("salt", salt);
   if (items.length === 0 || items.length > 0xffff_ffff) {
     throw new InvalidParameterError("test outputs", items.length, "between 1 and 2^32 − 1 outputs");
   }
   const leaves = sortedUnique(items).map((item) => getBytes(leafOfHash(item)));
-  return hashBytes(concat([saltBytes, u32(leaves.length), ...leaves]));
+  return hashBytes(concat([idBytes, saltBytes, u32(leaves.length), ...leaves]));
 }
 
-/** Γ from γ: the double hash the Customer commits to when it signs. */
-export function commitmentOf(g: Bytes32): Bytes32 {
-  return hashBytes(getBytes(g));
+/**
+ * keccak256(abi.encodePacked(uint64[] T)) of the test positions T in ascending order (Solidity pads
+ * each array element to 32 bytes). Throws on a repeated or out-of-range position.
+ */
+export function testSeqsHash(testSeqs: readonly bigint[]): Bytes32 {
+  if (testSeqs.length === 0) throw new InvalidParameterError("test positions", 0, "at least one position");
+  for (const seq of testSeqs) u64(seq); // range check
+  const sorted = sortedUnique(testSeqs.map((seq) => ({ seq }))).map((t) => t.seq);
+  return solidityPackedKeccak256(["uint64[]"], [sorted]) as Bytes32;
 }
 
-/** Γ(salt, K) = keccak256(γ(salt, K)). */
-export function doubleGamma(salt: Bytes32, items: readonly SequencedOutput[]): Bytes32 {
-  return commitmentOf(gamma(salt, items));
+/** Γ from an already hashed checklist: keccak256(abi.encode(id, salt, seqsHash)), what the contract checks. */
+export function checklistCommitmentOfHash(allocationId: Bytes32, salt: Bytes32, seqsHash: Bytes32): Bytes32 {
+  bytes32Of("allocationId", allocationId);
+  bytes32Of("salt", salt);
+  bytes32Of("seqsHash", seqsHash);
+  return keccak256(
+    AbiCoder.defaultAbiCoder().encode(["bytes32", "bytes32", "bytes32"], [allocationId, salt, seqsHash]),
+  ) as Bytes32;
+}
+
+/** Γ(id, salt, T): the Customer's commitment to its secret checklist, signed with its Accept. */
+export function checklistCommitment(
+  allocationId: Bytes32,
+  salt: Bytes32,
+  testSeqs: readonly bigint[],
+): Bytes32 {
+  return checklistCommitmentOfHash(allocationId, salt, testSeqsHash(testSeqs));
 }
 
 /** seal(s, id, γ): a Supplier's verification evidence, bound to its address and the allocation. */
