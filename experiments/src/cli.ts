@@ -1,8 +1,10 @@
 // `npm run experiment -- strategies [--seed N] [--out DIR] [--quick]`
 //
 // Runs the strategy experiments of paper §5.2 (Fig. 5 and Fig. 6, on Table 6 and without gas),
-// checks the paper's claims, and writes CSVs, SVG figures and report.md to experiments/results/
-// (or --out). --quick runs a reduced market, for a smoke test.
+// checks the paper's claims, and writes CSVs, SVG figures and report.md. Only the documented
+// full run (seed 1, not --quick) writes the committed experiments/results/; any other run writes
+// to .data/experiments/<seed>[-quick]/ (or --out) and says where, so a smoke run never
+// overwrites the report the README shows.
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -37,7 +39,12 @@ async function main(argv: string[]): Promise<number> {
     console.error(`--seed must be an integer in [0, 2^32), got ${values.seed}`);
     return 2;
   }
-  const out = values.out ?? join(here, "..", "results");
+  const committed = seed === 1 && !values.quick;
+  const out =
+    values.out ??
+    (committed
+      ? join(here, "..", "results")
+      : join(here, "../../.data/experiments", `seed-${seed}${values.quick ? "-quick" : ""}`));
   const options = values.quick
     ? {
         fig5: { ...FIG5, suppliers: 12, customers: 12, rounds: 20 },
@@ -54,6 +61,12 @@ async function main(argv: string[]): Promise<number> {
   const paths = await writeResults(result, out, command);
   log(`wrote ${paths.map((p) => relative(process.cwd(), p)).join(", ")}`);
   console.log(`\n${claimTable(result)}\n`);
+  if (values.quick)
+    console.log("A --quick run is a smoke test of the code: its verdicts are not evidence for the claims.");
+  if (!committed && !values.out)
+    console.log(
+      `Results in ${relative(process.cwd(), out)} (experiments/results/ holds the documented run, seed 1).`,
+    );
   return 0;
 }
 

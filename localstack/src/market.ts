@@ -60,23 +60,42 @@ console.log(`
 `);
 
 // ---------------------------------------------------------------- the stack
+// A reader that went away (`./surplus market | head`, a closed terminal) must not abort the
+// cleanup: writes to a closed pipe fail with EPIPE, asynchronously, as an 'error' event.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+  });
+}
 const stops: Array<() => Promise<void>> = [];
 let market: LocalMarket | undefined;
-const stopAll = async () => {
-  await market?.stop().catch(() => undefined);
-  for (const stop of stops.reverse()) await stop().catch(() => undefined);
+let starting: Promise<LocalMarket> | undefined;
+let stopping: Promise<void> | undefined;
+/** Participants and operator loops first, then the services they use, in reverse start order. */
+const stopAll = (): Promise<void> => {
+  stopping ??= (async () => {
+    const m = market ?? (await starting?.catch(() => undefined));
+    await m?.stop().catch(() => undefined);
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  })();
+  return stopping;
 };
-process.once("SIGINT", () => {
-  say("market", "interrupted: stopping everything this run started…");
-  void stopAll().then(() => process.exit(130));
-});
-// A failure anywhere still stops every service and process this run started.
+const exitAfterStop = (code: number) => void stopAll().then(() => process.exit(code));
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.on(signal, () => {
+    if (stopping) return say("market", "still stopping (it ends every process this run started)…");
+    say("market", `${signal === "SIGINT" ? "interrupted" : signal}: stopping everything this run started…`);
+    exitAfterStop(signal === "SIGINT" ? 130 : 143);
+  });
+}
+// A failure anywhere still stops every process this run started (agents and loops first).
 const fail = (error: unknown) => {
+  if (stopping) return;
   say("market", `failed: ${(error as Error)?.stack ?? error}`);
-  void stopAll().then(() => process.exit(1));
+  exitAfterStop(1);
 };
-process.once("uncaughtException", fail);
-process.once("unhandledRejection", fail);
+process.on("uncaughtException", fail);
+process.on("unhandledRejection", fail);
 
 const pulsar = await startPulsar({ log: (l) => say("market", `pulsar: ${l}`) });
 if (pulsar.startedHere) stops.push(async () => void (await stopPulsar()));
@@ -235,7 +254,7 @@ async function closeReason(m: LocalMarket, id: Bytes32): Promise<string> {
 }
 
 // ---------------------------------------------------------------- the market
-market = await LocalMarket.start(
+starting = LocalMarket.start(
   { pulsar, dynamodbEndpoint: dynamo.endpoint, chainRpcUrl: chain.rpcUrl },
   SCENARIO,
   {
@@ -245,6 +264,7 @@ market = await LocalMarket.start(
     },
   },
 );
+market = await starting;
 const m = market;
 const cleared = await m.settled((SECONDS + 240) * 1000);
 await new Promise((r) => setTimeout(r, 1_500)); // the bridge's last pass
@@ -339,7 +359,8 @@ console.log(`\n${report}\n\nwritten to .data/market/report.md`);
 const allClosed =
   cleared && m.customers.every((c) => [...c.agent.deals.values()].every((d) => d.state.phase === "closed"));
 if (args["keep-up"]) {
-  const attach = await m.attachConfigs(join(reportDir, "attach"));
+  // In this run's own folder: a second run must never pick up the first run's accounts or offers.
+  const attach = await m.attachConfigs(join(m.dataDir, "attach"));
   console.log(`
 The stack stays up, with the Allocator and the verifier-bridge running. Attach your own edge
 runtime from another terminal — a funded Supplier and Customer are ready (keystore password

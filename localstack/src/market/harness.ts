@@ -209,7 +209,14 @@ export class LocalMarket {
     const m = new LocalMarket(stack, scenario, options.dataDir ?? join(ROOT, ".data/market", id));
     if (options.onEvent) m.#listeners.push(options.onEvent);
     m.prefix = `market-${id}-`;
-    await m.#setUp(id);
+    try {
+      await m.#setUp(id);
+    } catch (error) {
+      // What set-up started (agents, operator loops, child processes) stops before the caller
+      // stops the services they use.
+      await m.stop().catch(() => undefined);
+      throw error;
+    }
     return m;
   }
 
@@ -807,6 +814,8 @@ export function serviceWasm(name: string): Uint8Array {
   try {
     return new Uint8Array(readFileSync(join(ROOT, "edge/build", `${name}.wasm`)));
   } catch {
-    throw new Error(`edge/build/${name}.wasm is missing: run \`./surplus npm run build\` first`);
+    throw new Error(
+      `edge/build/${name}.wasm is missing: the edge services are not built (\`./surplus market\` builds them; from code, \`npm run build\`)`,
+    );
   }
 }
