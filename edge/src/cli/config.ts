@@ -1,6 +1,6 @@
 // The edge runtime's configuration: a JSON file, overridable by environment variables, validated
 // at start-up with errors that name the field at fault.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { address, InvalidMessageError, parse } from "@surplus/core";
 import { z } from "zod";
@@ -25,7 +25,7 @@ export const edgeConfig = z
       .object({
         /** The broker's web service: http(s):// for admin, ws(s):// derived from it. */
         url: url(["http:", "https:"]),
-        /** The participant's JWT (role = its Ethereum address); or SURPLUS_PULSAR_TOKEN. */
+        /** The participant's JWT (role = its Ethereum address); or SURPLUS_PULSAR_TOKEN, or the systemd credential pulsar-token. */
         token: z.string().min(1).optional(),
         /** The market's Pulsar tenant and the namespace of its public channels (offers, allocations, accept). */
         tenant: z.string().min(1).default("market"),
@@ -164,6 +164,22 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
           },
         }
       : {}),
-    pulsar: { ...config.pulsar, token: env.SURPLUS_PULSAR_TOKEN ?? config.pulsar.token },
+    pulsar: {
+      ...config.pulsar,
+      token: env.SURPLUS_PULSAR_TOKEN ?? readCredential(env, "pulsar-token") ?? config.pulsar.token,
+    },
   };
+}
+
+/**
+ * A systemd credential (`LoadCredential=NAME:FILE` in the unit): systemd copies FILE to
+ * $CREDENTIALS_DIRECTORY/NAME, readable by the service alone. Undefined when there is none. One
+ * trailing newline is dropped (`echo secret > file` writes one).
+ */
+export function readCredential(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const dir = env.CREDENTIALS_DIRECTORY;
+  if (!dir) return undefined;
+  const file = join(dir, name);
+  if (!existsSync(file)) return undefined;
+  return readFileSync(file, "utf8").replace(/\r?\n$/, "");
 }

@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import { SurplusError } from "@surplus/core";
 import { Isolation, ServiceSandbox, serviceHash } from "../sandbox/index.ts";
 import { prng, syntheticFrame } from "../sources/index.ts";
-import { loadConfig } from "./config.ts";
+import { loadConfig, readCredential } from "./config.ts";
 import { createKeystore, keystoreAddress } from "./keystore.ts";
 import { runtimeSettings } from "./launch.ts";
 
@@ -16,19 +16,32 @@ Usage:
   surplus-edge address --keystore FILE      print the keystore's Ethereum address
   surplus-edge run --config FILE            run the configured role (supplier, customer or mediator)
                [--pretty] [--exit-when-done]   until Ctrl-C; JSON-lines logs (--pretty: readable)
+  surplus-edge status --config FILE         what the runtime running with this config is doing
+               [--data-dir DIR] [--json]      (or name its data directory instead)
   surplus-edge validate --config FILE       check a config file and say what is wrong
   surplus-edge hash SERVICE.wasm            print a service's id (keccak256 of its bytes)
   surplus-edge calibrate SERVICE.wasm       measure a service's throughput and memory in the sandbox
                [--seconds N] [--json] [--isolation inline|worker]
                [--idle-seconds N]              when to sample idle memory (default 15)
 
-The keystore password is read from SURPLUS_KEYSTORE_PASSWORD, or asked for on the terminal.`;
+The keystore password is read from SURPLUS_KEYSTORE_PASSWORD, from the systemd credential
+keystore-password ($CREDENTIALS_DIRECTORY/keystore-password), or asked for on the terminal.`;
 
-async function password(): Promise<string> {
-  const fromEnv = process.env.SURPLUS_KEYSTORE_PASSWORD;
+/**
+ * The keystore password: from the environment, from a systemd credential (LoadCredential= puts it
+ * in a file only the service can read, so it is in neither the unit file nor the environment), or
+ * typed on the terminal.
+ */
+export async function password(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const fromEnv = env.SURPLUS_KEYSTORE_PASSWORD;
   if (fromEnv) return fromEnv;
+  const credential = readCredential(env, "keystore-password");
+  if (credential !== undefined) return credential;
   if (!process.stdin.isTTY)
-    throw new SurplusError("NO_PASSWORD", "set SURPLUS_KEYSTORE_PASSWORD (no terminal to ask on)");
+    throw new SurplusError(
+      "NO_PASSWORD",
+      "set SURPLUS_KEYSTORE_PASSWORD or the systemd credential keystore-password (no terminal to ask on)",
+    );
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
     return await rl.question("keystore password: ");
@@ -111,6 +124,7 @@ export async function main(argv: string[]): Promise<number> {
       pretty: { type: "boolean", default: false },
       "exit-when-done": { type: "boolean", default: false },
       isolation: { type: "string", default: "inline" },
+      "data-dir": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -138,6 +152,15 @@ export async function main(argv: string[]): Promise<number> {
         exitWhenDone: values["exit-when-done"] === true,
         password,
       });
+    }
+    case "status": {
+      const dir =
+        values["data-dir"] ?? loadConfig(need(values.config, "--config FILE or --data-dir DIR")).dataDir;
+      const { formatStatus, readStatus } = await import("./status.ts");
+      const reading = readStatus(dir);
+      console.log(values.json ? JSON.stringify(reading, null, 2) : formatStatus(reading));
+      // 3, as `systemctl status` uses for a unit that is not running.
+      return reading.state === "running" ? 0 : 3;
     }
     case "validate": {
       const config = loadConfig(need(values.config, "--config FILE"));

@@ -21,6 +21,7 @@ import { EthersMarketChain } from "../channels/chain.ts";
 import { fileSource, generatorSource, type InputSource, lineSource } from "../sources/index.ts";
 import type { EdgeConfig } from "./config.ts";
 import { openKeystore } from "./keystore.ts";
+import { EthersMoney, StatusWriter } from "./status.ts";
 
 export interface RunOptions {
   readonly pretty: boolean;
@@ -29,6 +30,8 @@ export interface RunOptions {
   readonly password: () => Promise<string>;
   readonly out?: (line: string) => void;
   readonly signal?: AbortSignal;
+  /** How often `<dataDir>/status.json` is rewritten (what `surplus-edge status` reads). @default 5000 */
+  readonly statusEveryMs?: number;
 }
 
 /** A logger that prints structured records: JSON lines, or `time role event k=v` when pretty. */
@@ -132,6 +135,7 @@ export async function run(config: EdgeConfig, o: RunOptions): Promise<number> {
   };
   let agent: Agent<DealState>;
   let status: () => Record<string, unknown>;
+  let inputsTotal: () => number = () => 0;
   if (config.role === "supplier") {
     const s = config.supplier!;
     const supplier = new SupplierAgent({
@@ -149,6 +153,7 @@ export async function run(config: EdgeConfig, o: RunOptions): Promise<number> {
     });
     agent = supplier as unknown as Agent<DealState>;
     status = () => ({ ...supplier.totals });
+    inputsTotal = () => supplier.totals.processed;
   } else if (config.role === "customer") {
     const c = config.customer!;
     const sink = c.sink;
@@ -181,10 +186,9 @@ export async function run(config: EdgeConfig, o: RunOptions): Promise<number> {
         : {}),
     });
     agent = customer as unknown as Agent<DealState>;
-    status = () => ({
-      delivered: [...customer.deals.values()].reduce((n, d) => n + (d.state.delivered ?? 0), 0),
-      finished: customer.finished(),
-    });
+    const delivered = () => [...customer.deals.values()].reduce((n, d) => n + (d.state.delivered ?? 0), 0);
+    status = () => ({ delivered: delivered(), finished: customer.finished() });
+    inputsTotal = delivered;
   } else {
     agent = new MediatorAgent(base) as unknown as Agent<DealState>;
     status = () => ({});
@@ -203,6 +207,33 @@ export async function run(config: EdgeConfig, o: RunOptions): Promise<number> {
     log("status", { allocations: phases, ...agent.counters, ...status() });
   };
   const timer = setInterval(statusLine, 10_000);
+  const everyMs = o.statusEveryMs ?? 5_000;
+  const writer = new StatusWriter(
+    config.dataDir,
+    {
+      role: config.role,
+      address: wallet.address,
+      deals: () =>
+        [...agent.deals.values()].map((d) => ({ id: d.id, allocation: d.allocation, phase: d.state.phase })),
+      inputsTotal,
+    },
+    new EthersMoney(config.chain.market, provider),
+    everyMs / 1000,
+  );
+  // One write at a time: a tick that finds the previous write still waiting on the chain skips.
+  let writing: Promise<void> | undefined;
+  const writeStatus = (): Promise<void> =>
+    (writing ??= writer
+      .write()
+      .then(
+        () => undefined,
+        (e) => log("status.failed", { error: (e as Error).message }),
+      )
+      .finally(() => {
+        writing = undefined;
+      }));
+  await writeStatus();
+  const statusTimer = setInterval(writeStatus, everyMs);
   let why: string;
   if (o.exitWhenDone && agent instanceof CustomerAgent) {
     const customer = agent;
@@ -217,9 +248,12 @@ export async function run(config: EdgeConfig, o: RunOptions): Promise<number> {
     why = await stopped;
   }
   clearInterval(timer);
+  clearInterval(statusTimer);
   log("stopping", { why });
   statusLine();
   await agent.stop();
+  await writing;
+  await writeStatus();
   await bus.close().catch(() => undefined);
   provider.destroy();
   return 0;
