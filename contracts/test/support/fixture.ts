@@ -6,12 +6,11 @@ import {
   type Allocation,
   allocationId,
   type Bytes32,
-  commitmentOf,
   gamma,
   type Hex,
   type SequencedOutput,
 } from "@surplus/core";
-import { type Contract, hexlify, Interface, randomBytes, ZeroHash } from "ethers";
+import { type Contract, hexlify, Interface, keccak256, randomBytes, ZeroHash } from "ethers";
 import {
   amountsOf,
   DEFAULT_PARAMETERS,
@@ -77,8 +76,9 @@ export function testOutputs(count: number, salt: Bytes32 = hexlify(randomBytes(3
     seq: BigInt(i * 7 + 3),
     output: new TextEncoder().encode(`people=${i % 5}`),
   }));
-  const g = gamma(salt, items);
-  return { salt, items, gamma: g, commitment: commitmentOf(g) };
+  // PoC run on the old market: its γ had no allocation id, and Γ = keccak256(γ).
+  const g = gamma(ZeroHash as Bytes32, salt, items);
+  return { salt, items, gamma: g, commitment: keccak256(g) as Bytes32 };
 }
 
 export interface AllocationOptions {
