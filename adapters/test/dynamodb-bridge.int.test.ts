@@ -1,7 +1,8 @@
 // The verifier-bridge on its real registry: DynamoDB Local, fed by the real contract's events on an
 // in-process chain. A run that crashes right before moving its cursor is retried: every event is
 // recorded exactly once, and the allocation's mirrored state ends Closed.
-import { PutCommand } from "@aws-sdk/lib-dynamodb";
+import { DescribeTimeToLiveCommand } from "@aws-sdk/client-dynamodb";
+import { PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { type Allocation, type BridgeRegistry, type Bytes32, toWire } from "@surplus/core";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import {
@@ -21,6 +22,7 @@ import {
   DynamoBridgeRegistry,
   documentClient,
   dynamoDbClient,
+  IDEMPOTENCY_TTL_ATTRIBUTE,
   tableNames,
 } from "../src/dynamodb/index.ts";
 
@@ -97,6 +99,28 @@ describe("DynamoBridgeRegistry", () => {
       "AllocationClosed",
     ]);
     expect(await registry.cursor("verifier-bridge")).toBe(retry.toBlock);
+  });
+
+  it("writes applied-event markers with the idempotency table's TTL attribute, so they expire", async () => {
+    await runBridge(
+      { chain: reader, announcer: { announce: async () => undefined }, channels: noChannels, registry },
+      {
+        confirmations: 0,
+      },
+    );
+    const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: names.idempotency }));
+    expect(ttl.TimeToLiveDescription?.AttributeName).toBe(IDEMPOTENCY_TTL_ATTRIBUTE);
+    // A test-only scan of this test's own table.
+    const { Items = [] } = await documentClient(client).send(
+      new ScanCommand({ TableName: names.idempotency }),
+    );
+    const markers = Items.filter((i) => String(i.id).startsWith("bridge#"));
+    expect(markers.length).toBeGreaterThan(0);
+    const now = Math.floor(Date.now() / 1000);
+    for (const m of markers) {
+      expect(typeof m[IDEMPOTENCY_TTL_ATTRIBUTE], JSON.stringify(m)).toBe("number");
+      expect(m[IDEMPOTENCY_TTL_ATTRIBUTE]).toBeGreaterThan(now);
+    }
   });
 
   it("lets only one of two runs with the same cursor move it", async () => {

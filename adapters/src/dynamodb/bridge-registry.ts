@@ -12,7 +12,7 @@ import {
 import { type DynamoDBDocumentClient, GetCommand, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
 import type { Allocation, AppliedEvent, BridgeRegistry, Bytes32 } from "@surplus/core";
 import { DynamoAllocatorRegistry, documentClient } from "./registry.ts";
-import { type TableNames, tableNames } from "./tables.ts";
+import { IDEMPOTENCY_TTL_ATTRIBUTE, type TableNames, tableNames } from "./tables.ts";
 
 /** Markers of applied events expire after this long (the cursor has long moved past them). */
 const MARKER_TTL_SECONDS = 30 * 24 * 3600;
@@ -51,7 +51,8 @@ export class DynamoBridgeRegistry implements BridgeRegistry {
                 Item: {
                   id: `bridge#${a.dedupKey}`,
                   allocationId: a.allocationId,
-                  expiresAt: a.timestamp + MARKER_TTL_SECONDS,
+                  // The table's TTL attribute, so DynamoDB deletes old markers.
+                  [IDEMPOTENCY_TTL_ATTRIBUTE]: a.timestamp + MARKER_TTL_SECONDS,
                 },
                 ConditionExpression: "attribute_not_exists(id)",
               },

@@ -46,6 +46,13 @@ export interface TableNames {
 /** Env var with the table-name prefix (the CDK stack sets the real names through the same prefix). */
 export const TABLE_PREFIX_ENV = "SURPLUS_TABLE_PREFIX";
 
+/**
+ * The idempotency table's TTL attribute (epoch seconds): Powertools' idempotency records and the
+ * verifier-bridge's applied-event markers both expire by it. The one name the adapters, the local
+ * tables and the CDK stacks use.
+ */
+export const IDEMPOTENCY_TTL_ATTRIBUTE = "expiration";
+
 export function tableNames(prefix = process.env[TABLE_PREFIX_ENV] ?? "surplus-"): TableNames {
   return {
     offers: `${prefix}offers`,
@@ -178,7 +185,7 @@ export async function createTables(client: DynamoDBClient, names: TableNames = t
     .send(
       new UpdateTimeToLiveCommand({
         TableName: names.idempotency,
-        TimeToLiveSpecification: { AttributeName: "expiration", Enabled: true },
+        TimeToLiveSpecification: { AttributeName: IDEMPOTENCY_TTL_ATTRIBUTE, Enabled: true },
       }),
     )
     .catch((err: Error) => {

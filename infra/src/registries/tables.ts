@@ -4,7 +4,7 @@
 // what the CDK adds on top — encryption, point-in-time recovery, TTL, removal policy — is
 // deployment policy, decided in the Registries construct.
 import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
-import { type TableNames, tableDefinitions } from "@surplus/adapters/dynamodb";
+import { IDEMPOTENCY_TTL_ATTRIBUTE, type TableNames, tableDefinitions } from "@surplus/adapters/dynamodb";
 
 /** The logical name of a registry table. */
 export type RegistryName = keyof TableNames;
@@ -19,11 +19,11 @@ export const REGISTRY_NAMES: readonly RegistryName[] = [
 
 /**
  * Attributes DynamoDB's TTL deletes expired items by (epoch seconds). Only Powertools
- * idempotency records expire (the adapters enable the same TTL on DynamoDB Local); offers,
+ * idempotency records expire (the adapters enable the same TTL on the local tables); offers,
  * allocations, participants and cursors are the market's books and are kept.
  */
 export const TTL_ATTRIBUTES: Readonly<Partial<Record<RegistryName, string>>> = {
-  idempotency: "expiration",
+  idempotency: IDEMPOTENCY_TTL_ATTRIBUTE,
 };
 
 export interface KeyDefinition {
