@@ -77,8 +77,18 @@ export interface MarketChain {
   /** The chain's clock (latest block timestamp), which the contract's deadlines use. */
   now(): Promise<number>;
   windows(): Promise<{ readonly signing: number; readonly reveal: number; readonly mediation: number }>;
-  dispute(a: Allocation, mask: number): Promise<TxOutcome>;
-  settle(a: Allocation, gamma: Bytes32, results: readonly ResultArg[]): Promise<TxOutcome>;
+  /**
+   * The Customer's settle (only it may call it): reveals the checklist's hash parts and γ_c, the
+   * Suppliers' sealed results and, in the same transaction, the Suppliers it disputes.
+   */
+  settle(
+    a: Allocation,
+    salt: Bytes32,
+    seqsHash: Bytes32,
+    gammaC: Bytes32,
+    results: readonly ResultArg[],
+    disputedMask: number,
+  ): Promise<TxOutcome>;
   mediate(
     a: Allocation,
     gammaM: Bytes32,

@@ -11,14 +11,17 @@ import { afterAll, describe, expect, it } from "vitest";
 import {
   DealStore,
   directoryServices,
+  feedInputs,
   fileSource,
   firstOf,
   generatorSource,
   httpServices,
   lineSource,
   loadConfig,
+  prepareTestPlan,
   run,
   serviceHash,
+  tapTests,
 } from "../src/index.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "edge-agents-"));
@@ -96,13 +99,12 @@ describe("service stores", () => {
 });
 
 describe("the Customer's sources", () => {
-  it("a generator is deterministic for a seed, and its tests are not copies of live inputs", async () => {
+  it("a generator is deterministic for a seed", async () => {
     const a = generatorSource("telemetry", 9);
     const b = generatorSource("telemetry", 9);
     const live = [await a.next(), await a.next()];
     expect([await b.next(), await b.next()]).toEqual(live);
-    const tests = await a.samples(3);
-    for (const t of tests) expect(live).not.toContainEqual(t);
+    expect(live[0]).not.toEqual(live[1]);
   });
 
   it("a file gives one input per line, in order, starting over at the end", async () => {
@@ -116,12 +118,59 @@ describe("the Customer's sources", () => {
     expect(() => fileSource(join(dir, "empty.txt"))).toThrow(/has no lines/);
   });
 
-  it("stdin: the first lines become the tests, then live lines, then the last line repeats", async () => {
+  it("stdin: one input per line in order, then the last line repeats", async () => {
     const s = lineSource(Readable.from(["t1\nt2\nx\n", "y\n"]));
     const text = (u: Uint8Array) => new TextDecoder().decode(u);
-    expect((await s.samples(2)).map(text)).toEqual(["t1", "t2"]);
-    expect([text(await s.next()), text(await s.next()), text(await s.next())]).toEqual(["x", "y", "y"]);
+    const got = [];
+    for (let i = 0; i < 6; i++) got.push(text(await s.next()));
+    expect(got).toEqual(["t1", "t2", "x", "y", "y", "y"]);
   });
+
+  // Threat 8: a Supplier must not be able to tell a test from a live input. The Customer's stream
+  // with its secret checklist is compared with the same source streamed with no tests at all, on
+  // the same clock: every input in the same order, at the same time, with the same bytes; and the
+  // inputs the Customer runs itself are exactly those the stream carried at the test positions.
+  const lines = Array.from({ length: 37 }, (_, i) => `reading ${i} ${"x".repeat(i % 5)}`);
+  const sources = {
+    file: () => {
+      const file = join(dir, "lines.txt");
+      writeFileSync(file, `${lines.join("\n")}\n`);
+      return fileSource(file);
+    },
+    stdin: () => lineSource(Readable.from([`${lines.join("\n")}\n`])),
+  };
+  for (const [kind, open] of Object.entries(sources)) {
+    it(`${kind}: the test positions are ordinary live inputs — same order, same timing, same bytes`, async () => {
+      const stream = async (sent?: Parameters<typeof feedInputs>[0]["sent"]) => {
+        const source = open();
+        let t = 1_000_000;
+        const out: Array<{ seq: bigint; eventTimeMs: number; payload: Uint8Array }> = [];
+        await feedInputs({
+          publisher: { publish: async (batch) => void out.push(...batch) },
+          inputsPerSecond: 20,
+          total: 80n,
+          source: () => source.next(),
+          now: () => t,
+          sleep: async (ms) => {
+            t += ms;
+          },
+          ...(sent ? { sent } : {}),
+        });
+        return out;
+      };
+      const plan = prepareTestPlan(`0x${"c3".repeat(32)}`, 6, 80);
+      const ran = new Map<bigint, Uint8Array>();
+      const withTests = await stream(tapTests(plan, (seq, input) => ran.set(seq, input)));
+      const without = await stream();
+      expect(withTests).toEqual(without);
+      expect(withTests.map((i) => i.seq)).toEqual(Array.from({ length: 80 }, (_, i) => BigInt(i)));
+      expect(withTests.map((i) => new TextDecoder().decode(i.payload))).toEqual(
+        Array.from({ length: 80 }, (_, i) => lines[kind === "file" ? i % 37 : Math.min(i, 36)]),
+      );
+      expect([...ran.keys()]).toEqual(plan.testSeqs);
+      for (const [seq, input] of ran) expect(input).toEqual(withTests[Number(seq)]!.payload);
+    });
+  }
 });
 
 describe("surplus-edge run", () => {

@@ -1,10 +1,18 @@
 import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Bytes32, commitmentOf, gamma } from "@surplus/core";
+import { type Bytes32, checklistCommitment, checklistCommitmentOfHash, gamma } from "@surplus/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { checkTestOutput, decider, OutputLedger, prepareTestPlan, testInputAt } from "../src/index.ts";
+import {
+  decider,
+  gammaOfPlan,
+  isTestPosition,
+  OutputLedger,
+  outputHashOf,
+  prepareTestPlan,
+  seqsHashOf,
+} from "../src/index.ts";
 
 const out = (n: number) => new Uint8Array([n & 0xff, (n >> 8) & 0xff]);
 const seqRandom = (values: number[]) => {
@@ -15,50 +23,49 @@ const seqRandom = (values: number[]) => {
   };
 };
 
+const ID = `0x${"a1".repeat(32)}` as Bytes32;
+
 describe("the Customer's test plan", () => {
-  it("commits to the outputs at secret, distinct positions, and a Supplier that processed everything matches it", () => {
+  it("draws n distinct secret positions of the live stream, and Γ commits to them with the salt", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 50, max: 5_000 }), (n, total) => {
-        const inputs = Array.from({ length: n }, (_, i) => new Uint8Array([i]));
-        const outputs = inputs.map((x) => out(x[0]! * 3));
-        const plan = prepareTestPlan(inputs, outputs, total);
-        expect(new Set(plan.tests.map((t) => t.seq)).size).toBe(n);
-        expect(plan.tests.every((t) => t.seq >= 0n && t.seq < BigInt(total))).toBe(true);
-        // An honest Supplier's ledger holds the right output at every position.
-        const ledger = new OutputLedger();
-        ledger.record(plan.tests.map((t, i) => ({ seq: t.seq, output: outputs[i]! })));
-        expect(
-          commitmentOf(
-            ledger.gamma(
-              plan.salt,
-              plan.tests.map((t) => t.seq),
-            )!,
-          ),
-        ).toBe(plan.commitment);
-        expect(plan.gamma).toBe(
-          gamma(
-            plan.salt,
-            plan.tests.map((t, i) => ({ seq: t.seq, output: outputs[i]! })),
-          ),
-        );
+        const plan = prepareTestPlan(ID, n, total);
+        expect(new Set(plan.testSeqs).size).toBe(n);
+        expect(plan.testSeqs.every((seq) => seq >= 0n && seq < BigInt(total))).toBe(true);
+        expect([...plan.testSeqs].sort((a, b) => (a < b ? -1 : 1))).toEqual(plan.testSeqs);
+        expect(plan.commitment).toBe(checklistCommitment(ID, plan.salt, plan.testSeqs));
+        expect(checklistCommitmentOfHash(ID, plan.salt, seqsHashOf(plan))).toBe(plan.commitment);
       }),
       { numRuns: 50 },
     );
   });
 
-  it("tells which positions are tests and whether an output there is right", () => {
-    const plan = prepareTestPlan(
-      [new Uint8Array([1]), new Uint8Array([2])],
-      [out(10), out(20)],
-      100,
-      seqRandom([40, 7]),
+  it("a Supplier that processed everything seals the γ_c the Customer computed from its own outputs", () => {
+    const plan = prepareTestPlan(ID, 2, 100, seqRandom([40, 7]));
+    expect(plan.testSeqs).toEqual([7n, 40n]);
+    expect(isTestPosition(plan, 7n)).toBe(true);
+    expect(isTestPosition(plan, 8n)).toBe(false);
+    const expected = new Map<bigint, Bytes32>([[7n, outputHashOf({ ok: true, output: out(70) })]]);
+    expect(gammaOfPlan(plan, expected)).toBeUndefined(); // one test output still missing
+    // The Customer's own execution failed at 40: the empty output, as a Supplier publishes a failure.
+    expected.set(40n, outputHashOf({ ok: false }));
+    const ledger = new OutputLedger();
+    ledger.record([
+      { seq: 7n, output: out(70) },
+      { seq: 40n, output: new Uint8Array() },
+      { seq: 41n, output: out(1) },
+    ]);
+    expect(gammaOfPlan(plan, expected)).toBe(ledger.gamma(ID, plan.salt, plan.testSeqs));
+    expect(gammaOfPlan(plan, expected)).toBe(
+      gamma(ID, plan.salt, [
+        { seq: 7n, output: out(70) },
+        { seq: 40n, output: new Uint8Array() },
+      ]),
     );
-    expect(plan.tests.map((t) => t.seq)).toEqual([7n, 40n]);
-    expect(testInputAt(plan, 7n)).toEqual(new Uint8Array([1]));
-    expect(testInputAt(plan, 8n)).toBeUndefined();
-    expect(checkTestOutput(plan, 40n, out(20))).toBe(true);
-    expect(checkTestOutput(plan, 40n, out(21))).toBe(false);
-    expect(checkTestOutput(plan, 41n, out(20))).toBeUndefined();
+    // γ is bound to the allocation: the same checklist and outputs under another id differ.
+    expect(ledger.gamma(`0x${"b2".repeat(32)}`, plan.salt, plan.testSeqs)).not.toBe(
+      gammaOfPlan(plan, expected),
+    );
   });
 });
 
@@ -83,13 +90,14 @@ describe("OutputLedger", () => {
           { seq: 3n, output: out(3) },
         ]),
       ).toHaveLength(1);
-      expect(again.gamma(`0x${"01".repeat(32)}`, [1n, 2n, 3n])).toBe(
+      expect(again.gamma(ID, `0x${"01".repeat(32)}`, [1n, 2n, 3n])).toBe(
         gamma(
+          ID,
           `0x${"01".repeat(32)}`,
           [1, 2, 3].map((s) => ({ seq: BigInt(s), output: out(s) })),
         ),
       );
-      expect(again.gamma(`0x${"01".repeat(32)}`, [1n, 4n])).toBeUndefined();
+      expect(again.gamma(ID, `0x${"01".repeat(32)}`, [1n, 4n])).toBeUndefined();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

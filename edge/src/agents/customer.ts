@@ -1,10 +1,12 @@
 // The Customer agent (paper §3.2–§3.4): publishes its service (content-addressed), posts its offer,
-// and for each allocation it gets: prepares n hidden test inputs and their outputs with its own
-// copy of the service and commits to them in its Accept (Γ); when the allocation runs, streams its
-// source at λ with the tests mixed in at secret positions; takes every replica's outputs and
-// delivers the first good one per input downstream; after the end reveals the checklist, collects
-// the Suppliers' sealed results, disputes the replicas that failed a test on the live stream and
-// settles. Restartable: the plan and the stream position are stored before they are used.
+// and for each allocation it gets: draws n secret positions of its live stream and a salt and
+// commits to them in its Accept (Γ); when the allocation runs, streams its source at λ — the test
+// positions are ordinary live inputs — and runs its own copy of the service on the inputs at those
+// positions as they pass; takes every replica's outputs and delivers the first good one per input
+// downstream; after the end freezes which replicas answered a test position wrongly or not at all
+// (the dispute mask), reveals the checklist, collects the Suppliers' sealed results and settles
+// with the mask in one transaction, which only it may send (issue 14 threat 1). Restartable: the
+// plan, the stream position and its own test outputs are stored before they are used.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { allocationChannels, PulsarTimeoutError, type Reader } from "@surplus/adapters/pulsar";
@@ -18,12 +20,18 @@ import {
   toWire,
 } from "@surplus/core";
 import { MarketRevertError } from "../channels/chain.ts";
-import { inputPublisher, seqOf } from "../channels/pulsar.ts";
+import { inputPublisher, readStream, seqOf } from "../channels/pulsar.ts";
 import type { ChainRecord, InputPublisher, SignedResult } from "../ports.ts";
-import { feedInputs, OutputCollector } from "../roles/customer.ts";
+import { feedInputs, OutputCollector, tapTests } from "../roles/customer.ts";
 import { ServiceSandbox, serviceHash } from "../sandbox/index.ts";
 import type { InputSource } from "../sources/index.ts";
-import { prepareTestPlan, type TestPlan } from "../verification/test-plan.ts";
+import {
+  gammaOfPlan,
+  outputHashOf,
+  prepareTestPlan,
+  seqsHashOf,
+  type TestPlan,
+} from "../verification/test-plan.ts";
 import { Agent, type AgentOptions, ChainState, type DealState, sleep } from "./agent.ts";
 import type { StoredDeal } from "./store.ts";
 
@@ -65,9 +73,8 @@ export interface CustomerAgentOptions extends AgentOptions {
 
 interface WirePlan {
   readonly salt: Bytes32;
-  readonly gamma: Bytes32;
   readonly commitment: Bytes32;
-  readonly tests: ReadonlyArray<{ seq: string; input: string; outputHash: Bytes32 }>;
+  readonly testSeqs: readonly string[];
 }
 
 export interface CustomerState extends DealState {
@@ -77,30 +84,27 @@ export interface CustomerState extends DealState {
   plan: WirePlan;
   /** The next input to send (resume point). */
   nextSeq: string;
+  /** The Customer's own output hash at each test position it has run (seq → keccak256(output)). */
+  expected: Record<string, Bytes32>;
+  /** The dispute mask, frozen from the live outputs before the checklist is revealed. */
+  disputed?: number;
   /** Outputs delivered downstream (this run). */
   delivered?: number;
 }
 
-const toPlan = (w: WirePlan): TestPlan => ({
+const toPlan = (id: Bytes32, w: WirePlan): TestPlan => ({
+  allocationId: id,
   salt: w.salt,
-  gamma: w.gamma,
   commitment: w.commitment,
-  tests: w.tests.map((t) => ({
-    seq: BigInt(t.seq),
-    input: new Uint8Array(Buffer.from(t.input, "base64")),
-    outputHash: t.outputHash,
-  })),
+  testSeqs: w.testSeqs.map(BigInt),
 });
 const fromPlan = (p: TestPlan): WirePlan => ({
   salt: p.salt,
-  gamma: p.gamma,
   commitment: p.commitment,
-  tests: p.tests.map((t) => ({
-    seq: t.seq.toString(),
-    input: Buffer.from(t.input).toString("base64"),
-    outputHash: t.outputHash,
-  })),
+  testSeqs: p.testSeqs.map(String),
 });
+const expectedOf = (state: CustomerState) =>
+  new Map(Object.entries(state.expected ?? {}).map(([k, v]) => [BigInt(k), v]));
 
 export class CustomerAgent extends Agent<CustomerState> {
   override readonly options: CustomerAgentOptions;
@@ -133,44 +137,23 @@ export class CustomerAgent extends Agent<CustomerState> {
     return raw as CustomerState;
   }
 
-  /** Prepares the hidden tests of this allocation and the commitment Γ its Accept carries. */
+  /**
+   * Draws this allocation's secret checklist — n positions of the live stream and a salt — and the
+   * commitment Γ its Accept carries. Nothing is run yet: the tests are live inputs, whose outputs
+   * the Customer computes as they pass.
+   */
   protected async begin(a: Allocation, id: Bytes32): Promise<{ state: CustomerState; commitment: Bytes32 }> {
     if (a.serviceHash !== this.serviceHash)
       throw new Error(`names service ${a.serviceHash}, but this Customer runs ${this.serviceHash}`);
-    // The tests are sample inputs the service answers: a failure (a trap, or a time budget that
-    // depends on the machine) has no output to commit to. Samples it fails on are drawn again, up
-    // to four times the tests needed.
-    const inputs: Uint8Array[] = [];
-    const outputs: Uint8Array[] = [];
-    const failures: string[] = [];
-    let drawn = 0;
-    const sandbox = ServiceSandbox.load(this.options.job.wasm, { expectedHash: a.serviceHash });
-    try {
-      while (inputs.length < a.testCount && drawn < 4 * a.testCount) {
-        const batch = await this.options.source.samples(a.testCount - inputs.length);
-        if (batch.length === 0) break;
-        drawn += batch.length;
-        (await sandbox.process(batch)).forEach((r, i) => {
-          if (!r.ok) failures.push(r.error);
-          else {
-            inputs.push(batch[i]!);
-            outputs.push(r.output);
-          }
-        });
-      }
-    } finally {
-      await sandbox.close();
-    }
-    if (inputs.length < a.testCount)
-      throw new Error(
-        `the service answered ${inputs.length} of ${drawn} sample inputs, and ${a.testCount} tests are needed ` +
-          `(failures: ${[...new Set(failures)].join("; ")})`,
-      );
-    if (failures.length)
-      this.log("tests.redrawn", { allocation: id, failed: failures.length, reasons: [...new Set(failures)] });
-    const plan = prepareTestPlan(inputs, outputs, a.inputsPerSecond * (a.end - a.start));
+    const plan = prepareTestPlan(id, a.testCount, a.inputsPerSecond * (a.end - a.start));
     return {
-      state: { phase: "allocated", commitment: plan.commitment, plan: fromPlan(plan), nextSeq: "0" },
+      state: {
+        phase: "allocated",
+        commitment: plan.commitment,
+        plan: fromPlan(plan),
+        nextSeq: "0",
+        expected: {},
+      },
       commitment: plan.commitment,
     };
   }
@@ -242,11 +225,16 @@ export class CustomerAgent extends Agent<CustomerState> {
     if (record.state === ChainState.MediationRequested && p !== "settled") this.save(deal, "settled");
   }
 
-  /** ⑤ stream, ⑥ reveal, ⑧ dispute and settle — resumable from each stored phase. */
+  /**
+   * ⑤ stream (running the service on the inputs at the test positions as they pass), freeze the
+   * dispute mask, ⑥ reveal the checklist, collect the sealed results, ⑧ settle with the mask —
+   * resumable from each stored phase.
+   */
   async #run(deal: StoredDeal<CustomerState>, running: number): Promise<void> {
     const a = deal.allocation;
     const ch = allocationChannels(deal.id, a.suppliers, this.options.layout);
-    const plan = toPlan(deal.state.plan);
+    const plan = toPlan(deal.id, deal.state.plan);
+    deal.state.expected ??= {};
     const total = BigInt(a.inputsPerSecond * (a.end - a.start));
     deal.state.delivered = 0;
     const collector = new OutputCollector(plan, a.suppliers, (seq, output, from) => {
@@ -273,9 +261,15 @@ export class CustomerAgent extends Agent<CustomerState> {
         }),
       10_000,
     );
+    const runningSuppliers = a.suppliers.filter((_, i) => (running & (1 << i)) !== 0);
     try {
       if (deal.state.phase === "streaming") {
         while (this.running && Date.now() / 1000 < a.start) await sleep(100);
+        const tests = new TestRunner(this.options.job.wasm, a.serviceHash, (seq, hash, error) => {
+          deal.state.expected[seq.toString()] = hash;
+          this.store.save(deal);
+          if (error) this.log("test.failed", { allocation: deal.id, seq: seq.toString(), error });
+        });
         const inner = await inputPublisher(this.options.bus, ch.input, `input-${this.address}`);
         const publisher: InputPublisher = {
           publish: async (batch) => {
@@ -290,21 +284,23 @@ export class CustomerAgent extends Agent<CustomerState> {
           allocation: deal.id,
           from: deal.state.nextSeq,
           total: total.toString(),
-          tests: plan.tests.length,
+          tests: plan.testSeqs.length,
         });
         try {
           await feedInputs({
-            plan,
             publisher,
             inputsPerSecond: a.inputsPerSecond,
             total,
             fromSeq: BigInt(deal.state.nextSeq),
             source: () => this.options.source.next(),
+            // After the batch is out, so a test position costs the stream no time.
+            sent: tapTests(plan, (seq, input) => tests.run(seq, input)),
             signal: ctl.signal,
           });
         } finally {
           clearInterval(watchStop);
           await inner.close().catch(() => undefined);
+          await tests.close();
         }
         if (!this.running) return;
         this.save(deal, "streamed");
@@ -314,23 +310,44 @@ export class CustomerAgent extends Agent<CustomerState> {
         return;
       }
       if (deal.state.phase === "streamed") {
-        // Let the end pass on the chain (settle needs it) and the last outputs arrive.
+        // Let the end pass on the chain (settle needs it) and the last outputs arrive: answers at
+        // the test positions count until every running replica gave them, at most 5 s after the end.
         while (this.running && Date.now() / 1000 < a.end + 1) await sleep(200);
-        const until = Date.now() + 3_000;
-        while (this.running && Date.now() < until && deal.state.delivered! < Number(total)) await sleep(100);
+        const until = Date.now() + 4_000;
+        const answered = () =>
+          runningSuppliers.every((s) => collector.replicas.get(s)!.atTests.size === plan.testSeqs.length);
+        while (this.running && Date.now() < until && (deal.state.delivered! < Number(total) || !answered()))
+          await sleep(100);
         if (!this.running) return;
+        await this.#completeTests(deal, plan, ch.input);
+        // Frozen before the reveal: an answer that comes once the positions are known is not live.
+        collector.freeze();
+        const expected = expectedOf(deal.state);
+        deal.state.disputed = collector.disputeMask(a.suppliers, expected) & running;
+        a.suppliers.forEach((s, i) => {
+          this.log("replica.checked", {
+            allocation: deal.id,
+            supplier: s,
+            rightTests: collector.rightTests(s, expected).length,
+            tests: plan.testSeqs.length,
+            outputs: collector.replicas.get(s)!.outputs,
+            disputed: (deal.state.disputed! & (1 << i)) !== 0,
+          });
+        });
         this.log("stream.ended", {
           allocation: deal.id,
           delivered: deal.state.delivered,
           total: total.toString(),
+          disputed: deal.state.disputed,
         });
+        this.store.save(deal);
         const producer = await this.options.bus.createProducer(ch.checklist, {
           producerName: `checklist-${this.address}`,
         });
         try {
           await producer.send({
             payload: new TextEncoder().encode(
-              toWire({ allocationId: deal.id, salt: plan.salt, testSeqs: plan.tests.map((t) => t.seq) }),
+              toWire({ allocationId: deal.id, salt: plan.salt, testSeqs: plan.testSeqs }),
             ),
             properties: { type: "Checklist" },
           });
@@ -340,36 +357,29 @@ export class CustomerAgent extends Agent<CustomerState> {
         this.save(deal, "revealed");
       }
       if (deal.state.phase !== "revealed") return;
-      const runningSuppliers = a.suppliers.filter((_, i) => (running & (1 << i)) !== 0);
+      const gammaC = gammaOfPlan(plan, expectedOf(deal.state));
+      if (!gammaC) throw new Error("the Customer's own outputs at the test positions are incomplete");
       const reveal = (await this.options.chain.windows()).reveal;
       const waitUntil = Date.now() + (this.options.resultWaitMs ?? Math.min(30_000, (reveal * 1000) / 3));
       while (this.running && Date.now() < waitUntil && runningSuppliers.some((s) => !results.has(s)))
         await sleep(100);
       if (!this.running) return;
-      const mask = collector.disputeMask(a.suppliers) & running;
-      a.suppliers.forEach((s, i) => {
-        const r = collector.replicas.get(s)!;
-        this.log("replica.checked", {
-          allocation: deal.id,
-          supplier: s,
-          rightTests: r.rightTests.length,
-          tests: plan.tests.length,
-          outputs: r.outputs,
-          result: results.has(s),
-          disputed: (mask & (1 << i)) !== 0,
-        });
-      });
-      if (mask) await this.tx("dispute", deal, () => this.options.chain.dispute(a, mask));
+      const mask = deal.state.disputed ?? 0;
       const args = a.suppliers.map((s) => {
         const r = results.get(s);
         return r ? { seal: r.seal, signature: r.signature } : NO_RESULT;
+      });
+      this.log("results.collected", {
+        allocation: deal.id,
+        results: a.suppliers.filter((s) => results.has(s)).length,
+        disputed: mask,
       });
       // The chain's clock may trail the wall clock by a second or two: settle as soon as the
       // contract sees the end (DeadlineNotReached), for at most 30 s.
       const settled = await this.tx("settle", deal, async () => {
         for (let attempt = 0; ; attempt++) {
           try {
-            return await this.options.chain.settle(a, plan.gamma, args);
+            return await this.options.chain.settle(a, plan.salt, seqsHashOf(plan), gammaC, args, mask);
           } catch (error) {
             const early = error instanceof MarketRevertError && error.errorName === "DeadlineNotReached";
             if (!early || attempt >= 30 || !this.running) throw error;
@@ -385,6 +395,23 @@ export class CustomerAgent extends Agent<CustomerState> {
       await Promise.allSettled(loops);
       await Promise.allSettled(readers.map((r) => r.close()));
     }
+  }
+
+  /**
+   * Runs the service on test positions it has no output for yet — after a restart mid-stream the
+   * inputs it sent are gone from memory — reading them back from the retained input channel.
+   */
+  async #completeTests(deal: StoredDeal<CustomerState>, plan: TestPlan, inputTopic: string): Promise<void> {
+    const missing = plan.testSeqs.filter((seq) => deal.state.expected[seq.toString()] === undefined);
+    if (missing.length === 0) return;
+    const found = await readStream(this.options.bus, inputTopic, new Set(missing));
+    const runner = new TestRunner(this.options.job.wasm, this.serviceHash, (seq, hash) => {
+      deal.state.expected[seq.toString()] = hash;
+    });
+    for (const [seq, m] of found) runner.run(seq, m.payload);
+    await runner.close();
+    this.store.save(deal);
+    this.log("tests.recovered", { allocation: deal.id, missing: missing.length, found: found.size });
   }
 
   /** One replica's output channel: outputs into the collector, its sealed result into `results`. */
@@ -420,6 +447,46 @@ export class CustomerAgent extends Agent<CustomerState> {
         payload: m.payload,
         ...(m.properties.error ? { error: m.properties.error } : {}),
       });
+    }
+  }
+}
+
+/**
+ * The Customer's own execution of the service on the inputs at its test positions, one at a time
+ * in the background, so the stream never waits for it. A failure stands for the empty output, as a
+ * Supplier publishes it.
+ */
+class TestRunner {
+  readonly #sandbox: ServiceSandbox;
+  readonly #done: (seq: bigint, outputHash: Bytes32, error?: string) => void;
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    wasm: Uint8Array,
+    hash: Bytes32,
+    done: (seq: bigint, outputHash: Bytes32, error?: string) => void,
+  ) {
+    this.#sandbox = ServiceSandbox.load(wasm, { expectedHash: hash });
+    this.#done = done;
+  }
+
+  run(seq: bigint, input: Uint8Array): void {
+    this.#queue = this.#queue
+      .then(async () => {
+        const [r] = await this.#sandbox.process([input]);
+        this.#done(seq, outputHashOf(r!), r!.ok ? undefined : r!.error);
+      })
+      // The sandbox itself failed: the position stays without output, and is run again from the
+      // retained input channel before the reveal.
+      .catch(() => undefined);
+  }
+
+  /** Waits for the queued executions, then frees the sandbox. */
+  async close(): Promise<void> {
+    try {
+      await this.#queue;
+    } finally {
+      await this.#sandbox.close();
     }
   }
 }

@@ -1,8 +1,10 @@
 // The Mediator agent (paper ⑨–⑪): accepts the allocations that name it, and when one is in
-// MediationRequested re-executes the n test inputs from the retained input channel with the
-// revealed salt, checks each disputed Supplier's live outputs at the test positions, and posts its
+// MediationRequested re-executes the inputs at the revealed test positions, read from the retained
+// input channel, with the revealed salt; checks each Supplier's live outputs at those positions —
+// only what its output channel held before the checklist was published counts: an output sent once
+// the positions were known is not live (a lazy Supplier computing them late) — and posts its
 // finding to the contract before the mediation deadline. The contract assigns fault and pays.
-import { allocationChannels } from "@surplus/adapters/pulsar";
+import { allocationChannels, PulsarTimeoutError, type ReceivedMessage } from "@surplus/adapters/pulsar";
 import { NO_RESULT } from "@surplus/contracts";
 import {
   type Address,
@@ -12,7 +14,7 @@ import {
   type Hex,
   parse,
 } from "@surplus/core";
-import { readStream } from "../channels/pulsar.ts";
+import { readStream, seqOf } from "../channels/pulsar.ts";
 import type { ChainRecord, ResultArg } from "../ports.ts";
 import { mediate } from "../roles/mediator.ts";
 import { ServiceSandbox } from "../sandbox/index.ts";
@@ -65,12 +67,15 @@ export class MediatorAgent extends Agent<MediatorState> {
     const inputs = await readStream(this.options.bus, ch.input, wanted);
     const published = new Map<Address, Map<bigint, Uint8Array>>();
     const results: ResultArg[] = [];
+    let late = 0;
     for (const s of a.suppliers) {
       const topic = ch.outputs[s.toLowerCase()]!;
-      const found = await readStream(this.options.bus, topic, wanted);
-      published.set(s, new Map([...found].map(([seq, msg]) => [seq, msg.payload])));
+      const found = await this.#liveOutputs(topic, wanted, m.publishTime);
+      late += found.late;
+      published.set(s, new Map([...found.live].map(([seq, msg]) => [seq, msg.payload])));
       results.push(await this.#resultOf(topic, s));
     }
+    if (late) this.log("mediation.late-outputs", { allocation: deal.id, late });
     const wasm = await this.options.services.get(a.serviceHash);
     const sandbox = ServiceSandbox.load(wasm, { expectedHash: a.serviceHash });
     let finding: Awaited<ReturnType<typeof mediate>>;
@@ -94,6 +99,35 @@ export class MediatorAgent extends Agent<MediatorState> {
       this.save(deal, "mediated");
       this.log("mediation.done", { allocation: deal.id, lazyMask: lazy, ms: Date.now() - started });
     }
+  }
+
+  /**
+   * A Supplier's outputs at the test positions as its retained output channel holds them: the first
+   * per position published before `beforeMs` (the checklist's publish time, set by the broker) is
+   * live; those after are counted as late and ignored.
+   */
+  async #liveOutputs(topic: string, wanted: ReadonlySet<bigint>, beforeMs: number) {
+    const reader = await this.options.bus.createReader(topic, { startMessageId: "earliest" });
+    const live = new Map<bigint, ReceivedMessage>();
+    let late = 0;
+    try {
+      for (;;) {
+        let msg: ReceivedMessage;
+        try {
+          msg = await reader.readNext(1_000);
+        } catch (error) {
+          if (error instanceof PulsarTimeoutError) break; // the end of what the topic holds
+          throw error;
+        }
+        const seq = seqOf(msg);
+        if (seq === undefined || !wanted.has(seq) || live.has(seq)) continue;
+        if (msg.publishTime < beforeMs) live.set(seq, msg);
+        else late++;
+      }
+    } finally {
+      await reader.close().catch(() => undefined);
+    }
+    return { live, late };
   }
 
   /** A Supplier's sealed result from its output channel (the last one it posted), or none. */

@@ -6,22 +6,26 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { allocationChannels } from "@surplus/adapters/pulsar";
+import { NO_RESULT } from "@surplus/contracts";
 import {
   type Address,
   type Allocation,
   type Bytes32,
+  type Checklist,
   checklist as checklistSchema,
   parse,
   SCHEMA_VERSION,
   type SupplierOffer,
+  testSeqsHash,
   toWire,
 } from "@surplus/core";
-import { outputPublisher, subscribeInputs } from "../channels/pulsar.ts";
-import type { ChainRecord } from "../ports.ts";
+import { outputPublisher, readStream, subscribeInputs } from "../channels/pulsar.ts";
+import type { ChainRecord, SignedResult } from "../ports.ts";
 import { SupplierJob } from "../roles/supplier-job.ts";
 import { type Isolation, ServiceSandbox } from "../sandbox/index.ts";
 import { OutputLedger } from "../verification/ledger.ts";
 import type { SupplierStrategy } from "../verification/strategy.ts";
+import { FAILED_OUTPUT } from "../verification/test-plan.ts";
 import { Agent, type AgentOptions, ChainState, type DealState, sleep } from "./agent.ts";
 import type { StoredDeal } from "./store.ts";
 
@@ -223,7 +227,9 @@ export class SupplierAgent extends Agent<SupplierState> {
       const w = await this.options.chain.windows();
       const c = await this.#checklist(ch.checklist, id, (a.end + w.reveal) * 1000);
       if (!c) return; // the Customer never revealed: the reveal timeout pays this Supplier
+      if (this.options.strategy?.frontRun) await this.#answerLate(deal, c, ledger, sandbox, outTopic);
       const result = await job.result(c, this.options.signer, this.options.domain);
+      if (this.options.strategy?.frontRun) await this.#settleFirst(deal, c, ledger, result);
       const producer = await this.options.bus.createProducer(outTopic, {
         producerName: `result-${this.address}`,
       });
@@ -242,6 +248,66 @@ export class SupplierAgent extends Agent<SupplierState> {
       await input.close().catch(() => undefined);
       await output.close().catch(() => undefined);
     }
+  }
+
+  /**
+   * The front-running lazy strategy, first half: the test positions it skipped are now known, so it
+   * reads their inputs back from the retained input channel, runs them and publishes the outputs
+   * on its output channel (under a producer of its own, past the broker's deduplication), as if
+   * they had been live. They are late: the Customer froze its dispute mask before the reveal, and
+   * the Mediator counts only outputs published before the checklist.
+   */
+  async #answerLate(
+    deal: StoredDeal<SupplierState>,
+    c: Checklist,
+    ledger: OutputLedger,
+    sandbox: ServiceSandbox,
+    outTopic: string,
+  ): Promise<void> {
+    const a = deal.allocation;
+    const ch = allocationChannels(deal.id, a.suppliers, this.options.layout);
+    const missing = new Set(c.testSeqs.filter((seq) => !ledger.has(seq)));
+    if (missing.size === 0) return;
+    const inputs = [...(await readStream(this.options.bus, ch.input, missing))].sort(([x], [y]) =>
+      x < y ? -1 : 1,
+    );
+    const results = await sandbox.process(inputs.map(([, m]) => m.payload));
+    const outputs = inputs.map(([seq], i) => {
+      const r = results[i]!;
+      return r.ok ? { seq, payload: r.output } : { seq, payload: FAILED_OUTPUT, error: r.error };
+    });
+    const late = await outputPublisher(this.options.bus, outTopic, `late-${this.address}`, 0n);
+    try {
+      await late.publish(outputs);
+    } finally {
+      await late.close().catch(() => undefined);
+    }
+    ledger.record(outputs.map((o) => ({ seq: o.seq, output: o.payload })));
+    this.log("frontrun.late-outputs", { allocation: deal.id, outputs: outputs.length });
+  }
+
+  /**
+   * Second half: settle before the Customer with its own seal and γ as γ_c, nobody disputed — what
+   * closed the allocation Settled and paid it P + D before the fix. Only the Customer may settle now.
+   */
+  async #settleFirst(
+    deal: StoredDeal<SupplierState>,
+    c: Checklist,
+    ledger: OutputLedger,
+    own: SignedResult,
+  ): Promise<void> {
+    const a = deal.allocation;
+    const g = ledger.gamma(deal.id, c.salt, c.testSeqs);
+    if (!g) return;
+    const results = a.suppliers.map((s) =>
+      s.toLowerCase() === this.address.toLowerCase()
+        ? { seal: own.seal, signature: own.signature }
+        : NO_RESULT,
+    );
+    const tx = await this.tx("settle", deal, () =>
+      this.options.chain.settle(a, c.salt, testSeqsHash(c.testSeqs), g, results, 0),
+    );
+    this.log(tx ? "frontrun.settled" : "frontrun.refused", { allocation: deal.id });
   }
 
   #count(now: SupplierTotals, before: SupplierTotals): void {

@@ -47,12 +47,24 @@ export class EthersMarketChain implements MarketChain {
     return this.#windows;
   }
 
-  dispute(a: Allocation, mask: number): Promise<TxOutcome> {
-    return this.#send(() => this.#market.getFunction("dispute")(toTerms(a), mask));
-  }
-
-  settle(a: Allocation, gamma: Bytes32, results: readonly ResultArg[]): Promise<TxOutcome> {
-    return this.#send(() => this.#market.getFunction("settle")(toTerms(a), gamma, results.map(tuple)));
+  settle(
+    a: Allocation,
+    salt: Bytes32,
+    seqsHash: Bytes32,
+    gammaC: Bytes32,
+    results: readonly ResultArg[],
+    disputedMask: number,
+  ): Promise<TxOutcome> {
+    return this.#send(() =>
+      this.#market.getFunction("settle")(
+        toTerms(a),
+        salt,
+        seqsHash,
+        gammaC,
+        results.map(tuple),
+        disputedMask,
+      ),
+    );
   }
 
   mediate(

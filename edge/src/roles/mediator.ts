@@ -1,14 +1,17 @@
-// The Mediator's finding (paper ⑨–⑩): re-execute the n test inputs from the retained input channel,
-// compute γ_m with the revealed salt, and check each disputed Supplier's live output stream at the
-// test positions (the lazy-Supplier check). The contract then assigns fault from γ_m and the mask.
+// The Mediator's finding (paper ⑨–⑩): re-execute the inputs at the revealed test positions, taken
+// from the retained input channel, compute γ_m with the revealed salt, and check each Supplier's
+// live output stream at those positions (the lazy-Supplier check): an output missing, wrong, or
+// published only after the checklist was revealed is lazy. The contract assigns fault from γ_m and
+// the mask.
 import { type Address, type Bytes32, type Checklist, gamma, hashBytes } from "@surplus/core";
 import type { ServiceSandbox } from "../sandbox/index.ts";
+import { FAILED_OUTPUT } from "../verification/test-plan.ts";
 
 export interface MediationInputs {
   readonly checklist: Checklist;
   /** The inputs at the test positions, as the retained input channel holds them. */
   readonly inputs: ReadonlyMap<bigint, Uint8Array>;
-  /** Each Supplier's published outputs at the test positions (from its retained output channel). */
+  /** Each Supplier's live outputs at the test positions (its retained output channel, before the reveal). */
   readonly published: ReadonlyMap<Address, ReadonlyMap<bigint, Uint8Array>>;
   readonly suppliers: readonly Address[];
   readonly sandbox: ServiceSandbox;
@@ -26,8 +29,9 @@ export async function mediate(m: MediationInputs): Promise<MediationFinding> {
   const inputs = seqs.map((s) => m.inputs.get(s));
   if (inputs.some((i) => i === undefined)) return { gammaM: undefined, lazyMask: 0 };
   const results = await m.sandbox.process(inputs as Uint8Array[]);
-  const outputs = results.map((r) => (r.ok ? r.output : new Uint8Array()));
+  const outputs = results.map((r) => (r.ok ? r.output : FAILED_OUTPUT));
   const gammaM = gamma(
+    m.checklist.allocationId,
     m.checklist.salt,
     seqs.map((seq, i) => ({ seq, output: outputs[i]! })),
   );

@@ -1,6 +1,6 @@
-// The Customer's sensor source: where the live inputs of its stream come from, and where it draws
-// the hidden test inputs so they look like any other input (paper §3.4: a Supplier must not be able
-// to tell them apart).
+// The Customer's sensor source: where the live inputs of its stream come from. The hidden tests
+// are secret positions of this same stream (paper §3.4, issue 14 threat 8), so a source has no
+// notion of a test: every input, tested or not, comes in order, at its time, with its own bytes.
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
@@ -10,8 +10,6 @@ import { syntheticFrame } from "./frames.ts";
 export * from "./frames.ts";
 
 export interface InputSource {
-  /** `n` inputs drawn like the live ones, for the hidden tests. */
-  samples(n: number): Promise<Uint8Array[]>;
   /** The next live input. */
   next(): Promise<Uint8Array>;
 }
@@ -31,32 +29,26 @@ export function telemetry(random: () => number): Uint8Array {
 export function generatorSource(kind: "frames" | "telemetry", seed: number): InputSource {
   const draw = kind === "frames" ? syntheticFrame : telemetry;
   const live = prng(seed);
-  // Tests come from a stream of their own, so they are fresh inputs, not copies of live ones.
-  const tests = prng(seed ^ 0x5eed);
-  return {
-    samples: async (n) => Array.from({ length: n }, () => draw(tests)),
-    next: async () => draw(live),
-  };
+  return { next: async () => draw(live) };
 }
 
-/** One input per line of a text file, in order, starting over at the end; tests are random lines. */
-export function fileSource(path: string, seed = 1): InputSource {
+/**
+ * One input per line of a text file, in order, starting over at the end. `_seed` is kept for
+ * callers of the earlier signature: there is nothing random left to draw.
+ */
+export function fileSource(path: string, _seed?: number): InputSource {
   const lines = readFileSync(path, "utf8")
     .split("\n")
     .filter((l) => l.length > 0)
     .map((l) => new TextEncoder().encode(l));
   if (lines.length === 0) throw new Error(`source file ${path} has no lines`);
-  const random = prng(seed);
   let i = 0;
-  return {
-    samples: async (n) => Array.from({ length: n }, () => lines[Math.floor(random() * lines.length)]!),
-    next: async () => lines[i++ % lines.length]!,
-  };
+  return { next: async () => lines[i++ % lines.length]! };
 }
 
 /**
- * One input per line of a stream (stdin). The tests are the first lines read, held back from the
- * live stream; after the end of the stream its last line repeats (an allocation has a fixed λΔ).
+ * One input per line of a stream (stdin), in order; after the end of the stream its last line
+ * repeats (an allocation has a fixed λΔ).
  */
 export function lineSource(stream: Readable): InputSource {
   const lines = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY })[
@@ -68,12 +60,5 @@ export function lineSource(stream: Readable): InputSource {
     if (!r.done) last = new TextEncoder().encode(r.value);
     return last;
   };
-  return {
-    samples: async (n) => {
-      const out: Uint8Array[] = [];
-      for (let k = 0; k < n; k++) out.push(await read());
-      return out;
-    },
-    next: read,
-  };
+  return { next: read };
 }

@@ -62,13 +62,13 @@ export class OutputLedger {
   }
 
   /** γ over this Supplier's outputs at the revealed test positions; undefined if any is missing. */
-  gamma(salt: Bytes32, testSeqs: readonly bigint[]): Bytes32 | undefined {
+  gamma(allocationId: Bytes32, salt: Bytes32, testSeqs: readonly bigint[]): Bytes32 | undefined {
     const items: SequencedOutputHash[] = [];
     for (const seq of testSeqs) {
       const outputHash = this.#hashes.get(seq);
       if (!outputHash) return undefined;
       items.push({ seq, outputHash });
     }
-    return gammaOfHashes(salt, items);
+    return gammaOfHashes(allocationId, salt, items);
   }
 }

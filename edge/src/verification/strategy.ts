@@ -11,6 +11,13 @@ export interface SupplierStrategy {
   readonly processProbability: number;
   readonly cheatMode: CheatMode;
   readonly seed: number;
+  /**
+   * A strategic lazy Supplier (issue 14 threat 1): once the Customer reveals its checklist it reads
+   * the inputs at the test positions from the retained input channel, runs them late, publishes
+   * those outputs as if live, seals a matching γ and tries to settle before the Customer does.
+   * @default false
+   */
+  readonly frontRun?: boolean;
 }
 
 export const HONEST: SupplierStrategy = { processProbability: 1, cheatMode: CheatMode.Skip, seed: 0 };
