@@ -2,7 +2,7 @@ import { defineConfig } from "vitest/config";
 
 // Two projects:
 // - unit: pure and in-memory tests, no services;
-// - integration: tests against the real services (Pulsar, DynamoDB Local, a Hardhat node),
+// - integration: tests against the real services (Pulsar, DynamoDB on moto, a Hardhat node),
 //   which localstack's global setup starts once per run and shares.
 export default defineConfig({
   test: {

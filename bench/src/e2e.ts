@@ -1,6 +1,6 @@
 // npm run bench:e2e — the protocol's stage latencies on the local market with 10 Suppliers and
 // 10 Customers (two of the Suppliers skip inputs, so some allocations go to mediation), on the real
-// services: Pulsar, DynamoDB Local, a Hardhat node; the Allocator's offer round every second. Writes bench/results/e2e.json.
+// services: Pulsar, DynamoDB (moto), a Hardhat node; the Allocator's offer round every second. Writes bench/results/e2e.json.
 //
 //   offer → allocation delivered   Customer posts its offer → the signed allocation reaches its agent
 //   accepted → Running             last party's Accept published → first agent sees Running on-chain
@@ -11,7 +11,7 @@
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import { startChain } from "../../localstack/src/chain.ts";
-import { startDynamoDbLocal } from "../../localstack/src/dynamodb.ts";
+import { startLocalDynamoDb } from "../../localstack/src/dynamodb.ts";
 import { LocalMarket, type MarketScenario } from "../../localstack/src/market/harness.ts";
 import { startPulsar, stopPulsar } from "../../localstack/src/pulsar.ts";
 import { report } from "./report.ts";
@@ -43,7 +43,7 @@ const scenario: MarketScenario = {
 
 const load0 = loadavg()[0]!;
 const pulsar = await startPulsar({ log });
-const dynamo = await startDynamoDbLocal({ log });
+const dynamo = await startLocalDynamoDb({ log });
 const chain = await startChain({ log });
 const stops = async () => {
   await dynamo.stop().catch(() => undefined);

@@ -1,5 +1,5 @@
 // ./surplus market — the whole protocol end to end on this machine, on the real services:
-// Apache Pulsar, DynamoDB Local and a Hardhat node with the market contract. The Allocator and the
+// Apache Pulsar, DynamoDB (moto) and a Hardhat node with the market contract. The Allocator and the
 // verifier-bridge run their use cases (the Lambda handlers' code) under a one-second local
 // scheduler; Customers, Suppliers and the Mediator run the edge agents (what `surplus-edge run`
 // runs) and talk to each other only through Pulsar and the chain. Prints live progress and ends
@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { Bytes32 } from "@surplus/core";
 import { startChain } from "./chain.ts";
-import { startDynamoDbLocal } from "./dynamodb.ts";
+import { startLocalDynamoDb } from "./dynamodb.ts";
 import { LocalMarket, type MarketEvent, type MarketScenario } from "./market/harness.ts";
 import { say, short } from "./market/log.ts";
 import { startPulsar, stopPulsar } from "./pulsar.ts";
@@ -99,7 +99,7 @@ process.on("unhandledRejection", fail);
 
 const pulsar = await startPulsar({ log: (l) => say("market", `pulsar: ${l}`) });
 if (pulsar.startedHere) stops.push(async () => void (await stopPulsar()));
-const dynamo = await startDynamoDbLocal({ log: (l) => say("market", `dynamodb: ${l}`) });
+const dynamo = await startLocalDynamoDb({ log: (l) => say("market", `dynamodb: ${l}`) });
 stops.push(() => dynamo.stop());
 const chain = await startChain({ log: (l) => say("market", `chain: ${l}`) });
 stops.push(() => chain.stop());
@@ -369,7 +369,7 @@ runtime from another terminal — a funded Supplier and Customer are ready (keys
   SURPLUS_KEYSTORE_PASSWORD=${LocalMarket.KEYSTORE_PASSWORD} ./surplus node edge/bin/surplus-edge.ts run --config ${attach.customer} --pretty --exit-when-done
   Pulsar          ${pulsar.webUrl}   tenant ${m.layout.tenant}
   chain JSON-RPC  ${chain.rpcUrl}   market ${m.deployed.marketAddress}
-  DynamoDB Local  ${dynamo.endpoint}   tables ${m.prefix}*
+  DynamoDB (moto) ${dynamo.endpoint}   tables ${m.prefix}*
 Stop with Ctrl-C (it stops everything this command started).`);
 } else {
   await stopAll();
