@@ -47,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
       : join(here, "../../.data/experiments", `seed-${seed}${values.quick ? "-quick" : ""}`));
   const options = values.quick
     ? {
-        fig5: { ...FIG5, suppliers: 12, customers: 12, rounds: 20 },
+        fig5: { ...FIG5, suppliers: 14, customers: 14, rounds: 20, frontRunners: 2 },
         fig6: { ...FIG6, jobs: 50 },
         propertyRuns: 200,
       }

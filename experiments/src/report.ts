@@ -7,6 +7,9 @@ import { deriveTable6, PAPER_TABLE6_INPUTS, PAPER_TABLE6_PRINTED } from "@surplu
 import { customerBreakEven } from "./analysis.ts";
 import {
   breakEvenOf,
+  type Fig5Group,
+  fig5Groups,
+  frontRunnerSummary,
   type GroupSummary,
   groupSummary,
   linearity,
@@ -20,14 +23,17 @@ const usd = (x: number, digits = 2) =>
   `${x < 0 && x.toFixed(digits) !== (0).toFixed(digits) ? "−" : ""}$${Math.abs(x).toFixed(digits)}`;
 /** Axis labels: −$200, $4.0. */
 const usdTick = (y: number, digits: number) => usd(y, digits);
+/** A Fig. 5 line's name: its P(s), or what the front-running Suppliers do. */
+const groupName = (g: Fig5Group) =>
+  g.frontRun ? "front-running lazy (P(s) = 0 %, tests answered late, settles first)" : `P(s) = ${pct(g.pS)}`;
 const reasonName = (r: number) => Object.entries(CloseReason).find(([, v]) => v === r)?.[0] ?? String(r);
 
 /** Fig. 5 as SVG: cumulative Supplier utility against allocations, one line (and min–max band) per group. */
 export function fig5Svg(v: Variant): string {
   const e = v.fig5;
-  const groups = [...new Set(e.supplierP)];
-  const series = groups.map((pS, gi) => {
-    const members = e.cumulative.filter((_, i) => e.supplierP[i] === pS);
+  const groups = fig5Groups(e);
+  const series = groups.map((g, gi) => {
+    const members = g.members.map((i) => e.cumulative[i]!);
     const len = Math.min(...members.map((c) => c.length));
     const points: Array<[number, number]> = [[0, 0]];
     const band: Array<[number, number, number]> = [[0, 0, 0]];
@@ -37,7 +43,7 @@ export function fig5Svg(v: Variant): string {
       band.push([k + 1, Math.min(...ys), Math.max(...ys)]);
     }
     return {
-      name: `P(s) = ${pct(pS)} (${members.length} Suppliers)`,
+      name: `${groupName(g)} (${members.length} Suppliers)`,
       color: PALETTE[gi % PALETTE.length]!,
       points,
       band,
@@ -49,13 +55,12 @@ export function fig5Svg(v: Variant): string {
   const overlapping = groups.filter((_, i) =>
     finals.some((f, j) => j !== i && Math.abs(f - finals[i]!) < range * 0.005),
   );
+  const names = overlapping.map((g) => (g.frontRun ? "the front-runners" : `P(s) = ${pct(g.pS)}`));
   return lineChart({
     title: `Fig. 5 — cumulative Supplier utility (${v.short})`,
     subtitle: [
       `${e.options.suppliers} Suppliers × ${e.options.customers} Customers, ${e.options.rounds} offers each; line = group mean, band = group min–max`,
-      ...(overlapping.length > 1
-        ? [`the lines of P(s) = ${overlapping.map((p) => pct(p)).join(", ")} lie on top of each other`]
-        : []),
+      ...(overlapping.length > 1 ? [`the lines of ${names.join(", ")} lie on top of each other`] : []),
     ],
     xLabel: "allocations completed by the Supplier",
     yLabel: "cumulative utility (US dollars)",
@@ -67,25 +72,27 @@ export function fig5Svg(v: Variant): string {
 /** Fig. 5 relative to the group that never processes: what each P(s) gains over always cheating. */
 export function fig5AdvantageSvg(v: Variant): string {
   const e = v.fig5;
-  const groups = [...new Set(e.supplierP)];
-  const meanAt = (pS: number) => {
-    const members = e.cumulative.filter((_, i) => e.supplierP[i] === pS);
+  const groups = fig5Groups(e);
+  const meanAt = (g: Fig5Group) => {
+    const members = g.members.map((i) => e.cumulative[i]!);
     const len = Math.min(...members.map((c) => c.length));
     return Array.from({ length: len }, (_, k) => members.reduce((a, c) => a + c[k]!, 0) / members.length);
   };
-  const base = meanAt(Math.min(...groups));
-  const series = groups.map((pS, gi) => {
-    const mean = meanAt(pS);
+  const random = groups.filter((g) => !g.frontRun);
+  const lowest = random.reduce((a, b) => (b.pS < a.pS ? b : a));
+  const base = meanAt(lowest);
+  const series = groups.map((g, gi) => {
+    const mean = meanAt(g);
     const points: Array<[number, number]> = [
       [0, 0],
       ...mean.map((y, k): [number, number] => [k + 1, y - (base[k] ?? 0)]),
     ];
-    return { name: `P(s) = ${pct(pS)}`, color: PALETTE[gi % PALETTE.length]!, points };
+    return { name: groupName(g), color: PALETTE[gi % PALETTE.length]!, points };
   });
   return lineChart({
     title: `Fig. 5 (difference) — Supplier utility over always cheating (${v.short})`,
     subtitle: [
-      `cumulative utility of each group's mean minus that of the P(s) = ${pct(Math.min(...groups))} group`,
+      `cumulative utility of each group's mean minus that of the P(s) = ${pct(lowest.pS)} group`,
       "(the gas every Supplier pays whatever it does cancels out)",
     ],
     xLabel: "allocations completed by the Supplier",
@@ -135,14 +142,14 @@ export function fig5GroupsCsv(variants: readonly Variant[]): string {
   ];
   for (const v of variants) {
     const e = v.fig5;
-    for (const pS of new Set(e.supplierP)) {
-      const members = e.cumulative.filter((_, i) => e.supplierP[i] === pS);
+    for (const g of fig5Groups(e)) {
+      const members = g.members.map((i) => e.cumulative[i]!);
       const len = Math.min(...members.map((c) => c.length));
       for (let k = 0; k < len; k++) {
         const ys = members.map((c) => c[k]!);
         rows.push([
           v.key,
-          pS,
+          g.key,
           k + 1,
           (ys.reduce((a, b) => a + b, 0) / ys.length).toFixed(6),
           Math.min(...ys).toFixed(6),
@@ -255,6 +262,31 @@ function supplierClaims(g: readonly GroupSummary[]) {
   return { best, drops, spread, gap };
 }
 
+/**
+ * The front-running lazy Supplier of issue 14 (skips the stream, answers the tests late, settles
+ * first): it must end below the honest group, and no better than a Supplier that skips everything.
+ */
+function frontRunnerClaims(v: Variant, ng: Variant): Claim[] {
+  const f = frontRunnerSummary(v.fig5);
+  const fn = frontRunnerSummary(ng.fig5);
+  if (!f || !fn) return [];
+  const at = (x: Variant, pS: number) => groupSummary(x.fig5).find((y) => y.pS === pS);
+  const text = (fr: GroupSummary, x: Variant) =>
+    `front-runners ${usd(fr.mean, 1)} (min ${usd(fr.min, 1)}, max ${usd(fr.max, 1)}); P(s) = 0 %: ${usd(at(x, 0)?.mean ?? Number.NaN, 1)}; P(s) = 100 %: ${usd(at(x, 1)?.mean ?? Number.NaN, 1)}`;
+  const holds = (fr: GroupSummary, x: Variant) =>
+    fr.max < (at(x, 1)?.min ?? Number.NEGATIVE_INFINITY) &&
+    fr.mean <= (at(x, 0)?.mean ?? Number.NEGATIVE_INFINITY);
+  return [
+    {
+      claim: "A lazy Supplier that answers the tests late and settles first gains nothing (issue 14)",
+      paper: "— (not in the paper)",
+      ours: text(f, v),
+      noGas: text(fn, ng),
+      verdict: holds(f, v) && holds(fn, ng) ? "holds" : "does not hold",
+    },
+  ];
+}
+
 export function claims(r: StrategiesResult): Claim[] {
   const [v, ng] = r.variants as [Variant, Variant];
   const g = groupSummary(v.fig5);
@@ -304,6 +336,7 @@ export function claims(r: StrategiesResult): Claim[] {
             ? "reproduced, except among the always-caught groups (see below)"
             : "not reproduced",
     },
+    ...frontRunnerClaims(v, ng),
     {
       claim: "Suppliers with the same P(s) end close together: Customers' behaviour has negligible impact",
       paper: "minimal variance within a group",

@@ -1,6 +1,7 @@
 // The contract's settlement rules as a pure model: who ends up with how much of an allocation's
 // money, to the wei, for every way an allocation can end (contracts/contracts/SurplusMarket.sol:
-// open/sign/expireSigning, dispute, settle, expireReveal, mediate, expireMediation).
+// open/sign/expire in Signing, the Customer's settle with its dispute mask, expire in Running
+// (reveal timeout), mediate, expire in MediationRequested (the Mediator's bond pays)).
 //
 // The strategy experiments simulate thousands of allocations; running each on a chain would take
 // hours, so they run this model instead. `test/settlement.contract.test.ts` runs the contract and
@@ -35,7 +36,13 @@ export type Ending =
   | { readonly kind: "revealTimeout" }
   | {
       readonly kind: "settled";
-      /** Suppliers the Customer disputes before settling (bit i = Supplier i; non-running bits ignored). */
+      /**
+       * Suppliers that try to settle before the Customer, with their own seal and γ and nobody
+       * disputed (issue 14 threat 1; bit i = Supplier i). Only the Customer may settle: the
+       * contract refuses them and they change nothing. @default 0
+       */
+      readonly frontRunners?: number;
+      /** Suppliers the Customer disputes with its settle (bit i = Supplier i; only running ones are sent). */
       readonly disputed: number;
       /** The results `settle` is called with, one per Supplier. */
       readonly results: readonly SupplierResult[];
@@ -62,7 +69,7 @@ export const SupplierVerdict = {
   NotRunning: "not-running",
   /** Paid P and its deposit D back. */
   Paid: "paid",
-  /** Lazy or sealed a γ other than the Mediator's (or fined by the §4.1 fallback): loses P and D. */
+  /** Lazy or sealed a γ other than the Mediator's: loses P and D. */
   Wrong: "wrong",
   /** Posted no result to the Mediator: not paid, fined the timeout share of D. */
   Silent: "silent",
@@ -78,7 +85,7 @@ export interface Settlement {
   readonly allocator: bigint;
   readonly treasury: bigint;
   readonly verdicts: readonly SupplierVerdict[];
-  /** Whether the Customer lost its deposit (mediation found it at fault, or it withheld γ_c, or §4.1). */
+  /** Whether the Customer lost its deposit (mediation found it at fault, or it withheld γ_c). */
   readonly customerFined: boolean;
   /** Suppliers sent to mediation by `settle` (bit i = Supplier i); 0 when there was none. */
   readonly mediating: number;
@@ -121,8 +128,14 @@ export function settle(a: Allocation, p: MarketParameters, life: Lifecycle): Set
   }
 
   // Running: the Customer locked r·P + D + M + F and gets back the P of each Supplier that did not
-  // sign; each running Supplier locked D + F; the Allocator is paid F by each of them.
-  const locked = { customer: BigInt(r) * P + D + M + F - BigInt(r - count) * P, supplier: D + F };
+  // sign; each running Supplier locked D + F; the Allocator is paid F by each of them; the Mediator
+  // holds a bond of P + D per running Supplier, back at close unless it lets mediation time out.
+  const bond = BigInt(count) * (P + D);
+  const locked = {
+    customer: BigInt(r) * P + D + M + F - BigInt(r - count) * P,
+    supplier: D + F,
+    mediator: bond,
+  };
   const allocator = BigInt(count + 1) * F;
 
   const close = (
@@ -136,7 +149,7 @@ export function settle(a: Allocation, p: MarketParameters, life: Lifecycle): Set
     const fine = (D * p.timeoutFineBps) / 10_000n;
     const verdicts: SupplierVerdict[] = [];
     const suppliers: bigint[] = [];
-    let held = BigInt(count) * (P + D) + D + M;
+    let held = BigInt(count) * (P + D) + D + M + bond;
     for (let i = 0; i < r; i++) {
       const bit = 1 << i;
       if ((running & bit) === 0) {
@@ -160,7 +173,7 @@ export function settle(a: Allocation, p: MarketParameters, life: Lifecycle): Set
       reason,
       customer: customerPayout - locked.customer,
       suppliers,
-      mediator: mediatorPayout,
+      mediator: mediatorPayout - locked.mediator,
       allocator,
       treasury,
       verdicts,
@@ -170,9 +183,11 @@ export function settle(a: Allocation, p: MarketParameters, life: Lifecycle): Set
   };
 
   const end = life.ending;
-  // expireReveal: the Customer withheld γ_c and loses D; every running Supplier is paid.
-  if (end.kind === "revealTimeout") return close(CloseReason.RevealTimeout, 0, 0, 0n, M, 0);
+  // expire in Running: the Customer withheld γ_c and loses D; every running Supplier is paid; the
+  // Mediator was available: M and its bond.
+  if (end.kind === "revealTimeout") return close(CloseReason.RevealTimeout, 0, 0, 0n, M + bond, 0);
 
+  // Front-runners' settles revert (only the Customer settles): end.frontRunners changes nothing.
   // settle: a running Supplier matches when it sealed γ_c; the unmatched and the disputed go to mediation.
   const disputed = end.disputed & running;
   let matched = 0;
@@ -181,11 +196,14 @@ export function settle(a: Allocation, p: MarketParameters, life: Lifecycle): Set
       matched |= 1 << i;
   }
   const mediating = (running & ~matched) | disputed;
-  if (mediating === 0) return close(CloseReason.Settled, 0, 0, D, M, 0);
+  if (mediating === 0) return close(CloseReason.Settled, 0, 0, D, M + bond, 0);
 
   const med = end.mediation;
-  // expireMediation (§4.1 fallback): the Customer and every Supplier in mediation lose their deposits.
-  if (med.kind === "timeout") return close(CloseReason.MediatorTimeout, mediating, 0, 0n, 0n, mediating);
+  // expire in MediationRequested — no fine without fault: every running Supplier gets P + D, the P
+  // of those in mediation out of the Mediator's bond; the Customer gets back D, M and that P; the
+  // Mediator loses M and its bond (the rest of it goes to the treasury).
+  if (med.kind === "timeout")
+    return close(CloseReason.MediatorTimeout, 0, 0, D + M + BigInt(popcount(mediating)) * P, 0n, mediating);
 
   // mediate: lazy or a seal of another γ → whole deposit; no result → timeout share; the Customer
   // is at fault when γ_m ≠ γ_c or it disputed a Supplier found honest. The Mediator gets M plus
@@ -207,7 +225,14 @@ export function settle(a: Allocation, p: MarketParameters, life: Lifecycle): Set
   if (customerAtFault) fines += D;
   let compensation = BigInt(a.testCount) * inputPrice;
   if (compensation > fines) compensation = fines;
-  return close(CloseReason.Mediated, wrong, silent, customerAtFault ? 0n : D, M + compensation, mediating);
+  return close(
+    CloseReason.Mediated,
+    wrong,
+    silent,
+    customerAtFault ? 0n : D,
+    M + compensation + bond,
+    mediating,
+  );
 }
 
 /** Σ of all balance changes: zero iff the allocation's money is conserved. */

@@ -55,12 +55,19 @@ export class MoneyNotConservedError extends Error {
 
 /**
  * Simulates one allocation. Each Supplier decides input by input with edge's strategy (process
- * with probability P(s), otherwise skip); it is caught when it skipped any of the n test inputs
- * (probability 1 − P(s)^n). The Customer is honest (processes its n test inputs and commits their
- * outputs) with probability P(c); otherwise it commits to outputs it never computed. A caught
- * Supplier seals a wrong γ and the Mediator finds it lazy; a dishonest Customer's γ_c matches
- * nobody, so `settle` sends everyone to mediation and the Mediator (who re-processes the n test
- * inputs) finds the Customer at fault. The Customer benefits b from each processed output.
+ * with probability P(s), otherwise skip); it is caught when it skipped any of the n test positions
+ * of the live stream (probability 1 − P(s)^n). The Customer is honest (runs its service on the
+ * inputs at its n test positions as they pass and settles with γ_c and the Suppliers whose live
+ * output there was missing as disputed) with probability P(c); otherwise it never computes them,
+ * settles with a γ_c that matches nobody and disputes nobody, and the Mediator (who re-processes
+ * the n test inputs) finds it at fault. A caught Supplier seals a wrong γ and the Mediator finds
+ * it lazy.
+ *
+ * A front-running Supplier (`frontRun[i]`, issue 14 threat 1) skips the live stream like the others
+ * at its P(s), but once the checklist is revealed it runs the n test inputs late (n·π_se more),
+ * seals the true γ and tries to settle before the Customer: the contract refuses (only the
+ * Customer settles), so it is judged by the Customer's dispute and the Mediator's lazy check. The
+ * Customer benefits b from each processed output.
  */
 export function simulateAllocation(
   p: ExperimentParameters,
@@ -69,6 +76,7 @@ export function simulateAllocation(
   customerP: number,
   seed: number,
   round: number,
+  frontRun: readonly boolean[] = [],
 ): AllocationOutcome {
   const a = m.allocation;
   const n = a.testCount;
@@ -96,16 +104,20 @@ export function simulateAllocation(
   });
 
   let lazy = 0;
+  let frontRunners = 0;
   caught.forEach((c, i) => {
     if (c) lazy |= 1 << i;
+    if (frontRun[i]) frontRunners |= 1 << i;
   });
-  const results = caught.map((c, i) => (c ? GAMMA.supplierWrong(i) : GAMMA.true));
+  // A front-runner's seal is right whatever it skipped: it computed the tests once they were known.
+  const results = caught.map((c, i) => (c && !frontRun[i] ? GAMMA.supplierWrong(i) : GAMMA.true));
   const life: Lifecycle = {
     signed: { customer: true, mediator: true, suppliers: a.suppliers.map(() => true) },
     gammaC: customerHonest ? GAMMA.true : GAMMA.customerWrong,
     ending: {
       kind: "settled",
-      disputed: 0,
+      frontRunners,
+      disputed: customerHonest ? lazy : 0,
       results,
       mediation: { kind: "mediated", gammaM: GAMMA.true, lazy, results },
     },
@@ -129,7 +141,9 @@ export function simulateAllocation(
     settlement: s,
     utility: {
       customer: unitsToUsd(s.customer) + u.b * delivered - (customerHonest ? n * u.piCg : 0) - u.piCc,
-      suppliers: s.suppliers.map((x, i) => unitsToUsd(x) - u.piSe * processed[i]! - u.piV),
+      suppliers: s.suppliers.map(
+        (x, i) => unitsToUsd(x) - u.piSe * (processed[i]! + (frontRun[i] && caught[i] ? n : 0)) - u.piV,
+      ),
       mediator: unitsToUsd(s.mediator) - (s.mediating !== 0 ? n * u.piSe + u.piMc : 0),
       allocator: unitsToUsd(s.allocator) - p.table6.piA,
     },
@@ -148,14 +162,28 @@ export interface SupplierExperimentOptions {
   /** Offers each participant sends (one per round). */
   readonly rounds: number;
   readonly groups: readonly number[];
+  /**
+   * How many of the `suppliers` (the last ones) are front-running lazy Suppliers: P(s) = 0 on the
+   * live stream, the tests answered late and a settle tried first (issue 14). @default 0
+   */
+  readonly frontRunners?: number;
 }
 
-export const FIG5: SupplierExperimentOptions = { suppliers: 30, customers: 30, rounds: 100, groups: GROUPS };
+/** Fig. 5: six groups of five by P(s), and a seventh of five front-running lazy Suppliers. */
+export const FIG5: SupplierExperimentOptions = {
+  suppliers: 35,
+  customers: 35,
+  rounds: 100,
+  groups: GROUPS,
+  frontRunners: 5,
+};
 
 export interface SupplierExperiment {
   readonly options: SupplierExperimentOptions;
   /** P(s) of each Supplier, P(c) of each Customer. */
   readonly supplierP: readonly number[];
+  /** Per Supplier: a front-running lazy one (its P(s) is 0). */
+  readonly frontRunner: readonly boolean[];
   readonly customerP: readonly number[];
   /** Per Supplier, its cumulative utility (USD) after each of its allocations. */
   readonly cumulative: readonly (readonly number[])[];
@@ -171,7 +199,9 @@ export function supplierExperiment(
 ): SupplierExperiment {
   const groupOf = (i: number, count: number) =>
     o.groups[Math.min(o.groups.length - 1, Math.floor((i * o.groups.length) / count))]!;
-  const supplierP = Array.from({ length: o.suppliers }, (_, i) => groupOf(i, o.suppliers));
+  const random = o.suppliers - (o.frontRunners ?? 0);
+  const frontRunner = Array.from({ length: o.suppliers }, (_, i) => i >= random);
+  const supplierP = Array.from({ length: o.suppliers }, (_, i) => (frontRunner[i] ? 0 : groupOf(i, random)));
   const customerP = Array.from({ length: o.customers }, (_, i) => groupOf(i, o.customers));
   const cumulative: number[][] = supplierP.map(() => []);
   const allocations: AllocationOutcome[] = [];
@@ -185,6 +215,7 @@ export function supplierExperiment(
         customerP[m.customer]!,
         seed,
         round,
+        m.suppliers.map((s) => frontRunner[s]!),
       );
       allocations.push(out);
       out.suppliers.forEach((s, i) => {
@@ -194,7 +225,7 @@ export function supplierExperiment(
     }
     progress(round + 1, o.rounds);
   }
-  return { options: o, supplierP, customerP, cumulative, allocations };
+  return { options: o, supplierP, frontRunner, customerP, cumulative, allocations };
 }
 
 export interface CustomerExperimentOptions {

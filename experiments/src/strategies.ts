@@ -51,19 +51,54 @@ export interface GroupSummary {
   readonly allocations: number;
 }
 
-/** Final utilities of Fig. 5's groups. */
+/** One of Fig. 5's lines: a group of Suppliers by P(s), or the front-running lazy Suppliers. */
+export interface Fig5Group {
+  /** For CSV rows: the P(s), or "front-run". */
+  readonly key: string;
+  readonly pS: number;
+  readonly frontRun: boolean;
+  /** Indices of its Suppliers. */
+  readonly members: readonly number[];
+}
+
+/** Fig. 5's groups: by P(s) in order of appearance, then the front-running lazy Suppliers if any. */
+export function fig5Groups(e: SupplierExperiment): Fig5Group[] {
+  const front = (i: number) => e.frontRunner?.[i] === true;
+  const indices = e.supplierP.map((_, i) => i);
+  const groups: Fig5Group[] = [...new Set(e.supplierP.filter((_, i) => !front(i)))].map((pS) => ({
+    key: String(pS),
+    pS,
+    frontRun: false,
+    members: indices.filter((i) => !front(i) && e.supplierP[i] === pS),
+  }));
+  const runners = indices.filter(front);
+  if (runners.length) groups.push({ key: "front-run", pS: 0, frontRun: true, members: runners });
+  return groups;
+}
+
+/** Final utilities of Fig. 5's groups by P(s) (the front-running Suppliers: `frontRunnerSummary`). */
 export function groupSummary(e: SupplierExperiment): GroupSummary[] {
-  return [...new Set(e.supplierP)].map((pS) => {
-    const finals = e.cumulative.filter((_, i) => e.supplierP[i] === pS).map((c) => c[c.length - 1] ?? 0);
-    const counts = e.cumulative.filter((_, i) => e.supplierP[i] === pS).map((c) => c.length);
-    return {
-      pS,
-      mean: finals.reduce((a, b) => a + b, 0) / finals.length,
-      min: Math.min(...finals),
-      max: Math.max(...finals),
-      allocations: Math.round(counts.reduce((a, b) => a + b, 0) / counts.length),
-    };
-  });
+  return fig5Groups(e)
+    .filter((g) => !g.frontRun)
+    .map((g) => summaryOf(e, g));
+}
+
+/** Final utilities of the front-running lazy Suppliers, if the experiment has any. */
+export function frontRunnerSummary(e: SupplierExperiment): GroupSummary | undefined {
+  const g = fig5Groups(e).find((x) => x.frontRun);
+  return g && summaryOf(e, g);
+}
+
+function summaryOf(e: SupplierExperiment, g: Fig5Group): GroupSummary {
+  const finals = g.members.map((i) => e.cumulative[i]!).map((c) => c[c.length - 1] ?? 0);
+  const counts = g.members.map((i) => e.cumulative[i]!.length);
+  return {
+    pS: g.pS,
+    mean: finals.reduce((a, b) => a + b, 0) / finals.length,
+    min: Math.min(...finals),
+    max: Math.max(...finals),
+    allocations: Math.round(counts.reduce((a, b) => a + b, 0) / counts.length),
+  };
 }
 
 /** The P(s) at which the submitting Customer's utility crosses zero (linear interpolation), if it does. */

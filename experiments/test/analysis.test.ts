@@ -102,14 +102,15 @@ describe("figures", () => {
     expect(svg.match(/<path /g)).toHaveLength(2);
   });
 
-  it("Fig. 5 and Fig. 6 have a line per group and per Customer", () => {
+  it("Fig. 5 and Fig. 6 have a line per group (the front-runners' included) and per Customer", () => {
     const r = runStrategies(3, {
-      fig5: { ...FIG5, suppliers: 6, customers: 6, rounds: 3 },
+      fig5: { ...FIG5, suppliers: 8, customers: 8, rounds: 3, frontRunners: 2 },
       fig6: { ...FIG6, levels: [0.8, 1], jobs: 3 },
       propertyRuns: 20,
     });
     const v = r.variants[0]!;
-    expect(fig5Svg(v).match(/<path /g)).toHaveLength(6);
+    expect(fig5Svg(v).match(/<path /g)).toHaveLength(7);
+    expect(fig5Svg(v)).toContain("front-running lazy");
     expect(fig6Svg(v, 3).match(/<path /g)).toHaveLength(2);
   });
 });

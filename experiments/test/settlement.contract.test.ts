@@ -12,7 +12,14 @@ import {
   toTerms,
 } from "@surplus/contracts";
 import { createInProcessNetwork, type InProcessNetwork } from "@surplus/contracts/network";
-import { type Address, type Allocation, allocationId, type Bytes32, commitmentOf } from "@surplus/core";
+import {
+  type Address,
+  type Allocation,
+  allocationId,
+  type Bytes32,
+  checklistCommitment,
+  testSeqsHash,
+} from "@surplus/core";
 import { type Contract, hexlify, randomBytes, ZeroHash } from "ethers";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -66,7 +73,8 @@ beforeAll(async () => {
   for (const parameters of [params.market, other]) {
     const deployed = await deployMarket(deployer!, { treasury: treasury!.address, parameters });
     markets.push(deployed);
-    for (const p of [customer!, ...parties.suppliers]) {
+    // The Mediator too: it locks a bond of P + D per running Supplier when it signs.
+    for (const p of [customer!, mediator!, ...parties.suppliers]) {
       const token = deployed.token.connect(p) as Contract;
       await (await token.getFunction("mint")(p.address, FUNDS)).wait();
       await (await token.getFunction("approve")(deployed.marketAddress, FUNDS)).wait();
@@ -107,6 +115,10 @@ const scenario = fc.integer({ min: 1, max: R_MAX }).chain((r) =>
         weight: 6,
         arbitrary: fc.record({
           kind: fc.constant("settled" as const),
+          frontRunners: fc.oneof(
+            { weight: 3, arbitrary: fc.constant(0) },
+            { weight: 1, arbitrary: fc.integer({ min: 1, max: (1 << r) - 1 }) },
+          ),
           disputed: fc.oneof(
             { weight: 3, arbitrary: fc.constant(0) },
             { weight: 1, arbitrary: fc.integer({ min: 1, max: (1 << r) - 1 }) },
@@ -175,7 +187,10 @@ const call = async (signer: HardhatEthersSigner, fn: string, ...args: unknown[])
 async function runOnChain(a: Allocation, life: Lifecycle, atOpen: readonly boolean[]): Promise<void> {
   const terms = toTerms(a);
   const id = allocationId(m.domain, a);
-  const commitment = commitmentOf(life.gammaC);
+  // The Customer's secret checklist: a salt and n positions of the stream (γ_c is the scenario's).
+  const salt = hexlify(randomBytes(32)) as Bytes32;
+  const testSeqs = Array.from({ length: a.testCount }, (_, k) => BigInt(k * 3 + 1));
+  const commitment = checklistCommitment(id, salt, testSeqs);
   const time = net.networkHelpers.time;
   const sig = {
     customer: life.signed.customer ? await signAccept(parties.customer, m.domain, id, commitment) : undefined,
@@ -214,8 +229,8 @@ async function runOnChain(a: Allocation, life: Lifecycle, atOpen: readonly boole
     return;
   }
   const [, , running] = await m.market.getFunction("recordOf")(id);
+  // The contract refuses a mask naming a Supplier that is not running.
   const disputed = end.disputed & Number(running);
-  if (disputed !== 0) await call(parties.customer, "dispute", terms, disputed);
   const signed = async (results: readonly SupplierResult[]) =>
     Promise.all(
       a.suppliers.map((_, i) => {
@@ -224,7 +239,26 @@ async function runOnChain(a: Allocation, life: Lifecycle, atOpen: readonly boole
       }),
     );
   if ((await time.latest()) < a.end) await time.increaseTo(a.end);
-  await call(parties.allocator, "settle", terms, life.gammaC, await signed(end.results));
+  const seqsHash = testSeqsHash(testSeqs);
+  // Front-runners settle first with their own seal as γ, nobody disputed: refused, nothing changes.
+  for (let i = 0; i < a.suppliers.length; i++) {
+    if (((end.frontRunners ?? 0) & (1 << i)) === 0) continue;
+    const own = end.results[i] ?? life.gammaC;
+    const results = await signed(a.suppliers.map((_, k) => (k === i ? own : undefined)));
+    await expect(
+      call(parties.suppliers[i]!, "settle", terms, salt, seqsHash, own, results, 0),
+    ).rejects.toThrow(/UnauthorizedCaller/);
+  }
+  await call(
+    parties.customer,
+    "settle",
+    terms,
+    salt,
+    seqsHash,
+    life.gammaC,
+    await signed(end.results),
+    disputed,
+  );
   if ((await stateOf()) !== State.MediationRequested) return;
   const med = end.mediation;
   if (med.kind === "timeout") {
@@ -259,8 +293,14 @@ const all = (r: number) => ({
   mediator: true,
   suppliers: Array.from({ length: r }, () => true),
 });
-const settled = (results: SupplierResult[], mediation: Mediation, disputed = 0): Ending => ({
+const settled = (
+  results: SupplierResult[],
+  mediation: Mediation,
+  disputed = 0,
+  frontRunners = 0,
+): Ending => ({
   kind: "settled",
+  frontRunners,
   disputed,
   results,
   mediation,
@@ -320,7 +360,24 @@ const PATHS: Scenario[] = [
     atOpen: [true, true, true],
     ending: settled([undefined], mediated(G, [undefined])),
   },
-  // The Mediator times out (§4.1); the Customer withholds γ_c.
+  // Issue 14: a front-running lazy Supplier that sealed the true γ late and tries to settle first;
+  // the Customer disputes it from the live stream and the Mediator finds it lazy.
+  {
+    ...base,
+    r: 2,
+    signed: all(2),
+    atOpen: [true, true, true, true],
+    ending: settled([G, G], mediated(G, [G, G], 0b10), 0b10, 0b10),
+  },
+  // The same with a silent Mediator: nobody fined, the Mediator's bond pays.
+  {
+    ...base,
+    r: 2,
+    signed: all(2),
+    atOpen: [true, true, true, true],
+    ending: settled([G, G], { kind: "timeout" }, 0b10, 0b10),
+  },
+  // The Mediator times out; the Customer withholds γ_c.
   {
     ...base,
     r: 2,

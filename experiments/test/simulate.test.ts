@@ -9,7 +9,7 @@ import { netFlow } from "../src/settlement.ts";
 import { customerExperiment, FIG5, FIG6, supplierExperiment } from "../src/simulate.ts";
 
 const p = experimentParameters();
-const SMALL = { ...FIG5, suppliers: 12, customers: 12, rounds: 6 };
+const SMALL = { ...FIG5, suppliers: 14, customers: 14, rounds: 6, frontRunners: 2 };
 const SMALL6 = { ...FIG6, levels: [0.6, 0.9, 1], jobs: 12 };
 
 describe("market", () => {
@@ -45,6 +45,20 @@ describe("supplierExperiment", () => {
         if (run.supplierP[s] === 0) expect(a.caught[i]).toBe(true);
         if (run.supplierP[s] === 1) expect(a.processed[i]).toBe(a.inputs);
       });
+  });
+
+  it("a front-running lazy Supplier is disputed by an honest Customer and never paid P, though its seal is right", () => {
+    let seen = 0;
+    for (const a of run.allocations)
+      a.suppliers.forEach((s, i) => {
+        if (!run.frontRunner[s]) return;
+        seen++;
+        expect(run.supplierP[s]).toBe(0);
+        expect(a.caught[i]).toBe(true);
+        expect(a.settlement.verdicts[i]).toBe("wrong");
+        expect(a.settlement.suppliers[i]).toBeLessThan(0n);
+      });
+    expect(seen).toBeGreaterThan(0);
   });
 
   it("gives each Supplier one allocation per round", () => {

@@ -1,4 +1,4 @@
-// A local market on running services (a Pulsar broker, DynamoDB Local, a chain node): deploys a
+// A local market on running services (a Pulsar broker, DynamoDB (moto), a chain node): deploys a
 // market contract of its own, gives it a Pulsar tenant and DynamoDB tables of its own, funds the
 // participants, runs the Allocator and the verifier-bridge use cases (the Lambda handlers' code) on
 // a local scheduler (offer round every second), and runs each Customer, Supplier and Mediator as an edge agent
@@ -97,8 +97,8 @@ export interface CustomerSpec {
   /** δ_min, the shortest allocation it takes. @default half of `seconds`, at most 20 */
   readonly minServiceSeconds?: number;
   /**
-   * Its live inputs and the samples its hidden tests are drawn from (among those its service
-   * answers). @default the service's generator, seeded per Customer
+   * Its live inputs (its hidden tests are secret positions of this same stream).
+   * @default the service's generator, seeded per Customer
    */
   readonly source?: InputSource;
 }
