@@ -1,8 +1,9 @@
 // One allocation end to end through the edge roles, on the real Pulsar broker (global setup) and
-// the market contract on Hardhat's EDR: the Customer streams frames with hidden tests, an honest
-// Supplier that crashes mid-stream and restarts, a Supplier that skips half its inputs, the
-// Customer's dispute, the Mediator's re-execution from the retained channels, and the contract's
-// fines — with every party's balance checked and money conserved.
+// the market contract on Hardhat's EDR: the Customer streams frames and runs its service on those
+// at its secret test positions as they pass, an honest Supplier that crashes mid-stream and
+// restarts, a Supplier that skips half its inputs, the Customer's settle with its dispute mask, the
+// Mediator's re-execution from the retained channels, and the contract's fines — with every
+// party's balance checked and money conserved.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,10 +33,12 @@ import {
 } from "../../contracts/test/support/fixture.ts";
 import {
   feedInputs,
+  gammaOfPlan,
   inputPublisher,
   mediate,
   OutputCollector,
   OutputLedger,
+  outputHashOf,
   outputPublisher,
   prepareTestPlan,
   prng,
@@ -43,10 +46,12 @@ import {
   ServiceSandbox,
   type SignedResult,
   SupplierJob,
+  seqsHashOf,
   serviceHash,
   subscribeInputs,
   syntheticFrame,
   type TestPlan,
+  tapTests,
 } from "../src/index.ts";
 
 const wasm = (name: string) => readFileSync(new URL(`../build/${name}.wasm`, import.meta.url));
@@ -56,6 +61,10 @@ let m: Market;
 let d: Deal;
 let plan: TestPlan;
 let channels: AllocationChannels;
+/** The Customer's own output hashes at its test positions. */
+const expected = new Map<bigint, Bytes32>();
+/** The dispute mask the Customer settles with. */
+let disputed = 0;
 let total: bigint;
 /** Every party's free balance in the market before the allocation opened. */
 let initial: Record<string, bigint>;
@@ -77,15 +86,10 @@ beforeAll(async () => {
   const service = wasm("people-counter");
   const a = { ...(await makeAllocation(m, { replicas: 2 })), serviceHash: serviceHash(service) };
   total = BigInt(a.inputsPerSecond * (a.end - a.start));
-  // The Customer prepares its n test inputs and their outputs with the same service.
-  const own = ServiceSandbox.load(service, { expectedHash: a.serviceHash });
-  const random = prng(11);
-  const testInputs = Array.from({ length: a.testCount }, () => syntheticFrame(random));
-  const testOutputs = (await own.process(testInputs)).map((r) => (r.ok ? r.output : new Uint8Array()));
-  await own.close();
-  plan = prepareTestPlan(testInputs, testOutputs, Number(total));
   const base = deal(m, a);
-  d = { ...base, outputs: { salt: plan.salt, items: [], gamma: plan.gamma, commitment: plan.commitment } };
+  // The Customer's secret checklist: n positions of its live stream, and Γ its Accept signs.
+  plan = prepareTestPlan(base.id, a.testCount, Number(total));
+  d = { ...base, outputs: { ...base.outputs, commitment: plan.commitment } };
   initial = await balances(m);
   await openRunning(m, d);
   const b = broker();
@@ -148,9 +152,11 @@ describe("an allocation through the edge roles on the real broker and contract",
     return { job, bus, sandbox };
   }
 
-  it("streams every input, hidden tests included, and both Suppliers work through it; one crashes and resumes", async () => {
+  it("streams every input, and both Suppliers work through it; one crashes and resumes", async () => {
     const customerBus = await busFor(d.a.customer);
     const live = prng(12);
+    const own = ServiceSandbox.load(wasm("people-counter"), { expectedHash: d.a.serviceHash });
+    const atTests: Array<{ seq: bigint; input: Uint8Array }> = [];
     const feeding = (async () => {
       const publisher = await inputPublisher(
         customerBus,
@@ -158,12 +164,16 @@ describe("an allocation through the edge roles on the real broker and contract",
         `input-${d.a.customer.toLowerCase()}`,
       );
       await feedInputs({
-        plan,
         publisher,
         inputsPerSecond: 4_000,
         total,
         source: () => syntheticFrame(live),
+        sent: tapTests(plan, (seq, input) => atTests.push({ seq, input })),
       });
+      // The Customer's own outputs at its test positions.
+      const results = await own.process(atTests.map((t) => t.input));
+      for (const [k, t] of atTests.entries()) expected.set(t.seq, outputHashOf(results[k]!));
+      await own.close();
     })();
     // The honest Supplier processes a few batches, then its process dies right after publishing one.
     const ledgerFile = join(dir, "honest.jsonl");
@@ -189,6 +199,7 @@ describe("an allocation through the edge roles on the real broker and contract",
       if (!cheaterJob.done) await cheaterJob.step(1_000);
     }
     await feeding;
+    expect([...expected.keys()]).toEqual(plan.testSeqs);
     expect(cheaterJob.progress.skipped).toBeGreaterThan(Number(total) / 3);
   });
 
@@ -223,21 +234,31 @@ describe("an allocation through the edge roles on the real broker and contract",
         collector.take(supplier(i).address as Address, { seq, payload: msg.payload });
     }
     expect(delivered.size).toBe(Number(total));
-    const mask = collector.disputeMask(d.a.suppliers);
-    expect(mask).toBe(1 << cheaterIdx);
-    await toEnd(m, d);
-    await (await as(m, m.parties.customer).getFunction("dispute")(d.terms, mask)).wait();
+    collector.freeze(); // before the reveal
+    disputed = collector.disputeMask(d.a.suppliers, expected);
+    expect(disputed).toBe(1 << cheaterIdx);
   });
 
   it("the Mediator re-executes the tests from the retained channels and the contract fines the cheater", async () => {
-    const checklist = { allocationId: d.id, salt: plan.salt, testSeqs: plan.tests.map((t) => t.seq) };
+    const checklist = { allocationId: d.id, salt: plan.salt, testSeqs: [...plan.testSeqs] };
+    const gammaC = gammaOfPlan(plan, expected)!;
     const domain = m.domain;
     const results: SignedResult[] = [
       await honestJob.result(checklist, supplier(honestIdx), domain),
       await cheaterJob.result(checklist, supplier(cheaterIdx), domain),
     ];
     const asContract = results.map((r) => ({ seal: r.seal, signature: r.signature }));
-    await (await as(m, m.parties.customer).getFunction("settle")(d.terms, plan.gamma, asContract)).wait();
+    await toEnd(m, d);
+    await (
+      await as(m, m.parties.customer).getFunction("settle")(
+        d.terms,
+        plan.salt,
+        seqsHashOf(plan),
+        gammaC,
+        asContract,
+        disputed,
+      )
+    ).wait();
 
     const mediatorBus = await busFor(d.a.mediator);
     const wanted = new Set(checklist.testSeqs);
@@ -256,7 +277,7 @@ describe("an allocation through the edge roles on the real broker and contract",
       sandbox,
     });
     await sandbox.close();
-    expect(finding.gammaM).toBe(plan.gamma);
+    expect(finding.gammaM).toBe(gammaC);
     expect(finding.lazyMask).toBe(1 << cheaterIdx);
     await (
       await as(m, m.parties.mediator).getFunction("mediate")(
