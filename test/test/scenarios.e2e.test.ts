@@ -191,6 +191,8 @@ describe("the local market, end to end", () => {
         },
       ],
       customers: [{ name: "c", service: "bus-energy", inputsPerSecond: 10, replicas: 2, seconds: 12 }],
+      // Time for its late answers and sealed result to arrive (the reveal window is 20 s).
+      resultWaitMs: 10_000,
     });
     expect(await m.settled(180_000)).toBe(true);
     const [o] = await outcomes(m);

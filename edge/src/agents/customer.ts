@@ -323,7 +323,14 @@ export class CustomerAgent extends Agent<CustomerState> {
         // Frozen before the reveal: an answer that comes once the positions are known is not live.
         collector.freeze();
         const expected = expectedOf(deal.state);
-        deal.state.disputed = collector.disputeMask(a.suppliers, expected) & running;
+        // A mask stored before a crash was frozen before any reveal: keep it.
+        deal.state.disputed ??= collector.disputeMask(a.suppliers, expected) & running;
+        this.log("stream.ended", {
+          allocation: deal.id,
+          delivered: deal.state.delivered,
+          total: total.toString(),
+          disputed: deal.state.disputed,
+        });
         a.suppliers.forEach((s, i) => {
           this.log("replica.checked", {
             allocation: deal.id,
@@ -333,12 +340,6 @@ export class CustomerAgent extends Agent<CustomerState> {
             outputs: collector.replicas.get(s)!.outputs,
             disputed: (deal.state.disputed! & (1 << i)) !== 0,
           });
-        });
-        this.log("stream.ended", {
-          allocation: deal.id,
-          delivered: deal.state.delivered,
-          total: total.toString(),
-          disputed: deal.state.disputed,
         });
         this.store.save(deal);
         const producer = await this.options.bus.createProducer(ch.checklist, {
