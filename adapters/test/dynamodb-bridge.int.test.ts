@@ -1,4 +1,4 @@
-// The verifier-bridge on its real registry: DynamoDB Local, fed by the real contract's events on an
+// The verifier-bridge on its real registry: DynamoDB (moto), fed by the real contract's events on an
 // in-process chain. A run that crashes right before moving its cursor is retried: every event is
 // recorded exactly once, and the allocation's mirrored state ends Closed.
 import { DescribeTimeToLiveCommand } from "@aws-sdk/client-dynamodb";

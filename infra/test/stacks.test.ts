@@ -63,7 +63,7 @@ describe("the market's stacks (managed Pulsar, cdk.json's context)", () => {
   describe("registries", () => {
     it("creates the adapters' tables (same names, keys, attributes and indexes), on demand", () => {
       registries.resourceCountIs("AWS::DynamoDB::Table", REGISTRY_NAMES.length);
-      // The one definition the handlers and DynamoDB Local use, with the market's prefix.
+      // The one definition the handlers and the local endpoint (moto) use, with the market's prefix.
       for (const request of tableDefinitions(registryTableNames("surplus-"))) {
         const sortByName = <T extends { AttributeName?: string; IndexName?: string }>(xs: T[] | undefined) =>
           [...(xs ?? [])].sort((a, b) =>

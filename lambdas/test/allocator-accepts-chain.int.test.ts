@@ -1,5 +1,5 @@
 // The accept round on the real services: accepts signed by the parties' node accounts travel on a
-// Pulsar topic, are recorded in DynamoDB Local, and the Allocator opens the allocation on the market
+// Pulsar topic, are recorded in DynamoDB (moto), and the Allocator opens the allocation on the market
 // contract deployed on the Hardhat node. Also the opener's idempotence against the real contract: a
 // lost record, two concurrent submissions, and a submission the contract refuses.
 import { MarketAllocationOpener } from "@surplus/adapters/chain";
@@ -148,7 +148,7 @@ const deps = () => ({
   opener: new MarketAllocationOpener(allocator, m.marketAddress),
 });
 
-describe("accept round on Pulsar, DynamoDB Local and the market contract", () => {
+describe("accept round on Pulsar, DynamoDB (moto) and the market contract", () => {
   it("opens the allocation on-chain once every party accepted; the next round sends nothing", async () => {
     const a = await terms();
     const id = await commit(a);

@@ -1,4 +1,4 @@
-// The accept round against DynamoDB Local (started by localstack's global setup): the same cases as
+// The accept round against the local DynamoDB endpoint, moto (started by localstack's global setup): the same cases as
 // the unit tests, with the real conditional updates, the sparse byAwaitingOpen index and
 // allocations committed by the offer round's own registry.
 import {

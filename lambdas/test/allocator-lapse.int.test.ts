@@ -1,4 +1,4 @@
-// What a lapsed allocation gives back, on DynamoDB Local (started by localstack's global setup):
+// What a lapsed allocation gives back, on the local DynamoDB endpoint, moto (started by localstack's global setup):
 // the same cases as the unit tests, with the lapse and the give-back in one transaction.
 
 import { TransactWriteCommand } from "@aws-sdk/lib-dynamodb";

@@ -1,4 +1,4 @@
-// The allocator round against DynamoDB Local (started by localstack's global setup): the same
+// The allocator round against the local DynamoDB endpoint, moto (started by localstack's global setup): the same
 // cases as the unit tests, with real conditional writes and transactions.
 import {
   createTables,

@@ -1,5 +1,5 @@
 // The verifier-bridge Lambda handler itself, on the real services: a Hardhat node (JSON-RPC), the
-// Pulsar broker and DynamoDB Local. An allocation opened on the node is mirrored into the
+// Pulsar broker and DynamoDB (moto). An allocation opened on the node is mirrored into the
 // registry, its private channels are provisioned with Table 4's grants, and its state change is
 // announced on the allocations channel; a second invocation applies nothing again.
 import { PutCommand } from "@aws-sdk/lib-dynamodb";

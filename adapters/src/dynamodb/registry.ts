@@ -43,11 +43,11 @@ import {
 } from "@surplus/core";
 import { ALLOCATIONS_BY_OUTBOX, OFFERS_BY_OPEN_KIND, type TableNames, tableNames } from "./tables.ts";
 
-/** Env var with the DynamoDB endpoint (DynamoDB Local); unset in AWS. */
+/** Env var with the DynamoDB endpoint (the local one, moto); unset in AWS. */
 export const DYNAMODB_ENDPOINT_ENV = "SURPLUS_DYNAMODB_ENDPOINT";
 
 /**
- * A DynamoDB client for the configured endpoint: DynamoDB Local (with placeholder credentials it
+ * A DynamoDB client for the configured endpoint: the local one (moto, with placeholder credentials it
  * does not check) when SURPLUS_DYNAMODB_ENDPOINT or `endpoint` is set, AWS otherwise.
  */
 export function dynamoDbClient(endpoint = process.env[DYNAMODB_ENDPOINT_ENV]): DynamoDBClient {

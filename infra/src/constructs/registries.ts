@@ -28,7 +28,7 @@ export interface RegistriesProps {
   readonly encryptionKey?: kms.IKey;
   /**
    * Physical table names are `${tablePrefix}${registry}` (`surplus-offers`, …): the handlers
-   * find them through `SURPLUS_TABLE_PREFIX`, as they do on DynamoDB Local. Two markets in one
+   * find them through `SURPLUS_TABLE_PREFIX`, as they do on the local endpoint (moto). Two markets in one
    * account and region need different prefixes.
    * @default "surplus-"
    */

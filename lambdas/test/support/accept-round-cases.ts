@@ -1,5 +1,5 @@
 // The accept round's behaviour, shared by the unit tests (in-memory registry) and the integration
-// tests (DynamoDB Local): both registries must give the same guarantees.
+// tests (DynamoDB on moto): both registries must give the same guarantees.
 import {
   type AcceptRegistry,
   type Allocation,

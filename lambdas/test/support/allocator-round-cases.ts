@@ -1,5 +1,5 @@
 // The allocator round's behaviour, shared by the unit tests (in-memory registry) and the
-// integration tests (DynamoDB Local): both registries must give the same guarantees.
+// integration tests (DynamoDB on moto): both registries must give the same guarantees.
 import { type Allocation, type AllocatorRegistry, type Bytes32, checkRound } from "@surplus/core";
 import { describe, expect, it } from "vitest";
 import { runAllocatorRound } from "../../allocator/round.ts";

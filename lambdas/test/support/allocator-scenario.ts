@@ -1,6 +1,6 @@
 // Signed offers, an in-memory offers channel and an in-memory allocations channel for the
 // allocator's tests (unit tests pair them with MemoryAllocatorRegistry, integration tests with
-// DynamoDB Local).
+// DynamoDB on moto).
 import {
   type Address,
   type Allocation,

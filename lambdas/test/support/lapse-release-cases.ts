@@ -1,5 +1,5 @@
 // What a lapsed allocation gives back (accepts.ts step 3), shared by the unit tests (in-memory
-// registries) and the integration tests (DynamoDB Local): the Suppliers' capacity and the Customer
+// registries) and the integration tests (DynamoDB on moto): the Suppliers' capacity and the Customer
 // offer's window return to the offers registry once, so the next offer round can match them again.
 import {
   type AcceptRegistry,
