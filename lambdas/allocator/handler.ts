@@ -23,24 +23,32 @@
 //                                               default: the market channels (adapters marketChannels())
 //   SURPLUS_TABLE_PREFIX                        DynamoDB table-name prefix (default "surplus-")
 //   SURPLUS_DYNAMODB_ENDPOINT                   DynamoDB Local; unset in AWS
+//   SURPLUS_MAX_PRICE_PER_MI, SURPLUS_MAX_REPLICAS, SURPLUS_MAX_WINDOW_SECONDS
+//                                               the market's bounds on offers (front-door.ts; defaults
+//                                               DEFAULT_MARKET_BOUNDS); free balances and the fees are
+//                                               read from the market contract
 import { IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import {
+  ContractFreeBalances,
   DynamoAcceptRegistry,
   DynamoAllocatorRegistry,
+  DynamoStandingRegistry,
   documentClient,
   dynamoDbClient,
   MarketAllocationOpener,
   marketChannels,
+  readMarketFees,
   tableNames,
   WebSocketMessageBus,
 } from "@surplus/adapters";
-import type { Address, MarketDomain, ProtocolDelays } from "@surplus/core";
+import { type Address, DEFAULT_MARKET_BOUNDS, type MarketDomain, type ProtocolDelays } from "@surplus/core";
 import { JsonRpcProvider, Wallet } from "ethers";
 import { secretFromEnv } from "../shared/secrets.ts";
 import { runAcceptRound } from "./accepts.ts";
+import { strikeLapses } from "./front-door.ts";
 import { PulsarAllocationPublisher, PulsarOfferSource } from "./pulsar.ts";
 import { runAllocatorRound } from "./round.ts";
 
@@ -94,11 +102,35 @@ const delays: ProtocolDelays | undefined =
         setupSeconds: Number(process.env["SURPLUS_SETUP_SECONDS"] ?? 5),
       }
     : undefined;
+/** A positive integer from the environment, or `fallback` when unset; anything else is an error. */
+const bound = (name: string, fallback: bigint): bigint => {
+  const value = process.env[name];
+  if (value === undefined || value === "") return fallback;
+  if (!/^[1-9][0-9]*$/.test(value))
+    throw new Error(`${name} must be a positive integer, not ${JSON.stringify(value)}`);
+  return BigInt(value);
+};
+// The front door (issue 16): the market's bounds, and free balances and fees from the contract.
+const frontDoor = {
+  balances: new ContractFreeBalances(signer.provider!, domain.verifyingContract),
+  standing: new DynamoStandingRegistry(documentClient(dynamo), names),
+};
+const fees = await readMarketFees(signer.provider!, domain.verifyingContract);
 const config = {
   domain,
   allocator: signer.address as Address,
   penaltyRate: BigInt(process.env["SURPLUS_PENALTY_RATE"] ?? "1000"),
   ...(delays ? { delays } : {}),
+  frontDoor: {
+    fees,
+    bounds: {
+      maxPricePerMi: bound("SURPLUS_MAX_PRICE_PER_MI", DEFAULT_MARKET_BOUNDS.maxPricePerMi),
+      maxReplicas: Number(bound("SURPLUS_MAX_REPLICAS", BigInt(DEFAULT_MARKET_BOUNDS.maxReplicas))),
+      maxWindowSeconds: Number(
+        bound("SURPLUS_MAX_WINDOW_SECONDS", BigInt(DEFAULT_MARKET_BOUNDS.maxWindowSeconds)),
+      ),
+    },
+  },
 };
 const acceptConfig = {
   domain,
@@ -115,13 +147,14 @@ interface ScheduledEvent {
 
 async function allocate(event: ScheduledEvent) {
   const started = Date.now();
-  const report = await runAllocatorRound({ source, registry, publisher }, config, started);
+  const report = await runAllocatorRound({ source, registry, publisher, frontDoor }, config, started);
   metrics.addMetric("OffersRead", MetricUnit.Count, report.read);
   metrics.addMetric("OffersRejected", MetricUnit.Count, report.rejected.length);
   metrics.addMetric("Allocations", MetricUnit.Count, report.allocations);
   metrics.addMetric("VoidAllocations", MetricUnit.Count, report.voids);
   metrics.addMetric("CommitConflicts", MetricUnit.Count, report.conflicts);
   for (const r of report.rejected) logger.warn("offer rejected", { position: r.position, error: r.error });
+  for (const r of report.refused) logger.warn("offer refused", r);
   logger.info("round done", { eventId: event.id, ...report, rejected: report.rejected.length });
 
   const a = await runAcceptRound(
@@ -146,6 +179,14 @@ async function allocate(event: ScheduledEvent) {
       state: o.state,
     });
   for (const l of a.lapsed) logger.warn("allocation lapsed", l);
+  // Parties to blame for a lapse are backed off (their offers sit out the next rounds).
+  const struck = await strikeLapses(
+    { standing: frontDoor.standing, accepts: acceptRegistry, balances: frontDoor.balances },
+    a.lapsed,
+    Date.now(),
+    { fees },
+  );
+  for (const s of struck) logger.warn("party backed off", s);
   for (const f of a.failed) logger.error("open failed", f);
   // The idempotency layer stores this as JSON: counts and ids only (no bigint).
   const accepts = {
@@ -159,7 +200,7 @@ async function allocate(event: ScheduledEvent) {
     failed: a.failed.length,
   };
   logger.info("accept round done", { eventId: event.id, ...accepts });
-  return { ...report, rejected: report.rejected.length, accepts };
+  return { ...report, rejected: report.rejected.length, refused: report.refused.length, accepts };
 }
 
 export const handler = makeIdempotent(allocate, {

@@ -3,6 +3,10 @@
 //     EIP-712 signature, freshness), record the batch's offers put-if-absent (in as few requests as
 //     the registry allows), then move the cursor with compare-and-set. A crash (or a failed put)
 //     before the cursor moves replays the batch: nothing is stored twice, nothing is skipped.
+//     The front door (front-door.ts, issue 16) refuses, with the reason, offers beyond the market's
+//     bounds; before the auction it leaves out the offers of parties that are backed off or hold
+//     too little free balance in the market contract, and after it any party that could not fund
+//     what its allocations would lock is refused, backed off, and the auction runs again without it.
 //  2. auction: run one deterministic round (core runAuction) over every open offer, with each
 //     Supplier's commitments and each Customer's open windows as stored (read while step 1 runs;
 //     the offers step 1 stored are added as it stored them).
@@ -24,8 +28,10 @@ import {
   type Address,
   type AllocationPublisher,
   type AllocatorRegistry,
+  type AuctionResult,
   allocationId,
   type Bytes32,
+  boundsViolation,
   type Commitment,
   type GroupCommit,
   type MarketDomain,
@@ -40,11 +46,14 @@ import {
   toWire,
   verifyEnvelope,
 } from "@surplus/core";
+import { type FrontDoorConfig, type FrontDoorDeps, FrontDoorRound } from "./front-door.ts";
 
 export interface AllocatorDeps {
   readonly source: OfferSource;
   readonly registry: AllocatorRegistry;
   readonly publisher: AllocationPublisher;
+  /** Funds and standing (issue 16); absent: no funds check, no backoff (the market's bounds still hold). */
+  readonly frontDoor?: FrontDoorDeps;
 }
 
 export interface AllocatorConfig {
@@ -64,12 +73,16 @@ export interface AllocatorConfig {
   readonly maxOfferAgeMs?: number;
   /** Registry writes in flight at once (commits of disjoint offers, voids). @default 8 */
   readonly writeConcurrency?: number;
+  /** Market bounds, fees and backoff. @default DEFAULT_MARKET_BOUNDS; fees are needed with `deps.frontDoor` */
+  readonly frontDoor?: FrontDoorConfig;
 }
 
 export interface RoundReport {
   readonly read: number;
   readonly recorded: number;
   readonly rejected: ReadonlyArray<{ position: string; error: string }>;
+  /** Open offers left out of this round's auction, and why (backed off, unfunded). */
+  readonly refused: ReadonlyArray<{ offerId: Bytes32; account: Address; reason: string }>;
   readonly allocations: number;
   readonly voids: number;
   /** Customer commits cancelled because another round changed one of their offers first. */
@@ -140,6 +153,8 @@ async function ingest(deps: AllocatorDeps, config: AllocatorConfig, nowMs: numbe
         ) {
           throw new Error(`${verified.type} does not belong on the offers channel`);
         }
+        const beyond = boundsViolation(verified.body, config.frontDoor?.bounds);
+        if (beyond) throw new Error(`offer refused: ${beyond}`);
         offers.push({
           offerId: offerId(config.domain, verified.body),
           offer: verified.body,
@@ -239,21 +254,34 @@ export async function runAllocatorRound(
       open.suppliers.push({ offerId: r.offerId, offer: o, version: 0, commitments: [] });
   }
   const nowSeconds = Math.floor(nowMs / 1000);
-  const result = runAuction({
-    customers: open.customers.map((c) => ({
-      id: c.offerId,
-      offer: c.offer,
-      ...(c.openWindows ? { openWindows: c.openWindows } : {}),
-    })),
-    suppliers: open.suppliers.map((s) => ({ id: s.offerId, offer: s.offer, commitments: s.commitments })),
-    params: {
-      allocator: config.allocator,
-      nowSeconds,
-      penaltyRate: config.penaltyRate,
-      ...(config.delays ? { delays: config.delays } : {}),
-      nonceBase: BigInt(nowSeconds) << 20n,
-    },
-  });
+  const auction = (customers: typeof open.customers, suppliers: typeof open.suppliers): AuctionResult =>
+    runAuction({
+      customers: customers.map((c) => ({
+        id: c.offerId,
+        offer: c.offer,
+        ...(c.openWindows ? { openWindows: c.openWindows } : {}),
+      })),
+      suppliers: suppliers.map((s) => ({ id: s.offerId, offer: s.offer, commitments: s.commitments })),
+      params: {
+        allocator: config.allocator,
+        nowSeconds,
+        penaltyRate: config.penaltyRate,
+        ...(config.delays ? { delays: config.delays } : {}),
+        nonceBase: BigInt(nowSeconds) << 20n,
+      },
+    });
+  let result: AuctionResult;
+  let refused: RoundReport["refused"] = [];
+  /** Accounts that could not fund what the last auction gave them: their shares are not committed. */
+  let unfunded: ReadonlySet<Address> = new Set();
+  if (deps.frontDoor && config.frontDoor?.fees) {
+    const door = new FrontDoorRound(deps.frontDoor, config.frontDoor, nowMs);
+    const admitted = await door.admit(open, new Set(fresh.map((r) => r.offerId)));
+    const outcome = await door.fundedAuction(admitted, auction);
+    result = outcome.result;
+    refused = door.refused;
+    unfunded = outcome.unfunded;
+  } else result = auction(open.customers, open.suppliers);
 
   // What this round knows of each offer: version and Supplier commitments, updated as commits land.
   const customerVersion = new Map(open.customers.map((c) => [c.offerId, c.version]));
@@ -276,6 +304,8 @@ export async function runAllocatorRound(
     const planned = byCustomer.get(outcome.customerOfferId) ?? [];
     const version = customerVersion.get(outcome.customerOfferId);
     if (version === undefined) continue;
+    if (planned.some((p) => [p.allocation.customer, ...p.allocation.suppliers].some((a) => unfunded.has(a))))
+      continue;
     if (
       planned.length === 0 &&
       (!outcome.closed || result.voids.some((v) => v.offer === outcome.customerOfferId))
@@ -372,7 +402,7 @@ export async function runAllocatorRound(
     }
   });
   const published = await publication.settle();
-  return { read, recorded, rejected, allocations, voids, conflicts, published };
+  return { read, recorded, rejected, refused, allocations, voids, conflicts, published };
 }
 
 /** One Customer offer's part of a round's commits. */

@@ -1,6 +1,7 @@
 // The deployed handler end to end on the local stack: signed offers on a real Pulsar topic,
-// registries in DynamoDB Local, allocations published back on Pulsar; a retried invocation of the
+// registries on the local DynamoDB endpoint (moto), allocations published back on Pulsar; a retried invocation of the
 // same scheduled event returns the first report (Powertools idempotency) and publishes nothing.
+// The parties hold funds in a market deployed on the Hardhat node: the front door reads them.
 import {
   createTables,
   dynamoDbClient,
@@ -10,16 +11,14 @@ import {
   tableNames,
   WebSocketMessageBus,
 } from "@surplus/adapters";
-import { toWire, verifyEnvelope } from "@surplus/core";
+import { type DeployedMarket, deployMarket } from "@surplus/contracts";
+import { signEnvelope, toWire, verifyEnvelope } from "@surplus/core";
+import { type Contract, JsonRpcProvider, NonceManager, parseEther } from "ethers";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import {
-  allocatorWallet,
-  customerBody,
-  domain,
-  NOW_MS,
-  signedOffer,
-  supplierBody,
-} from "./support/allocator-scenario.ts";
+import { allocatorWallet, customerBody, NOW_MS, supplierBody, wallet } from "./support/allocator-scenario.ts";
+
+const provider = new JsonRpcProvider(inject("chainRpcUrl"), undefined, { pollingInterval: 100 });
+let m: DeployedMarket;
 
 const pulsar = inject("pulsar");
 const suffix = `${process.pid}-${Date.now().toString(36)}`;
@@ -52,6 +51,17 @@ const context = {
 } as unknown;
 
 beforeAll(async () => {
+  const [deployer, treasury] = await provider.listAccounts();
+  m = await deployMarket(deployer!, { treasury: await treasury!.getAddress() });
+  for (const i of [0, 1, 2, 10, 11]) {
+    const w = wallet(i);
+    await (await deployer!.sendTransaction({ to: w.address, value: parseEther("1") })).wait();
+    const p = new NonceManager(w.connect(provider));
+    const token = m.token.connect(p) as Contract;
+    await (await token.getFunction("mint")(w.address, 10n ** 24n)).wait();
+    await (await token.getFunction("approve")(m.marketAddress, 10n ** 24n)).wait();
+    await (await (m.market.connect(p) as Contract).getFunction("deposit")(10n ** 24n)).wait();
+  }
   const prefix = `handler-${suffix}-`;
   await createTables(dynamoDbClient(inject("dynamodbEndpoint")), tableNames(prefix));
   const admin = new PulsarAdmin({ url: pulsar.webUrl, token: pulsar.adminToken });
@@ -62,23 +72,25 @@ beforeAll(async () => {
   Object.assign(process.env, {
     SURPLUS_TABLE_PREFIX: prefix,
     SURPLUS_DYNAMODB_ENDPOINT: inject("dynamodbEndpoint"),
-    SURPLUS_CHAIN_ID: String(domain.chainId),
-    SURPLUS_MARKET_ADDRESS: domain.verifyingContract,
+    SURPLUS_CHAIN_ID: String(m.domain.chainId),
+    SURPLUS_MARKET_ADDRESS: m.marketAddress,
     SURPLUS_ALLOCATOR_KEY: allocatorWallet.privateKey,
     SURPLUS_PULSAR_URL: pulsar.webUrl,
     SURPLUS_PULSAR_TOKEN: pulsar.adminToken,
     SURPLUS_OFFERS_TOPIC: offersTopic,
     SURPLUS_ALLOCATIONS_TOPIC: allocationsTopic,
     SURPLUS_ACCEPT_TOPIC: acceptTopic,
-    // Nothing is accepted here, so nothing is sent to the chain (allocator-handler-accepts covers it).
+    // Nothing is accepted here, so nothing is sent to the chain (allocator-handler-accepts covers
+    // it); balances and fees are read from it.
     SURPLUS_CHAIN_RPC_URL: inject("chainRpcUrl"),
     POWERTOOLS_METRICS_NAMESPACE: "SurplusTest",
   });
   ({ handler } = (await import("../allocator/handler.ts")) as unknown as { handler: typeof handler });
-});
+}, 180_000);
 
 afterAll(async () => {
   await bus?.close();
+  provider.destroy();
 });
 
 describe("allocator handler", () => {
@@ -89,14 +101,26 @@ describe("allocator handler", () => {
     const later = (o: { start: number; end: number }) => ({ start: o.start + shift, end: o.end + shift });
     for (let i = 0; i < 3; i++) {
       const body = supplierBody(i);
-      const env = await signedOffer(i, { ...body, ...later(body) }, Date.now());
+      const env = await signEnvelope(
+        wallet(i),
+        m.domain,
+        "SupplierOffer",
+        { ...body, ...later(body) },
+        Date.now(),
+      );
       await producer.send({
         payload: new TextEncoder().encode(toWire(env)),
       });
     }
     for (let i = 10; i < 12; i++) {
       const body = customerBody(i);
-      const env = await signedOffer(i, { ...body, ...later(body) }, Date.now());
+      const env = await signEnvelope(
+        wallet(i),
+        m.domain,
+        "CustomerOffer",
+        { ...body, ...later(body) },
+        Date.now(),
+      );
       await producer.send({
         payload: new TextEncoder().encode(toWire(env)),
       });
@@ -113,7 +137,7 @@ describe("allocator handler", () => {
     const published = await readAll(allocationsTopic);
     expect(published).toHaveLength(2);
     for (const raw of published) {
-      const verified = verifyEnvelope(domain, raw, { nowMs: Date.now(), maxAgeMs: 60_000 });
+      const verified = verifyEnvelope(m.domain, raw, { nowMs: Date.now(), maxAgeMs: 60_000 });
       expect(verified.type).toBe("Allocation");
       expect(verified.envelope.signer).toBe(allocatorWallet.address);
     }

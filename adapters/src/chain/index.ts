@@ -1,2 +1,3 @@
 export * from "./market-events.ts";
 export * from "./opener.ts";
+export * from "./balances.ts";

@@ -4,3 +4,4 @@ export * from "./accept-registry.ts";
 export * from "./bridge-registry.ts";
 export * from "./registry.ts";
 export * from "./tables.ts";
+export * from "./standing.ts";

@@ -6,3 +6,5 @@ export * from "./price-rules.ts";
 export * from "./reference.ts";
 export * from "./types.ts";
 export * from "./verify.ts";
+export * from "./admission.ts";
+export * from "./standing.ts";

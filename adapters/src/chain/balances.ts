@@ -1,0 +1,55 @@
+// FreeBalances over JSON-RPC: the market contract's `balanceOf` (free, not locked in allocations)
+// for each account, read side by side with a bound, at the latest block (or `blockTag`, e.g. a
+// block some confirmations deep). Also the contract's fee parameters, which decide what `open`
+// locks: read from the contract, the one source of truth.
+import { connectMarket } from "@surplus/contracts";
+import type { Address, FreeBalances, MarketFees } from "@surplus/core";
+import type { Contract, ContractRunner } from "ethers";
+
+export interface ContractBalancesOptions {
+  /** Reads in flight at once. @default 8 */
+  readonly concurrency?: number;
+  /** Block to read at. @default "latest" */
+  readonly blockTag?: string | number;
+}
+
+export class ContractFreeBalances implements FreeBalances {
+  readonly #market: Contract;
+  readonly #options: ContractBalancesOptions;
+
+  constructor(runner: ContractRunner, marketAddress: string, options: ContractBalancesOptions = {}) {
+    this.#market = connectMarket(marketAddress, runner);
+    this.#options = options;
+  }
+
+  async freeBalances(accounts: readonly Address[]): Promise<Map<Address, bigint>> {
+    const out = new Map<Address, bigint>();
+    const unique = [...new Set(accounts)];
+    let next = 0;
+    const balanceOf = this.#market.getFunction("balanceOf");
+    const worker = async () => {
+      while (next < unique.length) {
+        const account = unique[next++]!;
+        const balance = (await balanceOf(account, {
+          blockTag: this.#options.blockTag ?? "latest",
+        })) as bigint;
+        out.set(account, balance);
+      }
+    };
+    await Promise.all(
+      Array.from({ length: Math.min(this.#options.concurrency ?? 8, unique.length) }, worker),
+    );
+    return out;
+  }
+}
+
+/** The market's ρ, F and M as deployed (immutable in the contract). */
+export async function readMarketFees(runner: ContractRunner, marketAddress: string): Promise<MarketFees> {
+  const market = connectMarket(marketAddress, runner);
+  const [penaltyRate, allocatorFee, mediatorFee] = (await Promise.all([
+    market.getFunction("penaltyRate")(),
+    market.getFunction("allocatorFee")(),
+    market.getFunction("mediatorFee")(),
+  ])) as [bigint, bigint, bigint];
+  return { penaltyRate, allocatorFee, mediatorFee };
+}

@@ -1,0 +1,101 @@
+// StandingRegistry over DynamoDB, in the tables the Allocator has (tables.ts): a party's standing
+// is a `standing` attribute (S, JSON) of its participants item, moved with compare-and-set on
+// `standingVersion`; an offer's refusal is a `refusal` attribute (S, JSON) of its offers item (only
+// offers that were recorded: out-of-bounds ones never are, and are reported by the round instead).
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { type DynamoDBDocumentClient, GetCommand, paginateScan, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  type Address,
+  type BackoffPolicy,
+  type Bytes32,
+  type OfferRefusal,
+  type Standing,
+  type StandingRegistry,
+  strike,
+} from "@surplus/core";
+import { type TableNames, tableNames } from "./tables.ts";
+
+/** Compare-and-set attempts of one strike before giving up (strikes of one party rarely race). */
+const ATTEMPTS = 5;
+
+export class DynamoStandingRegistry implements StandingRegistry {
+  readonly #db: DynamoDBDocumentClient;
+  readonly #t: TableNames;
+
+  constructor(db: DynamoDBDocumentClient, names: TableNames = tableNames()) {
+    this.#db = db;
+    this.#t = names;
+  }
+
+  async standings(): Promise<Map<Address, Standing>> {
+    const out = new Map<Address, Standing>();
+    const pages = paginateScan(
+      { client: this.#db },
+      {
+        TableName: this.#t.participants,
+        FilterExpression: "attribute_exists(standing)",
+        ProjectionExpression: "account, standing",
+      },
+    );
+    for await (const page of pages)
+      for (const item of page.Items ?? [])
+        out.set(item["account"] as Address, JSON.parse(item["standing"] as string));
+    return out;
+  }
+
+  async recordStrike(
+    account: Address,
+    atMs: number,
+    reason: string,
+    policy?: BackoffPolicy,
+  ): Promise<Standing> {
+    for (let attempt = 1; ; attempt++) {
+      const got = await this.#db.send(
+        new GetCommand({ TableName: this.#t.participants, Key: { account }, ConsistentRead: true }),
+      );
+      const version = (got.Item?.["standingVersion"] as number | undefined) ?? 0;
+      const previous = got.Item?.["standing"]
+        ? (JSON.parse(got.Item["standing"] as string) as Standing)
+        : undefined;
+      const next = strike(previous, account, atMs, reason, policy);
+      try {
+        await this.#db.send(
+          new UpdateCommand({
+            TableName: this.#t.participants,
+            Key: { account },
+            UpdateExpression: "SET standing = :s, standingVersion = :next",
+            ConditionExpression: "attribute_not_exists(standingVersion) OR standingVersion = :v",
+            ExpressionAttributeValues: { ":s": JSON.stringify(next), ":next": version + 1, ":v": version },
+          }),
+        );
+        return next;
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException) || attempt >= ATTEMPTS) throw err;
+      }
+    }
+  }
+
+  async refuseOffer(refusal: OfferRefusal): Promise<void> {
+    try {
+      await this.#db.send(
+        new UpdateCommand({
+          TableName: this.#t.offers,
+          Key: { offerId: refusal.offerId },
+          UpdateExpression: "SET refusal = :r",
+          ConditionExpression: "attribute_exists(offerId)",
+          ExpressionAttributeValues: { ":r": JSON.stringify(refusal) },
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+  }
+
+  async refusalOf(offerId: Bytes32): Promise<OfferRefusal | undefined> {
+    const got = await this.#db.send(
+      new GetCommand({ TableName: this.#t.offers, Key: { offerId }, ProjectionExpression: "refusal" }),
+    );
+    const r = got.Item?.["refusal"] as string | undefined;
+    return r ? (JSON.parse(r) as OfferRefusal) : undefined;
+  }
+}
