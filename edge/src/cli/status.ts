@@ -285,7 +285,7 @@ export function formatStatus(r: StatusReading, nowMs = Date.now()): string {
     const what =
       o.capacityMips !== undefined ? `${o.capacityMips} MIPS` : `${o.inputsPerSecond ?? "?"} inputs/s`;
     const when = o.start > nowS ? `from ${clock(o.start)}` : "now";
-    return `${what} ${when} until ${clock(o.end)}`;
+    return `${what} ${when} until ${clock(o.end)} UTC`;
   });
   lines.push(`offers open:         ${s.offers.length}${offers.length ? ` (${offers.join("; ")})` : ""}`);
   const phases = Object.entries(s.allocations)
