@@ -11,6 +11,8 @@
 import type {
   AcceptRegistry,
   Address,
+  AdmittedKind,
+  AdmittedParticipants,
   AuctionResult,
   BackoffPolicy,
   Bytes32,
@@ -28,6 +30,8 @@ import { isPaused, leastLock, locksOf, strike, unfundedParties } from "@surplus/
 export interface FrontDoorDeps {
   readonly balances: FreeBalances;
   readonly standing: StandingRegistry;
+  /** Who may post offers; absent: any signer (unit tests of the funds check only). */
+  readonly participants?: AdmittedParticipants;
 }
 
 export interface FrontDoorConfig {
@@ -200,5 +204,19 @@ export class MemoryStandingRegistry implements StandingRegistry {
 
   async refusalOf(offerId: Bytes32): Promise<OfferRefusal | undefined> {
     return this.#refusals.get(offerId);
+  }
+}
+
+/** AdmittedParticipants in memory (tests; the local market uses the DynamoDB registry). */
+export class MemoryParticipants implements AdmittedParticipants {
+  readonly #admitted = new Map<string, Set<AdmittedKind>>();
+
+  admit(account: Address, kind: AdmittedKind): void {
+    const key = account.toLowerCase();
+    this.#admitted.set(key, new Set([...(this.#admitted.get(key) ?? []), kind]));
+  }
+
+  async admitted(): Promise<Map<string, ReadonlySet<AdmittedKind>>> {
+    return new Map(this.#admitted);
   }
 }

@@ -35,6 +35,7 @@ import {
   ContractFreeBalances,
   DynamoAcceptRegistry,
   DynamoAllocatorRegistry,
+  DynamoParticipants,
   DynamoStandingRegistry,
   documentClient,
   dynamoDbClient,
@@ -114,6 +115,8 @@ const bound = (name: string, fallback: bigint): bigint => {
 const frontDoor = {
   balances: new ContractFreeBalances(signer.provider!, domain.verifyingContract),
   standing: new DynamoStandingRegistry(documentClient(dynamo), names),
+  // Only admitted participants' offers count (lambdas/allocator/admission.ts admits them).
+  participants: new DynamoParticipants(documentClient(dynamo), names),
 };
 const fees = await readMarketFees(signer.provider!, domain.verifyingContract);
 const config = {

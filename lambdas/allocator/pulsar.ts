@@ -104,7 +104,7 @@ export class PulsarOfferSource implements OfferSource {
         } catch {
           payload = undefined; // rejected by verification, but the cursor still moves past it
         }
-        out.push({ position: m.messageId, payload });
+        out.push({ position: m.messageId, payload, publishedAtMs: m.publishTime });
       }
     } catch (err) {
       if (!(err instanceof PulsarTimeoutError)) throw err;

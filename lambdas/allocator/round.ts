@@ -29,6 +29,7 @@ import {
   type AllocationPublisher,
   type AllocatorRegistry,
   type AuctionResult,
+  admissionViolation,
   allocationId,
   type Bytes32,
   boundsViolation,
@@ -69,8 +70,11 @@ export interface AllocatorConfig {
   readonly batchSize?: number;
   /** Batches per round at most (bounds the round's duration). @default 20 */
   readonly maxBatches?: number;
-  /** Offers whose envelope is older than this are rejected. @default 1 day */
-  readonly maxOfferAgeMs?: number;
+  /**
+   * An offer's `sentAtMs` must lie within this of when the broker stored it (or of the round's
+   * clock when the channel does not say), either way: clock skew, not a day. @default 5 minutes
+   */
+  readonly maxSkewMs?: number;
   /** Registry writes in flight at once (commits of disjoint offers, voids). @default 8 */
   readonly writeConcurrency?: number;
   /** Market bounds, fees and backoff. @default DEFAULT_MARKET_BOUNDS; fees are needed with `deps.frontDoor` */
@@ -93,6 +97,8 @@ export interface RoundReport {
 /** DynamoDB's TransactWriteItems limit. */
 const MAX_TRANSACTION_ITEMS = 100;
 const DEFAULT_WRITE_CONCURRENCY = 8;
+/** Clock skew allowed between an offer's `sentAtMs` and its arrival. */
+export const DEFAULT_MAX_SKEW_MS = 300_000;
 
 function mergeWindows(windows: readonly TimeWindow[]): TimeWindow[] {
   const sorted = [...windows].sort((a, b) => a.start - b.start);
@@ -134,17 +140,22 @@ async function ingest(deps: AllocatorDeps, config: AllocatorConfig, nowMs: numbe
   let read = 0;
   /** Offers this round stored (new: open, version 0, nothing taken). */
   const fresh: RecordedOffer[] = [];
+  // Admitted participants, read once per round (only when the channel has something to read).
+  let admitted: Awaited<ReturnType<NonNullable<FrontDoorDeps["participants"]>["admitted"]>> | undefined;
   let cursor = await deps.registry.cursor(name);
   for (let batch = 0; batch < (config.maxBatches ?? 20); batch++) {
     const messages = await deps.source.read(cursor, batchSize);
     if (messages.length === 0) break;
     const offers: RecordedOffer[] = [];
+    if (deps.frontDoor?.participants) admitted ??= await deps.frontDoor.participants.admitted();
     for (const m of messages) {
       read++;
       try {
         const verified = verifyEnvelope(config.domain, m.payload, {
-          nowMs,
-          maxAgeMs: config.maxOfferAgeMs ?? 86_400_000,
+          // The broker's clock says when it arrived: an offer that waited in the channel while
+          // the Allocator was down is still fresh, one stamped hours ahead is not.
+          nowMs: m.publishedAtMs ?? nowMs,
+          maxAgeMs: config.maxSkewMs ?? DEFAULT_MAX_SKEW_MS,
         });
         if (
           verified.type !== "CustomerOffer" &&
@@ -153,6 +164,9 @@ async function ingest(deps: AllocatorDeps, config: AllocatorConfig, nowMs: numbe
         ) {
           throw new Error(`${verified.type} does not belong on the offers channel`);
         }
+        const kind = verified.body.kind;
+        const stranger = admitted && admissionViolation(verified.body.account, kind, admitted);
+        if (stranger) throw new Error(`offer refused: ${stranger}`);
         const beyond = boundsViolation(verified.body, config.frontDoor?.bounds);
         if (beyond) throw new Error(`offer refused: ${beyond}`);
         offers.push({

@@ -2,7 +2,13 @@
 // one scheduled invocation; the parties read the allocation, accept on the accept channel; the
 // next invocation opens it on the market contract deployed on the Hardhat node (Running: every
 // deposit locked), and later invocations send nothing more.
-import { createTables, dynamoDbClient, tableNames } from "@surplus/adapters/dynamodb";
+import {
+  createTables,
+  DynamoParticipants,
+  documentClient,
+  dynamoDbClient,
+  tableNames,
+} from "@surplus/adapters/dynamodb";
 import {
   type MessageBus,
   PulsarAdmin,
@@ -62,6 +68,13 @@ beforeAll(async () => {
   }
   const prefix = `handler-accepts-${suffix}-`;
   await createTables(dynamoDbClient(inject("dynamodbEndpoint")), tableNames(prefix));
+  // The operator admitted the parties (the Allocator refuses strangers' offers).
+  const participants = new DynamoParticipants(
+    documentClient(dynamoDbClient(inject("dynamodbEndpoint"))),
+    tableNames(prefix),
+  );
+  for (const s of suppliers) await participants.admit(s.address as Address, "supplier", Date.now());
+  await participants.admit(customer.address as Address, "customer", Date.now());
   const admin = new PulsarAdmin({ url: pulsar.webUrl, token: pulsar.adminToken });
   for (const t of Object.values(topics)) await admin.createTopic(t);
   bus = new WebSocketMessageBus({ url: pulsar.webUrl, token: pulsar.adminToken });

@@ -4,6 +4,8 @@
 // The parties hold funds in a market deployed on the Hardhat node: the front door reads them.
 import {
   createTables,
+  DynamoParticipants,
+  documentClient,
   dynamoDbClient,
   type MessageBus,
   PulsarAdmin,
@@ -12,7 +14,7 @@ import {
   WebSocketMessageBus,
 } from "@surplus/adapters";
 import { type DeployedMarket, deployMarket } from "@surplus/contracts";
-import { signEnvelope, toWire, verifyEnvelope } from "@surplus/core";
+import { type Address, signEnvelope, toWire, verifyEnvelope } from "@surplus/core";
 import { type Contract, JsonRpcProvider, NonceManager, parseEther } from "ethers";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { allocatorWallet, customerBody, NOW_MS, supplierBody, wallet } from "./support/allocator-scenario.ts";
@@ -64,6 +66,13 @@ beforeAll(async () => {
   }
   const prefix = `handler-${suffix}-`;
   await createTables(dynamoDbClient(inject("dynamodbEndpoint")), tableNames(prefix));
+  // The operator admitted the Suppliers and Customers (the Allocator refuses strangers' offers).
+  const participants = new DynamoParticipants(
+    documentClient(dynamoDbClient(inject("dynamodbEndpoint"))),
+    tableNames(prefix),
+  );
+  for (const i of [0, 1, 2]) await participants.admit(wallet(i).address as Address, "supplier", Date.now());
+  for (const i of [10, 11]) await participants.admit(wallet(i).address as Address, "customer", Date.now());
   const admin = new PulsarAdmin({ url: pulsar.webUrl, token: pulsar.adminToken });
   await admin.createTopic(offersTopic);
   await admin.createTopic(allocationsTopic);

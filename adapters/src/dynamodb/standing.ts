@@ -2,10 +2,14 @@
 // is a `standing` attribute (S, JSON) of its participants item, moved with compare-and-set on
 // `standingVersion`; an offer's refusal is a `refusal` attribute (S, JSON) of its offers item (only
 // offers that were recorded: out-of-bounds ones never are, and are reported by the round instead).
+// Admission (AdmittedParticipants) is an `admittedKinds` set (SS) and `admittedAtMs` on the
+// participants item, written by the operator's admission (lambdas/allocator/admission.ts).
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { type DynamoDBDocumentClient, GetCommand, paginateScan, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import {
   type Address,
+  type AdmittedKind,
+  type AdmittedParticipants,
   type BackoffPolicy,
   type Bytes32,
   type OfferRefusal,
@@ -97,5 +101,58 @@ export class DynamoStandingRegistry implements StandingRegistry {
     );
     const r = got.Item?.["refusal"] as string | undefined;
     return r ? (JSON.parse(r) as OfferRefusal) : undefined;
+  }
+}
+
+/** The admitted participants in the participants table. */
+export class DynamoParticipants implements AdmittedParticipants {
+  readonly #db: DynamoDBDocumentClient;
+  readonly #t: TableNames;
+
+  constructor(db: DynamoDBDocumentClient, names: TableNames = tableNames()) {
+    this.#db = db;
+    this.#t = names;
+  }
+
+  /** Records `account` as admitted as `kind` (idempotent; kinds accumulate). */
+  async admit(account: Address, kind: AdmittedKind, atMs: number): Promise<void> {
+    await this.#db.send(
+      new UpdateCommand({
+        TableName: this.#t.participants,
+        Key: { account: account.toLowerCase() },
+        UpdateExpression: "ADD admittedKinds :k SET admittedAtMs = if_not_exists(admittedAtMs, :now)",
+        ExpressionAttributeValues: { ":k": new Set([kind]), ":now": atMs },
+      }),
+    );
+  }
+
+  /** Withdraws the admission (the broker grants are revoked by the same procedure). */
+  async expel(account: Address): Promise<void> {
+    await this.#db.send(
+      new UpdateCommand({
+        TableName: this.#t.participants,
+        Key: { account: account.toLowerCase() },
+        UpdateExpression: "REMOVE admittedKinds, admittedAtMs",
+      }),
+    );
+  }
+
+  async admitted(): Promise<Map<string, ReadonlySet<AdmittedKind>>> {
+    const out = new Map<string, ReadonlySet<AdmittedKind>>();
+    const pages = paginateScan(
+      { client: this.#db },
+      {
+        TableName: this.#t.participants,
+        FilterExpression: "attribute_exists(admittedKinds)",
+        ProjectionExpression: "account, admittedKinds",
+      },
+    );
+    for await (const page of pages)
+      for (const item of page.Items ?? [])
+        out.set(
+          (item["account"] as string).toLowerCase(),
+          new Set(item["admittedKinds"] as Set<AdmittedKind>),
+        );
+    return out;
   }
 }

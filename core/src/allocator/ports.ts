@@ -18,6 +18,8 @@ export interface ChannelMessage {
   readonly position: string;
   /** The message as received (a signed envelope, not yet verified). */
   readonly payload: unknown;
+  /** When the broker stored it (ms since epoch), when the channel knows: freshness is judged against it. */
+  readonly publishedAtMs?: number;
 }
 
 /** Reads the public offers channel. */

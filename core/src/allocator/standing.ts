@@ -79,3 +79,28 @@ export interface FreeBalances {
   /** One read per account; rejects when the chain cannot be read (the round then fails and is retried). */
   freeBalances(accounts: readonly Address[]): Promise<Map<Address, bigint>>;
 }
+
+/** What a participant was admitted as (its offers must be of these kinds). */
+export type AdmittedKind = "customer" | "supplier" | "mediator" | "allocator";
+
+/**
+ * The participants the operator admitted (docs/front-door.md): the same procedure grants the
+ * participant's broker role (its lower-cased address) and records it here, so each token's role
+ * names exactly one admitted account.
+ */
+export interface AdmittedParticipants {
+  /** Every admitted account, lower-cased, with the kinds it was admitted as. */
+  admitted(): Promise<Map<string, ReadonlySet<AdmittedKind>>>;
+}
+
+/** Why `account` may not post an offer of `kind`, or undefined when it may. */
+export function admissionViolation(
+  account: Address,
+  kind: "customer" | "supplier" | "mediator",
+  admitted: ReadonlyMap<string, ReadonlySet<AdmittedKind>>,
+): string | undefined {
+  const kinds = admitted.get(account.toLowerCase());
+  if (!kinds) return `signer ${account} is not an admitted participant`;
+  if (!kinds.has(kind)) return `${account} was admitted as ${[...kinds].join(", ")}, not as a ${kind}`;
+  return undefined;
+}

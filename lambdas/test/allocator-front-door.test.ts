@@ -1,0 +1,107 @@
+// The offer round's front door on the wire (issue 16): only admitted participants' offers count,
+// each as the kind it was admitted as, and `sentAtMs` must lie within minutes of the message's
+// arrival at the broker (not ± a day around the round).
+import type { Address } from "@surplus/core";
+import { describe, expect, it } from "vitest";
+import { MemoryParticipants, MemoryStandingRegistry } from "../allocator/front-door.ts";
+import { runAllocatorRound } from "../allocator/round.ts";
+import {
+  config,
+  customerBody,
+  MemoryOfferSource,
+  MemoryPublisher,
+  NOW_MS,
+  signedOffer,
+  supplierBody,
+  wallet,
+} from "./support/allocator-scenario.ts";
+import { MemoryAllocatorRegistry } from "./support/memory-allocator-registry.ts";
+
+/** Balances are not what these tests are about: everyone holds plenty. */
+const rich = {
+  freeBalances: async (accounts: readonly Address[]) => new Map(accounts.map((a) => [a, 10n ** 30n])),
+};
+const fees = { penaltyRate: 1_000n, allocatorFee: 1n, mediatorFee: 1n };
+
+function door(participants: MemoryParticipants) {
+  return { balances: rich, standing: new MemoryStandingRegistry(), participants };
+}
+
+describe("admission", () => {
+  it("refuses offers signed by accounts the operator never admitted, or admitted as another kind", async () => {
+    const participants = new MemoryParticipants();
+    participants.admit(wallet(0).address as Address, "supplier");
+    participants.admit(wallet(1).address as Address, "supplier");
+    participants.admit(wallet(10).address as Address, "customer");
+    const source = new MemoryOfferSource();
+    source.append(await signedOffer(0, supplierBody(0)));
+    source.append(await signedOffer(1, supplierBody(1)));
+    // A fresh key (issue 16's first attack), and a Supplier posing as a Customer.
+    source.append(await signedOffer(66, customerBody(66, { maxPricePerMi: 10n ** 6n })));
+    source.append(await signedOffer(1, customerBody(1, { maxPricePerMi: 10n ** 6n })));
+    source.append(await signedOffer(10, customerBody(10)));
+    const registry = new MemoryAllocatorRegistry();
+    const publisher = new MemoryPublisher();
+
+    const report = await runAllocatorRound(
+      { source, registry, publisher, frontDoor: door(participants) },
+      { ...config, batchSize: 10, frontDoor: { fees } },
+      NOW_MS,
+    );
+
+    expect(report.recorded).toBe(3);
+    expect(report.rejected).toEqual([
+      {
+        position: source.messages[2]!.position,
+        error: `offer refused: signer ${wallet(66).address} is not an admitted participant`,
+      },
+      {
+        position: source.messages[3]!.position,
+        error: `offer refused: ${wallet(1).address} was admitted as supplier, not as a customer`,
+      },
+    ]);
+    const customers = [...publisher.allocations.values()].map((a) => a.customer);
+    expect(customers.length).toBeGreaterThan(0);
+    for (const c of customers) expect(c).toBe(wallet(10).address);
+  });
+});
+
+describe("freshness", () => {
+  it("judges sentAtMs against the broker's arrival time, within minutes", async () => {
+    const source = new MemoryOfferSource();
+    const at = (payload: unknown, publishedAtMs: number) =>
+      source.messages.push({
+        position: String(source.messages.length + 1).padStart(12, "0"),
+        payload,
+        publishedAtMs,
+      });
+    // Stamped 23 h ahead (issue 16's fourth finding), 10 min behind, and a fresh one that waited
+    // in the channel for an hour while the Allocator was down.
+    at(await signedOffer(0, supplierBody(0), NOW_MS + 23 * 3_600_000), NOW_MS);
+    at(await signedOffer(1, supplierBody(1), NOW_MS - 600_000), NOW_MS);
+    at(await signedOffer(2, supplierBody(2), NOW_MS - 3_600_000), NOW_MS - 3_600_000 + 200);
+    const registry = new MemoryAllocatorRegistry();
+
+    const report = await runAllocatorRound(
+      { source, registry, publisher: new MemoryPublisher() },
+      { ...config, batchSize: 10 },
+      NOW_MS,
+    );
+
+    expect(report.recorded).toBe(1);
+    expect(report.rejected.map((r) => r.position)).toEqual([
+      source.messages[0]!.position,
+      source.messages[1]!.position,
+    ]);
+    for (const r of report.rejected) expect(r.error).toMatch(/outside the ±300000 ms window/);
+    const stored = [...registry.offers.values()].map((r) => r.record.offer.account);
+    expect(stored).toEqual([wallet(2).address]);
+
+    const looser = await runAllocatorRound(
+      { source, registry: new MemoryAllocatorRegistry(), publisher: new MemoryPublisher() },
+      { ...config, batchSize: 10, maxSkewMs: 700_000 },
+      NOW_MS,
+    );
+    expect(looser.recorded).toBe(2);
+  });
+});
