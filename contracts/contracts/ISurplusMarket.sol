@@ -4,9 +4,11 @@ pragma solidity ^0.8.30;
 /// @title Surplus market: escrow, allocation lifecycle, verification, mediation and settlement
 /// @notice The on-chain half of the protocol of paper §3.2 (Fig. 3), §3.4, §3.5 and §4.1.
 /// An allocation is identified by the EIP-712 digest of its terms (`Allocation` below, domain
-/// name "Surplus", version "1"). The contract stores one packed record and the Customer's
-/// commitment per allocation; every call re-supplies the terms as calldata and the contract checks
-/// their digest. Amounts are in base units of one ERC-20 token (`token()`).
+/// name "Surplus", version "1"). The contract stores one packed storage slot per allocation (the
+/// record and 20 bytes of a commitment); every call re-supplies the terms as calldata and the
+/// contract checks their digest. Amounts are in base units of one ERC-20 token (`token()`), fixed
+/// at construction; fee-on-transfer tokens are credited what arrives, rebasing tokens are not
+/// supported (contracts/README.md).
 ///
 /// Amounts of an allocation (all derived from its terms and the market's parameters):
 /// - π_s  = miPerInput · pricePerMi                     (price of one input)
@@ -15,7 +17,9 @@ pragma solidity ^0.8.30;
 /// - D    = penaltyRate · π_s                           (deposit of the Customer and of each Supplier)
 /// - F    = allocatorFee                                (paid by the Customer and each Supplier)
 /// - M    = mediatorFee                                 (paid by the Customer to the Mediator)
-/// The Customer locks r·P + D + M + F when it signs, each Supplier D + F, the Mediator nothing.
+/// - B    = r·(P + D)                                   (the Mediator's bond)
+/// The Customer locks r·P + D + M + F when it signs, each Supplier D + F, the Mediator its bond B
+/// (returned unless it lets a mediation time out; reduced to running·(P + D) once running).
 interface ISurplusMarket {
     /// @notice Where an allocation is in its life (paper Fig. 3).
     enum State {
@@ -30,8 +34,8 @@ interface ISurplusMarket {
     enum CloseReason {
         Settled, // every running Supplier's seal matched and nobody was disputed
         Mediated, // the Mediator judged
-        MediatorTimeout, // the Mediator did not judge in time (§4.1 fallback)
-        RevealTimeout, // nobody settled in time: the Customer withheld γ
+        MediatorTimeout, // the Mediator did not judge in time: its bond pays, nobody else is fined
+        RevealTimeout, // the Customer did not settle in time (withheld its checklist and γ)
         SigningFailed // too few parties signed before the signing deadline
     }
 
@@ -58,7 +62,7 @@ interface ISurplusMarket {
     /// @notice The Accept signatures submitted with `open`; an empty signature means "not yet".
     struct Signatures {
         bytes customer; // Accept(id, commitment)
-        bytes32 commitment; // Γ = keccak256(γ_c), the Customer's commitment
+        bytes32 commitment; // Γ = keccak256(abi.encode(id, salt, seqsHash)): the Customer's secret checklist
         bytes mediator; // Accept(id, 0)
         bytes[] suppliers; // Accept(id, 0), aligned with `Allocation.suppliers` (may be shorter)
     }
@@ -66,7 +70,7 @@ interface ISurplusMarket {
     /// @notice One Supplier's result: its seal and its EIP-712 SupplierResult(id, seal) signature.
     /// An empty signature means "no result".
     struct Result {
-        bytes32 seal; // keccak256(abi.encode(supplier, id, γ))
+        bytes32 seal; // keccak256(abi.encode(supplier, id, γ)), γ = γ(id, salt, outputs at the test positions)
         bytes signature;
     }
 
@@ -83,8 +87,6 @@ interface ISurplusMarket {
     event AllocationSigned(bytes32 indexed id, uint16 suppliers, bool customer, bool mediator);
     /// @notice The allocation runs with the Suppliers in `suppliers` (mask); the Allocator was paid `allocatorPaid`.
     event AllocationRunning(bytes32 indexed id, uint16 suppliers, uint256 allocatorPaid);
-    /// @notice The Customer disputed the Suppliers in `suppliers` (mask) from their live output stream.
-    event AllocationDisputed(bytes32 indexed id, uint16 suppliers);
     /// @notice γ_c was revealed; `matched` (mask) are the running Suppliers whose signed seal matched it.
     event AllocationSettled(bytes32 indexed id, bytes32 gammaC, uint16 matched);
     /// @notice The Suppliers in `suppliers` (mask) go to mediation; `disputed` are those the Customer disputed.
@@ -120,12 +122,17 @@ interface ISurplusMarket {
     error InvalidSupplierCount(uint256 count);
     error InvalidMinReplicas(uint256 minReplicas, uint256 suppliers);
     error InvalidWindow(uint64 start, uint64 end, uint256 timestamp);
+    error InvalidDuration(uint256 duration, uint256 minDuration, uint256 maxDuration);
+    error StartTooFar(uint64 start, uint256 latestStart);
+    error ZeroPrice();
+    error TreasuryIsParty(address treasury);
     error InvalidTestCount(uint256 testCount, uint256 inputs, uint256 penaltyRate);
     error DuplicateParty(address account);
 
     // ---------------------------------------------------------------- escrow
 
-    /// @notice Pulls `amount` tokens from the caller (after `approve`) into its free balance.
+    /// @notice Pulls `amount` tokens from the caller (after `approve`) and credits its free balance
+    /// with what the market actually received (less than `amount` for a fee-on-transfer token).
     function deposit(uint256 amount) external;
 
     /// @notice Sends `amount` of the caller's free (unlocked) balance to the caller.
@@ -137,37 +144,46 @@ interface ISurplusMarket {
     // ---------------------------------------------------------------- lifecycle
 
     /// @notice Records an allocation and the Accept signatures collected off-chain. Only
-    /// `a.allocator` may call it. Each signer's deposit is locked from its free balance. With every
-    /// signature the allocation is Running at once and the Allocator is paid; otherwise it is
-    /// Signing until `signingWindow` seconds from now.
+    /// `a.allocator` may call it, and only before `a.start` (an Accept cannot open an allocation
+    /// that has begun). Each signer's deposit is locked from its free balance; a signer whose free
+    /// balance is short counts as not signed. With every signature the allocation is Running at
+    /// once and the Allocator is paid; otherwise it is Signing until `signingWindow` seconds from now.
     /// @return id The allocation's id (EIP-712 digest of `a`).
     function open(Allocation calldata a, Signatures calldata sigs) external returns (bytes32 id);
 
     /// @notice Records more Accept signatures while Signing, before the signing deadline (anyone may
-    /// submit them; a party that already signed reverts with AlreadySigned). Each signer's deposit is
-    /// locked; the last signature makes the allocation Running.
+    /// submit them). Signatures of parties already recorded are skipped, as are signers whose free
+    /// balance is short. Each signer's deposit is locked; the last signature makes it Running.
     function sign(Allocation calldata a, Signatures calldata sigs) external;
 
     /// @notice The timeout exit of every waiting state; anyone may call it once the state's
     /// deadline passed:
     /// - Signing, after the signing deadline: Running with the signers if the Customer, the Mediator
     ///   and at least `minReplicas` Suppliers signed (§3.5 (4)); otherwise Closed, signers refunded.
-    /// - Running, after `end + revealWindow` with nobody having settled (the Customer withheld γ_c):
-    ///   the Customer's deposit is fined; the running Suppliers and the Mediator are paid.
-    /// - MediationRequested, after the mediation deadline (§4.1): the Customer and every Supplier in
-    ///   mediation are fined; the Mediator gets nothing.
+    /// - Running, after `end + revealWindow` without the Customer's settle: the Customer's deposit
+    ///   is fined; the running Suppliers and the Mediator (M, bond back) are paid.
+    /// - MediationRequested, after the mediation deadline: the Mediator failed. Nobody else is
+    ///   fined: every running Supplier gets P + D (the P of those in mediation out of the Mediator's
+    ///   bond), the Customer gets back D, M and the P of each Supplier in mediation, and the rest of
+    ///   the bond goes to the treasury.
     function expire(Allocation calldata a) external;
 
-    /// @notice The Customer marks running Suppliers whose live output stream it found wrong or
-    /// missing at test positions; they go to mediation at `settle`. Only while Running and before the
-    /// reveal deadline (`end + revealWindow`).
-    function dispute(Allocation calldata a, uint16 suppliers) external;
-
-    /// @notice Reveals γ_c and judges the Suppliers' signed seals, between `end` and
-    /// `end + revealWindow`; anyone may call. Closes with payouts when every running Supplier's seal
-    /// matched and none is disputed; otherwise requests mediation for the rest.
+    /// @notice The Customer's reveal and verdict, between `end` and `end + revealWindow`; only the
+    /// Customer may call it, so nobody can close or pre-empt its dispute window. Opens Γ
+    /// (keccak256(abi.encode(id, salt, seqsHash)) must equal the committed Γ), judges the Suppliers'
+    /// signed seals against γ_c, and closes with payouts when every running Supplier matched and
+    /// none is in `disputed`; otherwise requests mediation for the unmatched and disputed ones.
+    /// @param disputed Running Suppliers (mask) whose live outputs at test positions the Customer
+    /// found wrong or missing.
     /// @param results One entry per Supplier of `a` (entries of non-running Suppliers are ignored).
-    function settle(Allocation calldata a, bytes32 gammaC, Result[] calldata results) external;
+    function settle(
+        Allocation calldata a,
+        bytes32 salt,
+        bytes32 seqsHash,
+        bytes32 gammaC,
+        Result[] calldata results,
+        uint16 disputed
+    ) external;
 
     /// @notice The Mediator's judgement, before the mediation deadline. `gammaM` is γ over the
     /// Mediator's own outputs for the test inputs; `lazy` marks Suppliers whose live output stream
@@ -193,7 +209,4 @@ interface ISurplusMarket {
             uint16 disputed,
             uint16 mediating
         );
-
-    /// @notice The Customer's commitment Γ, while the allocation is open.
-    function commitmentOf(bytes32 id) external view returns (bytes32);
 }

@@ -4,12 +4,14 @@ pragma solidity ^0.8.30;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {ISurplusMarket} from "./ISurplusMarket.sol";
 
 /// @title SurplusMarket
 /// @notice See {ISurplusMarket}. Parameters are immutable: a city operator that wants other
 /// parameters deploys another market (allocations name their market through the EIP-712 domain).
-contract SurplusMarket is ISurplusMarket {
+contract SurplusMarket is ISurplusMarket, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// @dev The EIP-712 type strings: byte for byte core's `encodeType()` (a test compares them).
@@ -26,7 +28,7 @@ contract SurplusMarket is ISurplusMarket {
     uint256 private constant _MAX_SUPPLIERS = 16;
     uint256 private constant _BPS = 10_000;
 
-    /// @notice The payment token.
+    /// @notice The payment token, fixed at construction.
     IERC20 public immutable token;
     /// @notice Receives fines not owed to anyone and payments nobody earned.
     address public immutable treasury;
@@ -44,31 +46,43 @@ contract SurplusMarket is ISurplusMarket {
     uint256 public immutable revealWindow;
     /// @notice Seconds from `settle` until the mediation deadline.
     uint256 public immutable mediationWindow;
+    /// @notice Bounds of `end − start` (seconds).
+    uint256 public immutable minDuration;
+    uint256 public immutable maxDuration;
+    /// @notice `open` needs `start ≤ now + maxStartDelay`: deposits are not locked for an allocation
+    /// far in the future.
+    uint256 public immutable maxStartDelay;
 
     /// @dev The EIP-712 domain separator, cached for the chain the market was deployed on.
     bytes32 private immutable _cachedDomainSeparator;
     uint256 private immutable _cachedChainId;
 
-    /// @dev One storage slot per allocation.
+    /// @dev One storage slot per allocation (8 + 32 + 16 + 8 + 16 + 16 + 160 bits).
     struct Record {
         State state; // 5 values
-        uint40 deadline; // unix seconds (< 2^40, year 36812): signing deadline, then mediation deadline
+        uint32 deadline; // unix seconds (< 2^32, year 2106; `open` checks): signing, then mediation deadline
         uint16 suppliers; // bit i = suppliers[i] signed (Signing) / runs (later); ≤ 16 Suppliers
-        bool customerSigned;
-        bool mediatorSigned;
+        uint8 signers; // bit 0: the Customer signed, bit 1: the Mediator signed
         uint16 disputed; // Suppliers the Customer disputed, ⊆ suppliers
         uint16 mediating; // Suppliers sent to mediation, ⊆ suppliers
+        // Signing/Running: the first 20 bytes of Γ; MediationRequested: of γ_c. 160 bits leave the
+        // Customer a 2^80 collision search between two checklists of its own, which gains it nothing
+        // (README "One slot per allocation").
+        bytes20 digest;
     }
+
+    uint8 private constant _CUSTOMER_SIGNED = 1;
+    uint8 private constant _MEDIATOR_SIGNED = 2;
 
     /// @dev Per-allocation amounts, derived from the terms.
     struct Amounts {
         uint256 payment; // P = λΔ·π_s
         uint256 deposit; // D = ρ·π_s
         uint256 inputPrice; // π_s
+        uint256 bondPerSupplier; // P + D: the Mediator's bond per running Supplier
     }
 
     mapping(bytes32 id => Record) private _records;
-    mapping(bytes32 id => bytes32 commitment) private _commitments;
     mapping(address account => uint256 balance) private _balances;
 
     constructor(
@@ -80,7 +94,10 @@ contract SurplusMarket is ISurplusMarket {
         uint256 timeoutFineBps_,
         uint256 signingWindow_,
         uint256 revealWindow_,
-        uint256 mediationWindow_
+        uint256 mediationWindow_,
+        uint256 minDuration_,
+        uint256 maxDuration_,
+        uint256 maxStartDelay_
     ) {
         if (address(token_) == address(0)) revert InvalidParameter("token");
         if (treasury_ == address(0)) revert InvalidParameter("treasury");
@@ -92,6 +109,9 @@ contract SurplusMarket is ISurplusMarket {
         // An allocation that finishes signing late must still have time to settle: it becomes
         // Running at most `signingWindow` after `open`, when `end + revealWindow` is still ahead.
         if (signingWindow_ > revealWindow_) revert InvalidParameter("signingWindow");
+        if (minDuration_ == 0 || minDuration_ > maxDuration_) revert InvalidParameter("minDuration");
+        if (maxDuration_ > type(uint32).max) revert InvalidParameter("maxDuration");
+        if (maxStartDelay_ > type(uint32).max) revert InvalidParameter("maxStartDelay");
         token = token_;
         treasury = treasury_;
         penaltyRate = penaltyRate_;
@@ -101,6 +121,9 @@ contract SurplusMarket is ISurplusMarket {
         signingWindow = signingWindow_;
         revealWindow = revealWindow_;
         mediationWindow = mediationWindow_;
+        minDuration = minDuration_;
+        maxDuration = maxDuration_;
+        maxStartDelay = maxStartDelay_;
         _cachedChainId = block.chainid;
         _cachedDomainSeparator = _buildDomainSeparator();
     }
@@ -108,17 +131,21 @@ contract SurplusMarket is ISurplusMarket {
     // ================================================================ escrow
 
     /// @inheritdoc ISurplusMarket
-    function deposit(uint256 amount) external {
+    function deposit(uint256 amount) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
-        // Tokens first, credit after: even a token with transfer hooks cannot spend a credit it has
-        // not paid for.
+        // Credit what arrived, not what was asked: a fee-on-transfer token cannot make the market owe
+        // more than it holds. nonReentrant: a token hook re-entering here would be counted twice in
+        // the outer balance delta.
+        uint256 before = token.balanceOf(address(this));
         token.safeTransferFrom(msg.sender, address(this), amount);
-        _balances[msg.sender] += amount;
-        emit Deposited(msg.sender, amount);
+        uint256 received = token.balanceOf(address(this)) - before;
+        if (received == 0) revert ZeroAmount();
+        _balances[msg.sender] += received;
+        emit Deposited(msg.sender, received);
     }
 
     /// @inheritdoc ISurplusMarket
-    function withdraw(uint256 amount) external {
+    function withdraw(uint256 amount) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
         uint256 free = _balances[msg.sender];
         if (free < amount) revert InsufficientBalance(msg.sender, amount, free);
@@ -145,7 +172,8 @@ contract SurplusMarket is ISurplusMarket {
         if (rec.state != State.None) revert AllocationUnexpectedState(id, rec.state, State.None);
         Amounts memory m = _validate(id, a);
         rec.state = State.Signing;
-        rec.deadline = uint40(block.timestamp + signingWindow);
+        // < 2^32: `_validate` bounds end + revealWindow + mediationWindow, and signingWindow ≤ revealWindow.
+        rec.deadline = uint32(block.timestamp + signingWindow);
         emit AllocationOpened(id, a.allocator, a.customer, rec.deadline);
         _addSignatures(id, a, rec, m, sigs);
     }
@@ -160,7 +188,9 @@ contract SurplusMarket is ISurplusMarket {
     }
 
     /// @dev Verifies the new Accept signatures in `sigs`, locks each signer's deposit, and stores the
-    /// record: Running (Allocator paid) when everyone has signed, Signing otherwise.
+    /// record: Running (Allocator paid) when everyone has signed, Signing otherwise. A party already
+    /// recorded is skipped (a front-run `sign` cannot make a batch revert), and so is a signer whose
+    /// free balance is short (it cannot make the Allocator's `open` revert by withdrawing).
     function _addSignatures(
         bytes32 id,
         Allocation calldata a,
@@ -170,28 +200,28 @@ contract SurplusMarket is ISurplusMarket {
     ) private {
         uint256 r = a.suppliers.length;
         if (sigs.suppliers.length > r) revert LengthMismatch(id, r, sigs.suppliers.length);
-        if (sigs.customer.length != 0) {
-            if (rec.customerSigned) revert AlreadySigned(id, a.customer);
+        if (sigs.customer.length != 0 && rec.signers & _CUSTOMER_SIGNED == 0) {
             _verifyAccept(id, a.customer, sigs.commitment, sigs.customer);
-            _lock(a.customer, _customerLock(m, r));
-            _commitments[id] = sigs.commitment;
-            rec.customerSigned = true;
+            if (_tryLock(a.customer, _customerLock(m, r))) {
+                rec.digest = bytes20(sigs.commitment);
+                rec.signers |= _CUSTOMER_SIGNED;
+            }
         }
-        if (sigs.mediator.length != 0) {
-            if (rec.mediatorSigned) revert AlreadySigned(id, a.mediator);
+        if (sigs.mediator.length != 0 && rec.signers & _MEDIATOR_SIGNED == 0) {
             _verifyAccept(id, a.mediator, bytes32(0), sigs.mediator);
-            rec.mediatorSigned = true;
+            if (_tryLock(a.mediator, r * m.bondPerSupplier)) rec.signers |= _MEDIATOR_SIGNED;
         }
+        uint256 supplierLock = m.deposit + allocatorFee;
         for (uint256 i; i < sigs.suppliers.length; ++i) {
-            if (sigs.suppliers[i].length == 0) continue;
-            address s = a.suppliers[i];
             uint16 bit = uint16(1 << i);
-            if (rec.suppliers & bit != 0) revert AlreadySigned(id, s);
+            if (sigs.suppliers[i].length == 0 || rec.suppliers & bit != 0) continue;
+            address s = a.suppliers[i];
             _verifyAccept(id, s, bytes32(0), sigs.suppliers[i]);
-            _lock(s, m.deposit + allocatorFee);
-            rec.suppliers |= bit;
+            if (_tryLock(s, supplierLock)) rec.suppliers |= bit;
         }
-        emit AllocationSigned(id, rec.suppliers, rec.customerSigned, rec.mediatorSigned);
+        emit AllocationSigned(
+            id, rec.suppliers, rec.signers & _CUSTOMER_SIGNED != 0, rec.signers & _MEDIATOR_SIGNED != 0
+        );
         if (_allSigned(rec, r)) _run(id, a, rec, m, r);
         else _records[id] = rec;
     }
@@ -208,16 +238,21 @@ contract SurplusMarket is ISurplusMarket {
         if (state == State.Signing) {
             _expireSigning(id, a, rec);
         } else if (state == State.Running) {
-            // Nobody settled: the Customer withheld γ_c. Its whole deposit is fined (a partial fine
-            // would let a Customer that committed to garbage escape eq. 4 by going silent). Suppliers
-            // cannot be judged without γ_c, so every running Supplier is paid; the Mediator was
-            // available and gets M.
-            _finish(id, a, rec, CloseReason.RevealTimeout, 0, 0, 0, mediatorFee);
+            // The Customer did not settle: it withheld its checklist and γ_c. Its whole deposit is
+            // fined (a partial fine would let a Customer that committed to garbage escape eq. 4 by
+            // going silent). Suppliers cannot be judged without γ_c, so every running Supplier is
+            // paid; the Mediator was available: M and its bond.
+            Amounts memory m = _amounts(a);
+            _finish(id, a, rec, CloseReason.RevealTimeout, 0, 0, 0, mediatorFee + _bond(m, rec));
         } else {
-            // §4.1 fallback: fault cannot be determined, so the Customer and every Supplier in
-            // mediation lose their deposits (and those Suppliers their payment); the Mediator gets
-            // nothing.
-            _finish(id, a, rec, CloseReason.MediatorTimeout, rec.mediating, 0, 0, 0);
+            // The Mediator failed: no fine without fault. Every running Supplier gets P + D, the
+            // P of those in mediation out of the Mediator's bond (the protocol cannot tell the honest
+            // from the lazy without the Mediator); the Customer gets back D, M and the P it is not
+            // charged for them. The Mediator loses M and its whole bond, the rest of which goes to
+            // the treasury, so no coalition with a silent Mediator gains (README).
+            Amounts memory m = _amounts(a);
+            uint256 customerPayout = m.deposit + mediatorFee + _popcount(rec.mediating) * m.payment;
+            _finish(id, a, rec, CloseReason.MediatorTimeout, 0, 0, customerPayout, 0);
         }
     }
 
@@ -226,7 +261,7 @@ contract SurplusMarket is ISurplusMarket {
     function _expireSigning(bytes32 id, Allocation calldata a, Record memory rec) private {
         Amounts memory m = _amounts(a);
         uint256 r = a.suppliers.length;
-        if (rec.customerSigned && rec.mediatorSigned && _popcount(rec.suppliers) >= a.minReplicas) {
+        if (rec.signers == _CUSTOMER_SIGNED | _MEDIATOR_SIGNED && _popcount(rec.suppliers) >= a.minReplicas) {
             _run(id, a, rec, m, r);
             return;
         }
@@ -240,39 +275,37 @@ contract SurplusMarket is ISurplusMarket {
                 _credit(a.suppliers[i], supplierLock);
             }
         }
-        uint256 customerPayout = rec.customerSigned ? _customerLock(m, r) : 0;
+        uint256 customerPayout = rec.signers & _CUSTOMER_SIGNED != 0 ? _customerLock(m, r) : 0;
+        uint256 mediatorPayout = rec.signers & _MEDIATOR_SIGNED != 0 ? r * m.bondPerSupplier : 0;
         _credit(a.customer, customerPayout);
+        _credit(a.mediator, mediatorPayout);
         _closeRecord(id, rec);
-        emit AllocationClosed(id, CloseReason.SigningFailed, supplierPayouts, customerPayout, 0, 0);
+        emit AllocationClosed(id, CloseReason.SigningFailed, supplierPayouts, customerPayout, mediatorPayout, 0);
     }
 
     // ================================================================ running
 
     /// @inheritdoc ISurplusMarket
-    function dispute(Allocation calldata a, uint16 suppliers) external {
+    function settle(
+        Allocation calldata a,
+        bytes32 salt,
+        bytes32 seqsHash,
+        bytes32 gammaC,
+        Result[] calldata results,
+        uint16 disputed
+    ) external {
         bytes32 id = _idOf(a);
+        // Only the Customer: its dispute travels with its reveal, so nobody can close the dispute
+        // window before it, or push honest Suppliers into mediation with empty results.
         if (msg.sender != a.customer) revert UnauthorizedCaller(id, msg.sender, a.customer);
-        Record memory rec = _records[id];
-        _expectState(id, rec, State.Running);
-        uint256 revealDeadline = uint256(a.end) + revealWindow;
-        if (block.timestamp >= revealDeadline) revert DeadlinePassed(id, revealDeadline, block.timestamp);
-        if (suppliers == 0 || suppliers & ~rec.suppliers != 0) revert InvalidMask(id, suppliers, rec.suppliers);
-        rec.disputed |= suppliers;
-        _records[id] = rec;
-        emit AllocationDisputed(id, suppliers);
-    }
-
-    /// @inheritdoc ISurplusMarket
-    function settle(Allocation calldata a, bytes32 gammaC, Result[] calldata results) external {
-        bytes32 id = _idOf(a);
         Record memory rec = _records[id];
         _expectState(id, rec, State.Running);
         uint256 revealDeadline = uint256(a.end) + revealWindow;
         if (block.timestamp < a.end) revert DeadlineNotReached(id, a.end, block.timestamp);
         if (block.timestamp >= revealDeadline) revert DeadlinePassed(id, revealDeadline, block.timestamp);
-        bytes32 commitment = _commitments[id];
-        bytes32 revealedHash = keccak256(abi.encode(gammaC));
-        if (revealedHash != commitment) revert CommitmentMismatch(id, commitment, revealedHash);
+        bytes32 opened = keccak256(abi.encode(id, salt, seqsHash));
+        if (bytes20(opened) != rec.digest) revert CommitmentMismatch(id, bytes32(rec.digest), opened);
+        if (disputed & ~rec.suppliers != 0) revert InvalidMask(id, disputed, rec.suppliers);
         uint256 r = a.suppliers.length;
         if (results.length != r) revert LengthMismatch(id, r, results.length);
 
@@ -285,15 +318,19 @@ contract SurplusMarket is ISurplusMarket {
         }
         emit AllocationSettled(id, gammaC, matched);
 
-        uint16 mediating = (rec.suppliers & ~matched) | rec.disputed;
+        uint16 mediating = (rec.suppliers & ~matched) | disputed;
         if (mediating == 0) {
-            _finish(id, a, rec, CloseReason.Settled, 0, 0, _amounts(a).deposit, mediatorFee);
+            Amounts memory m = _amounts(a);
+            _finish(id, a, rec, CloseReason.Settled, 0, 0, m.deposit, mediatorFee + _bond(m, rec));
         } else {
             rec.state = State.MediationRequested;
             rec.mediating = mediating;
-            rec.deadline = uint40(block.timestamp + mediationWindow);
+            rec.disputed = disputed;
+            // From here on the slot keeps γ_c for the Mediator's verdict; Γ was opened above.
+            rec.digest = bytes20(gammaC);
+            rec.deadline = uint32(block.timestamp + mediationWindow);
             _records[id] = rec;
-            emit MediationRequested(id, mediating, rec.disputed, rec.deadline);
+            emit MediationRequested(id, mediating, disputed, rec.deadline);
         }
     }
 
@@ -317,7 +354,7 @@ contract SurplusMarket is ISurplusMarket {
         // disputed a Supplier the Mediator found honest.
         uint16 wrong = lazy;
         uint16 silent = 0;
-        bool customerAtFault = keccak256(abi.encode(gammaM)) != _commitments[id];
+        bool customerAtFault = bytes20(gammaM) != rec.digest;
         for (uint256 i; i < r; ++i) {
             uint16 bit = uint16(1 << i);
             if (rec.mediating & bit == 0 || lazy & bit != 0) continue;
@@ -327,14 +364,21 @@ contract SurplusMarket is ISurplusMarket {
             else if (rec.disputed & bit != 0) customerAtFault = true;
         }
         Amounts memory m = _amounts(a);
-        uint256 fines = _popcount(wrong) * m.deposit + _popcount(silent) * _timeoutFine(m);
+        uint256 fines = _popcount(wrong) * m.deposit + _popcount(silent) * _timeoutFine(m.deposit);
         if (customerAtFault) fines += m.deposit;
         // The Mediator is paid M for availability and n·π_s for re-processing, from the fines (⑪).
         uint256 compensation = uint256(a.testCount) * m.inputPrice;
         if (compensation > fines) compensation = fines;
         emit AllocationMediated(id, gammaM, wrong | silent, customerAtFault);
         _finish(
-            id, a, rec, CloseReason.Mediated, wrong, silent, customerAtFault ? 0 : m.deposit, mediatorFee + compensation
+            id,
+            a,
+            rec,
+            CloseReason.Mediated,
+            wrong,
+            silent,
+            customerAtFault ? 0 : m.deposit,
+            mediatorFee + compensation + _bond(m, rec)
         );
     }
 
@@ -373,13 +417,14 @@ contract SurplusMarket is ISurplusMarket {
     {
         Record memory rec = _records[id];
         return (
-            rec.state, rec.deadline, rec.suppliers, rec.customerSigned, rec.mediatorSigned, rec.disputed, rec.mediating
+            rec.state,
+            rec.deadline,
+            rec.suppliers,
+            rec.signers & _CUSTOMER_SIGNED != 0,
+            rec.signers & _MEDIATOR_SIGNED != 0,
+            rec.disputed,
+            rec.mediating
         );
-    }
-
-    /// @inheritdoc ISurplusMarket
-    function commitmentOf(bytes32 id) external view returns (bytes32) {
-        return _commitments[id];
     }
 
     // ================================================================ internals
@@ -390,7 +435,11 @@ contract SurplusMarket is ISurplusMarket {
         uint256 running = _popcount(rec.suppliers);
         // unchecked: running ≤ r (one bit per Supplier index < r).
         unchecked {
-            if (running < r) _credit(a.customer, (r - running) * m.payment);
+            if (running < r) {
+                _credit(a.customer, (r - running) * m.payment);
+                // The Mediator's bond covers the running Suppliers only.
+                _credit(a.mediator, (r - running) * m.bondPerSupplier);
+            }
         }
         uint256 allocatorPaid = (running + 1) * allocatorFee;
         _credit(a.allocator, allocatorPaid);
@@ -401,8 +450,8 @@ contract SurplusMarket is ISurplusMarket {
 
     /// @dev Pays out a Running or MediationRequested allocation and closes it. Each running Supplier
     /// gets P + D, except those in `wrong` (nothing) and in `silent` (D minus the timeout fine); the
-    /// Customer gets `customerPayout`, the Mediator `mediatorPayout`, and the treasury whatever else
-    /// the allocation holds, so every wei goes to a named party by construction.
+    /// Customer gets `customerPayout`, the Mediator `mediatorPayout` (its bond included), and the
+    /// treasury whatever else the allocation holds, so every wei goes to a named party by construction.
     function _finish(
         bytes32 id,
         Allocation calldata a,
@@ -416,12 +465,14 @@ contract SurplusMarket is ISurplusMarket {
         Amounts memory m = _amounts(a);
         uint256 r = a.suppliers.length;
         uint256[] memory supplierPayouts = new uint256[](r);
-        // Held for the allocation since it runs: P + D per running Supplier, and the Customer's D + M.
-        uint256 treasuryPayout = _popcount(rec.suppliers) * (m.payment + m.deposit) + m.deposit + mediatorFee;
+        // Held for the allocation since it runs: P + D per running Supplier, the Customer's D + M,
+        // and the Mediator's bond, (P + D) per running Supplier.
+        uint256 treasuryPayout = 2 * _bond(m, rec) + m.deposit + mediatorFee;
         for (uint256 i; i < r; ++i) {
             uint16 bit = uint16(1 << i);
             if (rec.suppliers & bit == 0) continue;
-            uint256 payout = wrong & bit != 0 ? 0 : silent & bit != 0 ? m.deposit - _timeoutFine(m) : m.payment + m.deposit;
+            uint256 payout =
+                wrong & bit != 0 ? 0 : silent & bit != 0 ? m.deposit - _timeoutFine(m.deposit) : m.payment + m.deposit;
             supplierPayouts[i] = payout;
             _credit(a.suppliers[i], payout);
             treasuryPayout -= payout;
@@ -435,8 +486,14 @@ contract SurplusMarket is ISurplusMarket {
         emit AllocationClosed(id, reason, supplierPayouts, customerPayout, mediatorPayout, treasuryPayout);
     }
 
-    function _timeoutFine(Amounts memory m) private view returns (uint256) {
-        return (m.deposit * timeoutFineBps) / _BPS;
+    /// @dev Full precision: D · timeoutFineBps may exceed 2^256 when D is large.
+    function _timeoutFine(uint256 deposit_) private view returns (uint256) {
+        return Math.mulDiv(deposit_, timeoutFineBps, _BPS);
+    }
+
+    /// @dev The Mediator's bond while the allocation runs: (P + D) per running Supplier.
+    function _bond(Amounts memory m, Record memory rec) private pure returns (uint256) {
+        return _popcount(rec.suppliers) * m.bondPerSupplier;
     }
 
     function _buildDomainSeparator() private view returns (bytes32) {
@@ -459,20 +516,21 @@ contract SurplusMarket is ISurplusMarket {
     function _closeRecord(bytes32 id, Record memory rec) private {
         rec.state = State.Closed;
         _records[id] = rec;
-        delete _commitments[id];
     }
 
     function _credit(address account, uint256 amount) private {
         if (amount != 0) _balances[account] += amount;
     }
 
-    function _lock(address account, uint256 amount) private {
+    /// @dev Locks `amount` of `account`'s free balance; false (nothing locked) when it is short.
+    function _tryLock(address account, uint256 amount) private returns (bool) {
         uint256 free = _balances[account];
-        if (free < amount) revert InsufficientBalance(account, amount, free);
+        if (free < amount) return false;
         // unchecked: amount ≤ free was checked on the line above.
         unchecked {
             _balances[account] = free - amount;
         }
+        return true;
     }
 
     function _customerLock(Amounts memory m, uint256 r) private view returns (uint256) {
@@ -481,7 +539,7 @@ contract SurplusMarket is ISurplusMarket {
 
     function _allSigned(Record memory rec, uint256 r) private pure returns (bool) {
         // `suppliers` only has bits below r, so ≥ means every one of them is set.
-        return rec.customerSigned && rec.mediatorSigned && rec.suppliers >= (1 << r) - 1;
+        return rec.signers == _CUSTOMER_SIGNED | _MEDIATOR_SIGNED && rec.suppliers >= (1 << r) - 1;
     }
 
     function _expectState(bytes32 id, Record memory rec, State expected) private pure {
@@ -506,6 +564,7 @@ contract SurplusMarket is ISurplusMarket {
         m.inputPrice = uint256(a.miPerInput) * a.pricePerMi;
         m.payment = uint256(a.inputsPerSecond) * (a.end - a.start) * m.inputPrice;
         m.deposit = penaltyRate * m.inputPrice;
+        m.bondPerSupplier = m.payment + m.deposit;
     }
 
     /// @dev Checks the terms of a new allocation and returns its amounts.
@@ -516,12 +575,26 @@ contract SurplusMarket is ISurplusMarket {
         if (a.minReplicas == 0 || a.minReplicas > r) revert InvalidMinReplicas(a.minReplicas, r);
         // Read through the ABI decoder so that a non-canonical encoding reverts (see `_idOf`).
         if (a.nonce > type(uint64).max || a.allocator == address(0)) revert InvalidParameter("terms");
-        if (a.start >= a.end || a.end <= block.timestamp) revert InvalidWindow(a.start, a.end, block.timestamp);
+        // An Accept can open its allocation only before it starts (Accepts expire at `start`), and
+        // not far ahead of it; the duration is bounded, so deposits are locked for a bounded time.
+        if (a.start >= a.end || a.start <= block.timestamp) revert InvalidWindow(a.start, a.end, block.timestamp);
+        if (a.start > block.timestamp + maxStartDelay) revert StartTooFar(a.start, block.timestamp + maxStartDelay);
+        uint256 duration = a.end - a.start;
+        if (duration < minDuration || duration > maxDuration) revert InvalidDuration(duration, minDuration, maxDuration);
+        // Every deadline derived from `end` fits the record's uint32.
+        if (uint256(a.end) + revealWindow + mediationWindow > type(uint32).max) {
+            revert InvalidWindow(a.start, a.end, block.timestamp);
+        }
+        if (a.pricePerMi == 0 || a.miPerInput == 0) revert ZeroPrice();
         address customer = a.customer;
         address mediator = a.mediator;
+        address treasury_ = treasury;
+        // The treasury collects fines: as a party it could provoke the fines it collects.
+        if (customer == treasury_ || mediator == treasury_ || a.allocator == treasury_) revert TreasuryIsParty(treasury_);
         if (customer == mediator) revert DuplicateParty(customer);
         for (uint256 i; i < r; ++i) {
             address s = a.suppliers[i];
+            if (s == treasury_) revert TreasuryIsParty(treasury_);
             if (s == customer || s == mediator) revert DuplicateParty(s);
             for (uint256 j = i + 1; j < r; ++j) {
                 if (a.suppliers[j] == s) revert DuplicateParty(s);

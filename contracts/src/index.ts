@@ -55,6 +55,11 @@ export interface MarketParameters {
   readonly revealWindow: bigint;
   /** Seconds from `settle` to the mediation deadline. */
   readonly mediationWindow: bigint;
+  /** Bounds of an allocation's `end − start`, in seconds. */
+  readonly minDuration: bigint;
+  readonly maxDuration: bigint;
+  /** `open` needs `start ≤ now + maxStartDelay` (and `now < start`). */
+  readonly maxStartDelay: bigint;
 }
 
 /** Parameters for local networks and tests. */
@@ -66,6 +71,9 @@ export const DEFAULT_PARAMETERS: MarketParameters = {
   signingWindow: 600n,
   revealWindow: 3_600n,
   mediationWindow: 3_600n,
+  minDuration: 1n,
+  maxDuration: 30n * 86_400n,
+  maxStartDelay: 7n * 86_400n,
 };
 
 export interface DeployOptions {
@@ -113,6 +121,9 @@ export async function deployMarket(deployer: Signer, options: DeployOptions = {}
     parameters.signingWindow,
     parameters.revealWindow,
     parameters.mediationWindow,
+    parameters.minDuration,
+    parameters.maxDuration,
+    parameters.maxStartDelay,
   );
   await deployed.waitForDeployment();
   const marketAddress = await deployed.getAddress();
@@ -201,5 +212,7 @@ export function amountsOf(a: Allocation, p: MarketParameters) {
     customerLock: r * payment + deposit + p.mediatorFee + p.allocatorFee,
     /** What each Supplier locks when it signs: D + F. */
     supplierLock: deposit + p.allocatorFee,
+    /** What the Mediator locks when it signs, its bond: r·(P + D). */
+    mediatorLock: r * (payment + deposit),
   };
 }

@@ -1,9 +1,11 @@
-// PoC (issue 14): each threat reproduced against the market as it is before the fix. Every test
-// here asserts that the attack SUCCEEDS; the fix commit turns each into a test that it fails.
-import { type Address, type Bytes32, gamma, seal } from "@surplus/core";
-import { type Contract, hexlify, keccak256, MaxUint256, randomBytes } from "ethers";
+// Issue 14: each threat as the attack that worked on the market before the fix (commit 73218d5 has
+// the PoC versions, each passing there), now shown to fail. Ordering attacks run with automine off
+// and the attacker paying a higher priority tip than its victim.
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
+import { gamma, seal } from "@surplus/core";
+import { type Contract, MaxUint256, TypedDataEncoder } from "ethers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { deployMarket, State, signAccept, signResult } from "../src/index.ts";
+import { CloseReason, deployMarket, NO_RESULT, State, signResult } from "../src/index.ts";
 import {
   as,
   balances,
@@ -12,13 +14,17 @@ import {
   deal,
   delta,
   deployFunded,
+  eventsOf,
+  expectRevert,
   type Market,
   makeAllocation,
   type Network,
   openRunning,
   results,
+  settleArgs,
   signatures,
   stateOf,
+  testOutputs,
   toEnd,
 } from "./support/fixture.ts";
 
@@ -36,158 +42,271 @@ beforeEach(async () => {
   m = await net.networkHelpers.loadFixture(fixture);
 });
 
-const GAS = 2_000_000n;
+const GWEI = 10n ** 9n;
+const sum = (d: Record<string, bigint>) => Object.values(d).reduce((a, b) => a + b, 0n);
 
-/** Sends `name(args)` from `signer` without waiting, with a given priority tip (automine off). */
-async function send(signer: Parameters<typeof as>[1], name: string, args: unknown[], tipGwei: bigint) {
+/** Sends `name(args)` from `signer` into the mempool (automine off) with a priority tip. */
+async function send(signer: HardhatEthersSigner, name: string, args: readonly unknown[], tipGwei: bigint) {
   const tx = await as(m, signer)
     .getFunction(name)
     .send(...args, {
-      gasLimit: GAS,
-      maxPriorityFeePerGas: tipGwei * 10n ** 9n,
-      maxFeePerGas: 1000n * 10n ** 9n,
+      gasLimit: 2_000_000n,
+      maxPriorityFeePerGas: tipGwei * GWEI,
+      maxFeePerGas: 1_000n * GWEI,
     });
   return tx.hash as string;
 }
-async function mineAndStatus(hashes: string[]): Promise<number[]> {
+
+/** Mines one block with everything pending; returns each transaction's status and position. */
+async function mine(hashes: readonly string[]): Promise<Array<{ ok: boolean; index: number }>> {
   await net.provider.request({ method: "evm_mine", params: [] });
-  const out: number[] = [];
-  for (const h of hashes) out.push(Number((await net.ethers.provider.getTransactionReceipt(h))!.status));
+  const out = [];
+  for (const h of hashes) {
+    const r = (await net.ethers.provider.getTransactionReceipt(h))!;
+    out.push({ ok: r.status === 1, index: r.index });
+  }
   return out;
 }
-async function automine(on: boolean) {
-  await net.provider.request({ method: "evm_setAutomine", params: [on] });
+
+async function withoutAutomine<T>(body: () => Promise<T>): Promise<T> {
+  await net.provider.request({ method: "evm_setAutomine", params: [false] });
+  try {
+    return await body();
+  } finally {
+    await net.provider.request({ method: "evm_setAutomine", params: [true] });
+  }
 }
 
-describe("PoC on the old market (issue 14): each attack succeeds", () => {
-  it("threat 1: a lazy Supplier front-runs the Customer's dispute with its own settle and is paid P + D", async () => {
+async function runningDeal(replicas = 1): Promise<Deal> {
+  const d = deal(m, await makeAllocation(m, { replicas }));
+  await openRunning(m, d);
+  return d;
+}
+
+describe("threat 1: settle closes the dispute window, and anyone may call it", () => {
+  it("a lazy Supplier front-running the Customer's settle (higher tip) reverts; the Customer's dispute stands and the Supplier is fined", async () => {
     const d = deal(m, await makeAllocation(m, { replicas: 1 }));
+    const before = await balances(m);
     await openRunning(m, d);
     await toEnd(m, d);
-    const before = await balances(m);
-    // The Customer published its checklist; the lazy Supplier computes γ late and seals it.
-    const lateResult = await results(m, d);
-    await automine(false);
-    try {
-      const dispute = await send(m.parties.customer, "dispute", [d.terms, 1], 1n);
-      const settle = await send(
+    // The lazy Supplier computed the test outputs late: its seal matches γ_c.
+    const res = await results(m, d);
+    const [front, victim] = await withoutAutomine(async () => {
+      const victimTx = await send(m.parties.customer, "settle", settleArgs(d, d.outputs.gamma, res, 0b1), 1n);
+      const frontTx = await send(
         m.parties.suppliers[0]!,
         "settle",
-        [d.terms, d.outputs.gamma, lateResult],
+        settleArgs(d, d.outputs.gamma, res, 0),
         50n,
       );
-      const [disputeOk, settleOk] = await mineAndStatus([dispute, settle]);
-      expect(settleOk).toBe(1);
-      expect(disputeOk).toBe(0);
-    } finally {
-      await automine(true);
-    }
-    expect(await stateOf(m, d.id)).toBe(State.Closed);
-    expect(delta(before, await balances(m)).s0).toBe(d.amounts.payment + d.amounts.deposit);
+      return mine([frontTx, victimTx]);
+    });
+    expect(front!.index).toBeLessThan(victim!.index); // the tip bought the front of the block …
+    expect(front!.ok).toBe(false); // … and a revert: only the Customer settles
+    expect(victim!.ok).toBe(true);
+    expect(await stateOf(m, d.id)).toBe(State.MediationRequested);
+    // The Mediator finds its live outputs at test positions wrong: D + F lost, no P.
+    await (await as(m, m.parties.mediator).getFunction("mediate")(d.terms, d.outputs.gamma, 0b1, res)).wait();
+    const change = delta(before, await balances(m));
+    expect(change.s0).toBe(-(d.amounts.deposit + m.parameters.allocatorFee)); // nothing back of its lock
+    expect(sum(change)).toBe(0n);
   });
 
-  it("threats 1 + 2: an outsider settles with no results, the Mediator stays silent, the honest Supplier loses P + D", async () => {
+  it("nobody but the Customer can settle, with any results: honest Suppliers cannot be pushed into mediation", async () => {
+    const d = await runningDeal(2);
+    await toEnd(m, d);
+    for (const who of [
+      m.parties.outsider,
+      m.parties.suppliers[0]!,
+      m.parties.mediator,
+      m.parties.allocator,
+    ]) {
+      await expectRevert(
+        as(m, who).getFunction("settle")(...settleArgs(d, d.outputs.gamma, [NO_RESULT, NO_RESULT])),
+        "UnauthorizedCaller",
+        [d.id, who.address, m.parties.customer.address],
+      );
+    }
+    expect(await stateOf(m, d.id)).toBe(State.Running);
+  });
+});
+
+describe("threat 2: honest Suppliers paid for a silent Mediator", () => {
+  it("a false dispute with a silent Mediator: the honest Supplier still gains P − F; the Customer+Mediator coalition loses", async () => {
     const d = deal(m, await makeAllocation(m, { replicas: 1 }));
+    const before = await balances(m);
     await openRunning(m, d);
     await toEnd(m, d);
-    const before = await balances(m);
-    const none = [{ seal: `0x${"00".repeat(32)}`, signature: "0x" }];
-    await (await as(m, m.parties.outsider).getFunction("settle")(d.terms, d.outputs.gamma, none)).wait();
-    expect(await stateOf(m, d.id)).toBe(State.MediationRequested);
-    await net.networkHelpers.time.increase(Number(m.parameters.mediationWindow) + 1);
-    await (await as(m, m.parties.outsider).getFunction("expire")(d.terms)).wait();
-    const moved = delta(before, await balances(m));
-    expect(moved.s0 ?? 0n).toBe(0n); // neither P nor D back
-  });
-
-  it("threat 3: the treasury may be the allocation's Mediator", async () => {
-    const deployed = await deployMarket(m.parties.treasury, {
-      token: m.tokenAddress,
-      treasury: m.parties.mediator.address,
-    });
-    const mm = { ...m, ...deployed, market: deployed.market } as Market;
-    for (const p of [m.parties.allocator, m.parties.customer, m.parties.mediator, m.parties.suppliers[0]!]) {
-      await (await (m.token.connect(p) as Contract).getFunction("mint")(p.address, 10n ** 22n)).wait();
-      await (
-        await (m.token.connect(p) as Contract).getFunction("approve")(deployed.marketAddress, MaxUint256)
-      ).wait();
-      await (await (deployed.market.connect(p) as Contract).getFunction("deposit")(10n ** 22n)).wait();
-    }
-    const d = deal(mm, await makeAllocation(mm, { replicas: 1 }));
     await (
-      await (deployed.market.connect(m.parties.allocator) as Contract).getFunction("open")(
-        d.terms,
-        await signatures(mm, d),
+      await as(m, m.parties.customer).getFunction("settle")(
+        ...settleArgs(d, d.outputs.gamma, await results(m, d), 1),
       )
     ).wait();
-    const [state] = await deployed.market.getFunction("recordOf")(d.id);
-    expect(Number(state)).toBe(State.Running);
+    await net.networkHelpers.time.increase(m.parameters.mediationWindow);
+    const rc = await (await as(m, m.parties.outsider).getFunction("expire")(d.terms)).wait();
+    expect(eventsOf(m, rc).find((e) => e.name === "AllocationClosed")!.args.reason).toBe(
+      BigInt(CloseReason.MediatorTimeout),
+    );
+    const { payment: P, deposit: D } = d.amounts;
+    const { allocatorFee: F, mediatorFee: M } = m.parameters;
+    const change = delta(before, await balances(m));
+    expect(change.s0).toBe(P - F); // paid out of the Mediator's bond
+    expect(change.customer).toBe(-F); // the service for free …
+    expect(change.mediator).toBe(-(P + D)); // … bought with the Mediator's bond
+    const coalition = change.customer! + change.mediator!;
+    // Honest behaviour (no false dispute, settled): the Customer pays P + M + F, the Mediator earns M.
+    expect(coalition).toBeLessThan(-(P + M + F) + M);
+    expect(sum(change)).toBe(0n);
   });
 
-  it("threat 4: with a 1 % fee-on-transfer token the market owes more than it holds", async () => {
+  it("lazy Supplier + silent Mediator earn less together than with an honest verdict", async () => {
+    // Silent path.
+    const d = await runningDeal(1);
+    await toEnd(m, d);
+    const res = await results(m, d); // the lazy Supplier's late seal matches
+    const before = await balances(m);
+    await (
+      await as(m, m.parties.customer).getFunction("settle")(...settleArgs(d, d.outputs.gamma, res, 1))
+    ).wait();
+    await net.networkHelpers.time.increase(m.parameters.mediationWindow);
+    await (await as(m, m.parties.outsider).getFunction("expire")(d.terms)).wait();
+    const silent = delta(before, await balances(m));
+    // Honest path, same terms from the same state.
+    m = await net.networkHelpers.loadFixture(fixture);
+    const e = await runningDeal(1);
+    await toEnd(m, e);
+    const res2 = await results(m, e);
+    const before2 = await balances(m);
+    await (
+      await as(m, m.parties.customer).getFunction("settle")(...settleArgs(e, e.outputs.gamma, res2, 1))
+    ).wait();
+    await (await as(m, m.parties.mediator).getFunction("mediate")(e.terms, e.outputs.gamma, 1, res2)).wait();
+    const judged = delta(before2, await balances(m));
+    const coalition = (c: Record<string, bigint>) => (c.s0 ?? 0n) + (c.mediator ?? 0n);
+    expect(coalition(silent)).toBeLessThan(coalition(judged));
+    expect(judged.s0).toBeUndefined(); // judged: the lazy Supplier gets nothing back
+  });
+});
+
+describe("threat 3: the treasury as a party", () => {
+  it.each(["mediator", "customer", "allocator", "supplier"] as const)(
+    "open refuses the treasury as the %s",
+    async (role) => {
+      const treasury = m.parties.treasury.address as `0x${string}`;
+      const a = await makeAllocation(m);
+      const patched =
+        role === "supplier" ? { ...a, suppliers: [treasury] } : ({ ...a, [role]: treasury } as typeof a);
+      const d = deal(m, patched);
+      const opener = role === "allocator" ? m.parties.treasury : m.parties.allocator;
+      await expectRevert(
+        as(m, opener).getFunction("open")(d.terms, await signatures(m, d)),
+        "TreasuryIsParty",
+        [treasury],
+      );
+    },
+  );
+});
+
+describe("threat 4: any ERC-20 accepted", () => {
+  it("a 1 % fee-on-transfer token: deposits are credited what arrived, the market never owes more than it holds", async () => {
     const fee = (await net.ethers.deployContract("FeeOnTransferToken")) as unknown as Contract;
     const deployed = await deployMarket(m.parties.treasury, { token: await fee.getAddress() });
+    const market = (p: HardhatEthersSigner) => deployed.market.connect(p) as Contract;
     const [a, b] = [m.parties.customer, m.parties.outsider];
     for (const p of [a, b]) {
       await (await (fee.connect(p) as Contract).getFunction("mint")(p.address, 1000n)).wait();
-      await (await (fee.connect(p) as Contract).getFunction("approve")(deployed.marketAddress, 1000n)).wait();
-      await (await (deployed.market.connect(p) as Contract).getFunction("deposit")(1000n)).wait();
+      await (
+        await (fee.connect(p) as Contract).getFunction("approve")(deployed.marketAddress, MaxUint256)
+      ).wait();
+      await (await market(p).getFunction("deposit")(1000n)).wait();
     }
+    expect(await deployed.market.getFunction("balanceOf")(a.address)).toBe(990n);
     const held: bigint = await fee.getFunction("balanceOf")(deployed.marketAddress);
-    const owed: bigint =
-      (await deployed.market.getFunction("balanceOf")(a.address)) +
-      (await deployed.market.getFunction("balanceOf")(b.address));
-    expect(owed).toBeGreaterThan(held);
+    expect(held).toBe(1980n);
+    // Every credited wei can be withdrawn; the last withdrawal does not revert.
+    await (await market(a).getFunction("withdraw")(990n)).wait();
+    await (await market(b).getFunction("withdraw")(990n)).wait();
+    expect(await fee.getFunction("balanceOf")(deployed.marketAddress)).toBe(0n);
   });
 
-  it("threat 5: a zero price and an open 2 s before the end with old Accepts are accepted", async () => {
-    const zero = deal(m, { ...(await makeAllocation(m)), pricePerMi: 0n });
-    await openRunning(m, zero);
-    expect(await stateOf(m, zero.id)).toBe(State.Running);
-    const late = deal(m, await makeAllocation(m, { duration: 200 }));
-    const sigs = await signatures(m, late); // signed now …
-    await net.networkHelpers.time.increaseTo(late.a.end - 2); // … used near the end
-    await (await as(m, m.parties.allocator).getFunction("open")(late.terms, sigs)).wait();
-    expect(await stateOf(m, late.id)).toBe(State.Running);
+  it("the token is fixed at construction: no function changes it", async () => {
+    const mutating: string[] = [];
+    m.market.interface.forEachFunction((f) => {
+      if (!f.constant) mutating.push(f.name);
+    });
+    expect(mutating.sort()).toEqual(["deposit", "expire", "mediate", "open", "settle", "sign", "withdraw"]);
+    expect(await m.market.getFunction("token")()).toBe(m.tokenAddress);
+  });
+});
+
+describe("threat 5: Accepts never expire, and bounds are loose", () => {
+  it("a zero price is refused", async () => {
+    const d = deal(m, { ...(await makeAllocation(m)), pricePerMi: 0n });
+    await expectRevert(
+      as(m, m.parties.allocator).getFunction("open")(d.terms, await signatures(m, d)),
+      "ZeroPrice",
+    );
   });
 
-  it("threat 6: a γ revealed in one allocation seals a reused checklist in another", async () => {
-    const salt = hexlify(randomBytes(32)) as Bytes32;
-    const items = [{ seq: 3n, output: new TextEncoder().encode("people=1") }];
-    const g = gamma(`0x${"00".repeat(32)}` as Bytes32, salt, items); // the old γ had no id
+  it("Accepts collected before the start cannot open the allocation near its end (or at all once it started)", async () => {
+    const d = deal(m, await makeAllocation(m, { duration: 200 }));
+    const sigs = await signatures(m, d); // signed now …
+    await net.networkHelpers.time.increaseTo(d.a.end - 2); // … used 2 s before the end
+    await expectRevert(as(m, m.parties.allocator).getFunction("open")(d.terms, sigs), "InvalidWindow");
+  });
+
+  it("an end far in the future or a start far ahead is refused (deposits are not locked for ever)", async () => {
+    const now = await net.networkHelpers.time.latest();
+    const a = await makeAllocation(m);
+    const long = deal(m, { ...a, end: a.start + 31 * 86_400 });
+    await expectRevert(
+      as(m, m.parties.allocator).getFunction("open")(long.terms, await signatures(m, long)),
+      "InvalidDuration",
+    );
+    const far = deal(m, { ...a, start: now + 8 * 86_400, end: now + 8 * 86_400 + 200 });
+    await expectRevert(
+      as(m, m.parties.allocator).getFunction("open")(far.terms, await signatures(m, far)),
+      "StartTooFar",
+    );
+  });
+});
+
+describe("threat 6: γ not bound to its allocation", () => {
+  it("a γ revealed in one allocation is worthless in another with the same salt and test outputs", async () => {
     const first = deal(m, await makeAllocation(m));
-    const second = deal(m, await makeAllocation(m));
-    const withOutputs = (d: Deal): Deal => ({
-      ...d,
-      outputs: { ...d.outputs, salt, items, gamma: g, commitment: d.outputs.commitment },
-    });
-    void withOutputs;
-    // The lazy Supplier of the second allocation reuses the γ revealed by the first one.
-    const s = m.parties.suppliers[0]!.address as Address;
-    // Both allocations commit to the same Γ = keccak256(γ): the contract cannot tell them apart.
-    const sigs = async (d: Deal) => ({
-      ...(await signatures(m, d)),
-      commitment: keccak256(g),
-      customer: await signAccept(m.parties.customer, m.domain, d.id, keccak256(g) as Bytes32),
-    });
-    await (await as(m, m.parties.allocator).getFunction("open")(first.terms, await sigs(first))).wait();
-    await (await as(m, m.parties.allocator).getFunction("open")(second.terms, await sigs(second))).wait();
+    const second0 = deal(m, await makeAllocation(m));
+    // The Customer reuses its salt and test positions (and the outputs are the same).
+    const second: Deal = {
+      ...second0,
+      outputs: testOutputs(second0.id, second0.a.testCount, first.outputs.salt),
+    };
+    expect(second.outputs.gamma).not.toBe(first.outputs.gamma);
+    await openRunning(m, first);
+    await openRunning(m, second);
     await toEnd(m, second);
-    // The Customer settles the first allocation, revealing γ …
     await (
-      await as(m, m.parties.customer).getFunction("settle")(first.terms, g, await results(m, first, () => g))
+      await as(m, m.parties.customer).getFunction("settle")(
+        ...settleArgs(first, first.outputs.gamma, await results(m, first)),
+      )
     ).wait();
-    // … and the lazy Supplier of the second seals that γ without having processed anything.
-    const lazy = await signResult(m.parties.suppliers[0]!, m.domain, second.id, g);
-    expect(lazy.seal).toBe(seal(s, second.id, g));
-    const rc = await (await as(m, m.parties.customer).getFunction("settle")(second.terms, g, [lazy])).wait();
-    const settled = rc.logs
-      .map((l: { topics: string[]; data: string }) => m.market.interface.parseLog(l))
-      .find((e: { name: string } | null) => e?.name === "AllocationSettled");
-    expect(Number(settled!.args.matched)).toBe(1);
+    // The lazy Supplier of the second allocation seals the γ revealed by the first.
+    const lazy = await signResult(m.parties.suppliers[0]!, m.domain, second.id, first.outputs.gamma);
+    const rc = await (
+      await as(m, m.parties.customer).getFunction("settle")(
+        ...settleArgs(second, second.outputs.gamma, [lazy]),
+      )
+    ).wait();
+    expect(eventsOf(m, rc).find((e) => e.name === "AllocationSettled")!.args.matched).toBe(0n);
+    expect(await stateOf(m, second.id)).toBe(State.MediationRequested);
+    expect(gamma(second.id, first.outputs.salt, first.outputs.items)).toBe(second.outputs.gamma);
+    expect(lazy.seal).toBe(
+      seal(m.parties.suppliers[0]!.address as `0x${string}`, second.id, first.outputs.gamma),
+    );
   });
+});
 
-  it("threat 7: a front-run `sign` makes the batch revert; a withdrawal makes `open` revert", async () => {
+describe("threat 7: cheap griefs", () => {
+  it("a front-run `sign` (higher tip) no longer makes the Allocator's batch revert", async () => {
     const d = deal(m, await makeAllocation(m, { replicas: 2 }));
     const all = await signatures(m, d);
     await (
@@ -197,26 +316,67 @@ describe("PoC on the old market (issue 14): each attack succeeds", () => {
         suppliers: ["0x", "0x"],
       })
     ).wait();
-    await automine(false);
-    try {
-      const batch = await send(m.parties.allocator, "sign", [d.terms, { ...all, customer: "0x" }], 1n);
-      const grief = await send(
+    const [grief, batch] = await withoutAutomine(async () => {
+      const batchTx = await send(m.parties.allocator, "sign", [d.terms, { ...all, customer: "0x" }], 1n);
+      const griefTx = await send(
         m.parties.outsider,
         "sign",
         [d.terms, { ...all, customer: "0x", suppliers: ["0x"] }],
         50n,
       );
-      const [batchOk, griefOk] = await mineAndStatus([batch, grief]);
-      expect(griefOk).toBe(1);
-      expect(batchOk).toBe(0);
-    } finally {
-      await automine(true);
-    }
-    const e = deal(m, await makeAllocation(m, { replicas: 1 }));
-    const sigs = await signatures(m, e);
+      return mine([griefTx, batchTx]);
+    });
+    expect(grief!.index).toBeLessThan(batch!.index);
+    expect(grief!.ok).toBe(true);
+    expect(batch!.ok).toBe(true);
+    expect(await stateOf(m, d.id)).toBe(State.Running);
+  });
+
+  it("a signer that withdraws before `open` does not make it revert: it counts as not signed", async () => {
+    const d = deal(m, await makeAllocation(m, { replicas: 1 }));
+    const sigs = await signatures(m, d);
     const s0 = m.parties.suppliers[0]!;
     const free: bigint = await m.market.getFunction("balanceOf")(s0.address);
     await (await as(m, s0).getFunction("withdraw")(free)).wait();
-    await expect(as(m, m.parties.allocator).getFunction("open")(e.terms, sigs)).rejects.toThrow();
+    await (await as(m, m.parties.allocator).getFunction("open")(d.terms, sigs)).wait();
+    expect(await stateOf(m, d.id)).toBe(State.Signing);
+    const [, , suppliers] = await m.market.getFunction("recordOf")(d.id);
+    expect(suppliers).toBe(0n);
+  });
+
+  it("D · timeoutFineBps beyond 2^256 does not block `mediate` (full-precision mulDiv)", async () => {
+    const big = 10n ** 75n;
+    for (const p of [m.parties.customer, m.parties.mediator, m.parties.suppliers[0]!]) {
+      await (await (m.token.connect(p) as Contract).getFunction("mint")(p.address, big)).wait();
+      await (
+        await (m.token.connect(p) as Contract).getFunction("approve")(m.marketAddress, MaxUint256)
+      ).wait();
+      await (await as(m, p).getFunction("deposit")(big)).wait();
+    }
+    const a = await makeAllocation(m, { testCount: 1, duration: 1 });
+    // π_s = 10^71, D = ρ·π_s = 10^74: D · 2,500 > 2^256 ≈ 1.16·10^77.
+    const d = deal(m, { ...a, inputsPerSecond: 1, miPerInput: 1000, pricePerMi: 10n ** 68n });
+    expect(d.amounts.deposit * m.parameters.timeoutFineBps).toBeGreaterThan(MaxUint256);
+    await openRunning(m, d);
+    await toEnd(m, d);
+    await (
+      await as(m, m.parties.customer).getFunction("settle")(...settleArgs(d, d.outputs.gamma, [NO_RESULT]))
+    ).wait();
+    await (
+      await as(m, m.parties.mediator).getFunction("mediate")(d.terms, d.outputs.gamma, 0, [NO_RESULT])
+    ).wait();
+    expect(await stateOf(m, d.id)).toBe(State.Closed);
+  });
+
+  it("the EIP-712 domain separator is the one of the current chain id", async () => {
+    const sep: string = await m.market.getFunction("domainSeparator")();
+    expect(sep).toBe(
+      TypedDataEncoder.hashDomain({
+        name: "Surplus",
+        version: "1",
+        chainId: m.domain.chainId,
+        verifyingContract: m.marketAddress,
+      }),
+    );
   });
 });

@@ -4,12 +4,12 @@ import {
   type Address,
   type Allocation,
   allocationId,
-  commitmentOf,
+  checklistCommitment,
   domainOf,
-  doubleGamma,
   encodeType,
   gamma,
   seal,
+  testSeqsHash,
 } from "@surplus/core";
 import { getAddress, hexlify, keccak256, randomBytes, TypedDataEncoder, toUtf8Bytes, Wallet } from "ethers";
 import fc from "fast-check";
@@ -24,6 +24,7 @@ import {
   makeAllocation,
   openRunning,
   results,
+  settleArgs,
   stateOf,
   toEnd,
 } from "./support/fixture.ts";
@@ -116,15 +117,17 @@ describe("Γ and seal", () => {
     }
   });
 
-  it("the contract accepts exactly the γ whose core Γ the Customer committed to, and core's seals of it", async () => {
+  it("the contract opens exactly core's Γ = checklistCommitment(id, salt, T), and accepts core's seals of γ", async () => {
     const d = deal(m, await makeAllocation(m, { replicas: 2 }));
-    expect(doubleGamma(d.outputs.salt, d.outputs.items)).toBe(d.outputs.commitment);
-    expect(commitmentOf(gamma(d.outputs.salt, d.outputs.items))).toBe(d.outputs.commitment);
+    expect(checklistCommitment(d.id, d.outputs.salt, d.outputs.testSeqs)).toBe(d.outputs.commitment);
+    expect(testSeqsHash(d.outputs.testSeqs)).toBe(d.outputs.seqsHash);
+    expect(gamma(d.id, d.outputs.salt, d.outputs.items)).toBe(d.outputs.gamma);
     await openRunning(m, d);
-    expect(await call("commitmentOf", d.id)).toBe(d.outputs.commitment);
     await toEnd(m, d);
     const res = await results(m, d);
-    await (await as(m, m.parties.outsider).getFunction("settle")(d.terms, d.outputs.gamma, res)).wait();
+    await (
+      await as(m, m.parties.customer).getFunction("settle")(...settleArgs(d, d.outputs.gamma, res))
+    ).wait();
     expect(await stateOf(m, d.id)).toBe(4);
   });
 });

@@ -16,6 +16,7 @@ import {
   type Network,
   openRunning,
   results,
+  settleArgs,
   signatures,
   toEnd,
 } from "./support/fixture.ts";
@@ -49,7 +50,9 @@ describe("happy path", () => {
     expect(await stateOf(d.id)).toBe(BigInt(State.Running));
     await toEnd(m, d);
     await (
-      await as(m, m.parties.outsider).getFunction("settle")(d.terms, d.outputs.gamma, await results(m, d))
+      await as(m, m.parties.customer).getFunction("settle")(
+        ...settleArgs(d, d.outputs.gamma, await results(m, d)),
+      )
     ).wait();
     expect(await stateOf(d.id)).toBe(BigInt(State.Closed));
     const { payment: P, deposit: D } = d.amounts;
@@ -66,7 +69,9 @@ describe("happy path", () => {
     await openRunning(m, d);
     await toEnd(m, d);
     await (
-      await as(m, m.parties.customer).getFunction("settle")(d.terms, d.outputs.gamma, await results(m, d))
+      await as(m, m.parties.customer).getFunction("settle")(
+        ...settleArgs(d, d.outputs.gamma, await results(m, d)),
+      )
     ).wait();
     const { payment: P } = d.amounts;
     const { allocatorFee: F, mediatorFee: M } = m.parameters;
@@ -91,7 +96,7 @@ describe("cheating Supplier", () => {
     const wrong = other();
     const res = await results(m, d, (i) => (i === 1 ? wrong : d.outputs.gamma));
     const settle = await (
-      await as(m, m.parties.outsider).getFunction("settle")(d.terms, d.outputs.gamma, res)
+      await as(m, m.parties.customer).getFunction("settle")(...settleArgs(d, d.outputs.gamma, res))
     ).wait();
     expect(settle).not.toBeNull();
     expect(await stateOf(d.id)).toBe(BigInt(State.MediationRequested));
@@ -123,7 +128,9 @@ describe("cheating Customer", () => {
     // The Supplier's (correct) γ differs from what the Customer committed to.
     const correct = other();
     const res = await results(m, d, () => correct);
-    await (await as(m, m.parties.customer).getFunction("settle")(d.terms, d.outputs.gamma, res)).wait();
+    await (
+      await as(m, m.parties.customer).getFunction("settle")(...settleArgs(d, d.outputs.gamma, res))
+    ).wait();
     expect(await stateOf(d.id)).toBe(BigInt(State.MediationRequested));
     const tx = await as(m, m.parties.mediator).getFunction("mediate")(d.terms, correct, 0, res);
     await expect(tx).toBeDefined();
@@ -148,7 +155,9 @@ describe("Supplier timeout", () => {
     await openRunning(m, d);
     await toEnd(m, d);
     const res = await results(m, d, (i) => (i === 2 ? undefined : d.outputs.gamma));
-    await (await as(m, m.parties.outsider).getFunction("settle")(d.terms, d.outputs.gamma, res)).wait();
+    await (
+      await as(m, m.parties.customer).getFunction("settle")(...settleArgs(d, d.outputs.gamma, res))
+    ).wait();
     await (await as(m, m.parties.mediator).getFunction("mediate")(d.terms, d.outputs.gamma, 0, res)).wait();
     const { payment: P, deposit: D, inputPrice } = d.amounts;
     const { allocatorFee: F, mediatorFee: M, timeoutFineBps } = m.parameters;
@@ -171,7 +180,7 @@ describe("Supplier timeout", () => {
     await openRunning(m, d);
     await toEnd(m, d);
     await (
-      await as(m, m.parties.outsider).getFunction("settle")(d.terms, d.outputs.gamma, [NO_RESULT])
+      await as(m, m.parties.customer).getFunction("settle")(...settleArgs(d, d.outputs.gamma, [NO_RESULT]))
     ).wait();
     const late = await results(m, d);
     await (await as(m, m.parties.mediator).getFunction("mediate")(d.terms, d.outputs.gamma, 0, late)).wait();
@@ -187,26 +196,31 @@ describe("Supplier timeout", () => {
 });
 
 describe("Mediator timeout", () => {
-  it("§4.1 fallback: the Customer and the Suppliers in mediation are fined, the Mediator gets nothing", async () => {
+  it("no fine without fault: the Mediator's bond pays the P of the Suppliers in mediation, the Customer is refunded, the Mediator loses M and its bond", async () => {
     const d = deal(m, await makeAllocation(m, { replicas: 3 }));
     const before = await balances(m);
     await openRunning(m, d);
     await toEnd(m, d);
     const res = await results(m, d, (i) => (i === 0 ? other() : d.outputs.gamma));
-    await (await as(m, m.parties.outsider).getFunction("settle")(d.terms, d.outputs.gamma, res)).wait();
+    await (
+      await as(m, m.parties.customer).getFunction("settle")(...settleArgs(d, d.outputs.gamma, res))
+    ).wait();
     await net.networkHelpers.time.increase(m.parameters.mediationWindow);
     await (await as(m, m.parties.outsider).getFunction("expire")(d.terms)).wait();
     expect(await stateOf(d.id)).toBe(BigInt(State.Closed));
     const { payment: P, deposit: D } = d.amounts;
-    const { allocatorFee: F, mediatorFee: M } = m.parameters;
-    expect(delta(before, await balances(m))).toEqual({
-      customer: -(3n * P + D + M + F),
-      s0: -(D + F),
+    const { allocatorFee: F } = m.parameters;
+    const change = delta(before, await balances(m));
+    expect(change).toEqual({
+      customer: -(2n * P + F), // charged only for the Suppliers that matched
+      s0: P - F, // not judged: paid out of the Mediator's bond
       s1: P - F,
       s2: P - F,
+      mediator: -3n * (P + D), // its whole bond
       allocator: 4n * F,
-      treasury: D + M + P + D,
+      treasury: 3n * (P + D) - P, // the bond less the P it paid
     });
+    expect(sum(change)).toBe(0n);
   });
 });
 
@@ -245,7 +259,9 @@ describe("r_min reached", () => {
     expect(running).toBe(0b101n);
     await toEnd(m, d);
     const res = await results(m, d, (i) => (i === 1 ? undefined : d.outputs.gamma));
-    await (await as(m, m.parties.outsider).getFunction("settle")(d.terms, d.outputs.gamma, res)).wait();
+    await (
+      await as(m, m.parties.customer).getFunction("settle")(...settleArgs(d, d.outputs.gamma, res))
+    ).wait();
     expect(await stateOf(d.id)).toBe(BigInt(State.Closed));
     const { payment: P } = d.amounts;
     const { allocatorFee: F, mediatorFee: M } = m.parameters;

@@ -1,7 +1,14 @@
 // The threat model of contracts/README.md and every defect of the reference contract
 // (facts.md §1), each as a test that the attack or defect does not work here.
-import { type Address, type Bytes32, commitmentOf, gamma, type SequencedOutput, seal } from "@surplus/core";
-import { type Contract, getBytes, hexlify, keccak256, randomBytes, toUtf8Bytes } from "ethers";
+import {
+  type Address,
+  type Bytes32,
+  checklistCommitment,
+  gamma,
+  type SequencedOutput,
+  seal,
+} from "@surplus/core";
+import { type Contract, hexlify, randomBytes, toUtf8Bytes } from "ethers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { State, signResult } from "../src/index.ts";
 import {
@@ -19,6 +26,7 @@ import {
   NO_SIGNATURES,
   openRunning,
   results,
+  settleArgs,
   signatures,
   stateOf,
   toEnd,
@@ -79,10 +87,9 @@ describe("threat model", () => {
       ),
     };
     // Seals are only ever revealed in the settle transaction that judges them, so there is nothing
-    // on-chain to copy before: the record holds masks, the commitment is Γ, never γ or a seal.
-    expect(await m.market.getFunction("commitmentOf")(d.id)).toBe(d.outputs.commitment);
+    // on-chain to copy before: the record holds masks and 20 bytes of Γ, never γ or a seal.
     const receipt = await (
-      await fn("outsider", "settle")(d.terms, d.outputs.gamma, [honest, copiedResult])
+      await fn("customer", "settle")(...settleArgs(d, d.outputs.gamma, [honest, copiedResult]))
     ).wait();
     const settled = receipt.logs
       .map((l: never) => m.market.interface.parseLog(l))
@@ -95,34 +102,30 @@ describe("threat model", () => {
     expect(change.s0).toBe(d.amounts.payment + d.amounts.deposit);
   });
 
-  it("low-entropy outputs cannot be recovered from Γ by brute force: γ is salted and revealed after the stream", async () => {
-    // A people counter's outputs are 0..9. Without the salt, every candidate γ misses Γ.
-    const items: SequencedOutput[] = [{ seq: 42n, output: toUtf8Bytes("7") }];
+  it("the test positions cannot be recovered from Γ by brute force: Γ is salted and opened only at settle", async () => {
+    // One test among 100 inputs: without the salt, every candidate position misses Γ.
+    const id = hexlify(randomBytes(32)) as Bytes32;
     const salt = hexlify(randomBytes(32)) as Bytes32;
-    const committed = commitmentOf(gamma(salt, items));
+    const committed = checklistCommitment(id, salt, [42n]);
     const zeroSalt = `0x${"00".repeat(32)}` as Bytes32;
-    for (let guess = 0; guess < 10; guess++) {
-      const candidate = commitmentOf(gamma(zeroSalt, [{ seq: 42n, output: toUtf8Bytes(String(guess)) }]));
-      expect(candidate).not.toBe(committed);
+    for (let guess = 0n; guess < 100n; guess++) {
+      expect(checklistCommitment(id, zeroSalt, [guess])).not.toBe(committed);
     }
-    // With the salt (known only after the Customer's reveal) the guess works — by then the stream is over.
-    expect(commitmentOf(gamma(salt, [{ seq: 42n, output: toUtf8Bytes("7") }]))).toBe(committed);
-    // And the contract stores only Γ, which is a hash of the salted γ.
-    const d = await runningDeal();
-    expect(await m.market.getFunction("commitmentOf")(d.id)).toBe(d.outputs.commitment);
+    // With the salt (revealed in the Customer's settle) the guess works — by then every result is in.
+    expect(checklistCommitment(id, salt, [42n])).toBe(committed);
   });
 
   it("a Customer that commits to too few test outputs is found at fault by the Mediator", async () => {
     const a = await makeAllocation(m, { replicas: 1 });
     const d0 = deal(m, a);
-    // The Customer commits to n − 1 outputs; honest Supplier and Mediator compute γ over all n.
-    const fewer = gamma(d0.outputs.salt, d0.outputs.items.slice(1));
-    const d: Deal = { ...d0, outputs: { ...d0.outputs, gamma: fewer, commitment: commitmentOf(fewer) } };
+    // The Customer reveals γ over n − 1 outputs; honest Supplier and Mediator compute γ over all n.
+    const fewer = gamma(d0.id, d0.outputs.salt, d0.outputs.items.slice(1));
+    const d: Deal = { ...d0, outputs: { ...d0.outputs, gamma: fewer } };
     await (await fn("allocator", "open")(d.terms, await signatures(m, d))).wait();
     await toEnd(m, d);
     const full = d0.outputs.gamma;
     const res = await results(m, d, () => full);
-    await (await fn("outsider", "settle")(d.terms, fewer, res)).wait();
+    await (await fn("customer", "settle")(...settleArgs(d, fewer, res))).wait();
     expect(await stateOf(m, d.id)).toBe(State.MediationRequested);
     const receipt = await (await fn("mediator", "mediate")(d.terms, full, 0, res)).wait();
     const mediated = receipt.logs
@@ -134,12 +137,12 @@ describe("threat model", () => {
 
   it("a lazy Supplier that computed only the test outputs after the stream is caught by dispute + mediation", async () => {
     const d = await runningDeal(2);
-    // Supplier 1 skipped the stream, then computed the n test outputs from the revealed checklist:
-    // its seal matches. The Customer saw wrong/missing outputs in its live stream and disputes it.
-    await (await fn("customer", "dispute")(d.terms, 0b10)).wait();
+    // Supplier 1 skipped the stream, then computed the n test outputs late: its seal matches. The
+    // Customer saw wrong/missing outputs in its live stream at test positions and disputes it in
+    // its settle.
     await toEnd(m, d);
     const res = await results(m, d);
-    await (await fn("outsider", "settle")(d.terms, d.outputs.gamma, res)).wait();
+    await (await fn("customer", "settle")(...settleArgs(d, d.outputs.gamma, res, 0b10))).wait();
     const before = await balances(m);
     await (await fn("mediator", "mediate")(d.terms, d.outputs.gamma, 0b10, res)).wait();
     const change = delta(before, await balances(m));
@@ -163,9 +166,12 @@ describe("defects of the reference contract", () => {
     const d = await runningDeal();
     await toEnd(m, d);
     const res = await results(m, d);
-    await (await fn("outsider", "settle")(d.terms, d.outputs.gamma, res)).wait();
+    await (await fn("customer", "settle")(...settleArgs(d, d.outputs.gamma, res))).wait();
     const after = await balances(m);
-    await expectRevert(fn("outsider", "settle")(d.terms, d.outputs.gamma, res), "AllocationUnexpectedState");
+    await expectRevert(
+      fn("customer", "settle")(...settleArgs(d, d.outputs.gamma, res)),
+      "AllocationUnexpectedState",
+    );
     await expectRevert(
       fn("mediator", "mediate")(d.terms, d.outputs.gamma, 0, res),
       "AllocationUnexpectedState",
@@ -200,16 +206,7 @@ describe("defects of the reference contract", () => {
       if (!f.constant) mutating.push(f.name);
     });
     mutating.sort();
-    expect(mutating).toEqual([
-      "deposit",
-      "dispute",
-      "expire",
-      "mediate",
-      "open",
-      "settle",
-      "sign",
-      "withdraw",
-    ]);
+    expect(mutating).toEqual(["deposit", "expire", "mediate", "open", "settle", "sign", "withdraw"]);
   });
 
   it("the allocation cost was paid twice on the mediation path: the Allocator is paid (1 + r)·F once", async () => {
@@ -217,7 +214,7 @@ describe("defects of the reference contract", () => {
     await toEnd(m, d);
     const before = await balances(m);
     const wrong = await results(m, d, () => hexlify(randomBytes(32)) as Bytes32);
-    await (await fn("outsider", "settle")(d.terms, d.outputs.gamma, wrong)).wait();
+    await (await fn("customer", "settle")(...settleArgs(d, d.outputs.gamma, wrong))).wait();
     await (await fn("mediator", "mediate")(d.terms, d.outputs.gamma, 0, wrong)).wait();
     expect(delta(before, await balances(m)).allocator).toBeUndefined();
   });
@@ -228,7 +225,7 @@ describe("defects of the reference contract", () => {
     const res = await results(m, d, (i) =>
       i === 0 ? undefined : i === 1 ? (hexlify(randomBytes(32)) as Bytes32) : d.outputs.gamma,
     );
-    await (await fn("outsider", "settle")(d.terms, d.outputs.gamma, res)).wait();
+    await (await fn("customer", "settle")(...settleArgs(d, d.outputs.gamma, res))).wait();
     await (await fn("mediator", "mediate")(d.terms, hexlify(randomBytes(32)), 0b001, res)).wait();
     expect(await held()).toBe(0n);
   });
@@ -247,7 +244,7 @@ describe("defects of the reference contract", () => {
       seal: d.outputs.gamma,
       signature: (await signResult(s0, m.domain, d.id, d.outputs.gamma)).signature,
     };
-    await (await fn("outsider", "settle")(d.terms, d.outputs.gamma, [wrongSeal])).wait();
+    await (await fn("customer", "settle")(...settleArgs(d, d.outputs.gamma, [wrongSeal]))).wait();
     expect(await stateOf(m, d.id)).toBe(State.MediationRequested);
   });
 
@@ -257,14 +254,14 @@ describe("defects of the reference contract", () => {
       { seq: 2n, output: toUtf8Bytes("bc") },
     ];
     const salt = hexlify(randomBytes(32)) as Bytes32;
-    expect(gamma(salt, items)).toBe(gamma(salt, [...items].reverse()));
+    const id = hexlify(randomBytes(32)) as Bytes32;
+    expect(gamma(id, salt, items)).toBe(gamma(id, salt, [...items].reverse()));
     // Concatenation ambiguity ("a","bc") vs ("ab","c") cannot collide: each output is hashed on its own.
     const shifted: SequencedOutput[] = [
       { seq: 9n, output: toUtf8Bytes("ab") },
       { seq: 2n, output: toUtf8Bytes("c") },
     ];
-    expect(gamma(salt, items)).not.toBe(gamma(salt, shifted));
-    expect(keccak256(getBytes(gamma(salt, items)))).toBe(commitmentOf(gamma(salt, items)));
+    expect(gamma(id, salt, items)).not.toBe(gamma(id, salt, shifted));
     const d = deal(m, await makeAllocation(m));
     expect(await m.market.getFunction("allocationId")(d.terms)).toBe(d.id);
   });

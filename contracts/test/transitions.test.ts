@@ -1,6 +1,6 @@
 // One describe per transition: which states it accepts, its deadline, and who may call it.
 import type { Bytes32 } from "@surplus/core";
-import { type Contract, hexlify, randomBytes, ZeroHash } from "ethers";
+import { type Contract, hexlify, randomBytes } from "ethers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { deployMarket, State, signAccept } from "../src/index.ts";
 import {
@@ -18,6 +18,7 @@ import {
   NO_SIGNATURES,
   openRunning,
   results,
+  settleArgs,
   signatures,
   stateOf,
   toEnd,
@@ -128,11 +129,19 @@ describe("open", () => {
     );
   });
 
-  it("rejects a signer without enough free balance", async () => {
+  it("a signer without enough free balance counts as not signed: Signing, nothing of it locked", async () => {
     const d = deal(m, await makeAllocation(m));
     const free: bigint = await m.market.getFunction("balanceOf")(m.parties.customer.address);
     await (await fn("customer", "withdraw")(free)).wait();
-    await expectRevert(fn("allocator", "open")(d.terms, await signatures(m, d)), "InsufficientBalance");
+    const before = await balances(m);
+    await (await fn("allocator", "open")(d.terms, await signatures(m, d))).wait();
+    expect(await stateOf(m, d.id)).toBe(State.Signing);
+    const [, , suppliers, customerSigned, mediatorSigned] = await m.market.getFunction("recordOf")(d.id);
+    expect([suppliers, customerSigned, mediatorSigned]).toEqual([1n, false, true]);
+    expect(delta(before, await balances(m))).toEqual({
+      s0: -d.amounts.supplierLock,
+      mediator: -d.amounts.mediatorLock,
+    });
   });
 
   it.each([
@@ -142,6 +151,13 @@ describe("open", () => {
     ["r_min > r", { minReplicas: 2 }, "InvalidMinReplicas"],
     ["end in the past", { start: 1, end: 2 }, "InvalidWindow"],
     ["start ≥ end", { end: 0 }, "InvalidWindow"],
+    ["a start already passed (an Accept expires at start)", { start: "now" }, "InvalidWindow"],
+    ["a start beyond maxStartDelay", { start: "far" }, "StartTooFar"],
+    ["a duration beyond maxDuration", { end: "long" }, "InvalidDuration"],
+    ["a zero price", { pricePerMi: 0n }, "ZeroPrice"],
+    ["the treasury as Mediator", { mediator: "treasury" }, "TreasuryIsParty"],
+    ["the treasury as Customer", { customer: "treasury" }, "TreasuryIsParty"],
+    ["the treasury as a Supplier", { suppliers: ["treasury"] }, "TreasuryIsParty"],
     ["n·ρ < λΔ (eq. 6)", { testCount: 1 }, "InvalidTestCount"],
     ["n > ρ (eq. 4)", { testCount: 1_001 }, "InvalidTestCount"],
     ["Customer is the Mediator", { mediator: "customer" }, "DuplicateParty"],
@@ -152,6 +168,15 @@ describe("open", () => {
     if (p.mediator === "customer") p.mediator = a.customer;
     if (Array.isArray(p.suppliers) && p.suppliers[0] === "customer") p.suppliers = [a.customer];
     if (p.end === 0) p.end = a.start;
+    const now = await net.networkHelpers.time.latest();
+    if (p.start === "now") Object.assign(p, { start: now + 1, end: now + 201 }); // open mines at now + 1
+    if (p.start === "far") Object.assign(p, { start: now + 7 * 86_400 + 10, end: now + 7 * 86_400 + 210 });
+    if (p.end === "long")
+      Object.assign(p, { end: a.start + 30 * 86_400 + 1, testCount: 1_000, inputsPerSecond: 0 });
+    const treasury = m.parties.treasury.address as `0x${string}`;
+    if (p.mediator === "treasury") p.mediator = treasury;
+    if (p.customer === "treasury") p.customer = treasury;
+    if (Array.isArray(p.suppliers) && p.suppliers[0] === "treasury") p.suppliers = [treasury];
     const d = deal(m, { ...a, ...p } as typeof a);
     await expectRevert(fn("allocator", "open")(d.terms, NO_SIGNATURES), error);
   });
@@ -188,15 +213,14 @@ describe("sign", () => {
     expect(await stateOf(m, d.id)).toBe(State.Running);
   });
 
-  it("rejects a second signature of the same party", async () => {
+  it("skips a second signature of the same party (no revert, nothing locked twice)", async () => {
     const d = deal(m, await makeAllocation(m, { replicas: 2 }));
     const all = await signatures(m, d, { suppliers: [0] });
     await (await fn("allocator", "open")(d.terms, all)).wait();
-    await expectRevert(
-      fn("outsider", "sign")(d.terms, { ...NO_SIGNATURES, mediator: all.mediator }),
-      "AlreadySigned",
-      [d.id, m.parties.mediator.address],
-    );
+    const before = await balances(m);
+    await (await fn("outsider", "sign")(d.terms, { ...all, suppliers: [all.suppliers[0]!] })).wait();
+    expect(delta(before, await balances(m))).toEqual({});
+    expect(await stateOf(m, d.id)).toBe(State.Signing);
   });
 
   it("only while Signing and before the signing deadline", async () => {
@@ -222,7 +246,7 @@ describe("expire", () => {
     await expectRevert(fn("outsider", "expire")(d.terms), "NothingToExpire", [d.id, State.None]);
     await openRunning(m, d);
     await toEnd(m, d);
-    await (await fn("outsider", "settle")(d.terms, d.outputs.gamma, await results(m, d))).wait();
+    await (await fn("customer", "settle")(...settleArgs(d, d.outputs.gamma, await results(m, d)))).wait();
     await expectRevert(fn("outsider", "expire")(d.terms), "NothingToExpire", [d.id, State.Closed]);
   });
 
@@ -246,71 +270,91 @@ describe("expire", () => {
     const d = await runningDeal();
     await toEnd(m, d);
     await (
-      await fn("outsider", "settle")(d.terms, d.outputs.gamma, await results(m, d, () => random32()))
+      await fn("customer", "settle")(...settleArgs(d, d.outputs.gamma, await results(m, d, () => random32())))
     ).wait();
     await expectRevert(fn("outsider", "expire")(d.terms), "DeadlineNotReached");
   });
 });
 
-describe("dispute", () => {
-  it("only the Customer, only running Suppliers, only before the reveal deadline", async () => {
+describe("settle", () => {
+  it("only the Customer; the dispute mask only names running Suppliers", async () => {
     const d = deal(m, await makeAllocation(m, { replicas: 3, minReplicas: 2 }));
     await (await fn("allocator", "open")(d.terms, await signatures(m, d, { suppliers: [0, 1] }))).wait();
     await net.networkHelpers.time.increase(m.parameters.signingWindow);
     await (await fn("outsider", "expire")(d.terms)).wait();
-    await expectRevert(fn(0, "dispute")(d.terms, 1), "UnauthorizedCaller");
-    await expectRevert(fn("customer", "dispute")(d.terms, 0b100), "InvalidMask", [d.id, 0b100, 0b011]);
-    await expectRevert(fn("customer", "dispute")(d.terms, 0), "InvalidMask");
-    await (await fn("customer", "dispute")(d.terms, 0b010)).wait();
-    await net.networkHelpers.time.increaseTo(BigInt(d.a.end) + m.parameters.revealWindow);
-    await expectRevert(fn("customer", "dispute")(d.terms, 0b001), "DeadlinePassed");
+    await toEnd(m, d);
+    const res = await results(m, d);
+    for (const who of [0, 1, "outsider", "mediator", "allocator"] as const) {
+      await expectRevert(fn(who, "settle")(...settleArgs(d, d.outputs.gamma, res)), "UnauthorizedCaller");
+    }
+    await expectRevert(
+      fn("customer", "settle")(...settleArgs(d, d.outputs.gamma, res, 0b100)),
+      "InvalidMask",
+      [d.id, 0b100, 0b011],
+    );
+    await (await fn("customer", "settle")(...settleArgs(d, d.outputs.gamma, res, 0b010))).wait();
+    const [, , , , , disputed, mediating] = await m.market.getFunction("recordOf")(d.id);
+    expect([disputed, mediating]).toEqual([0b010n, 0b010n]);
   });
 
   it("a disputed Supplier goes to mediation even though its seal matched", async () => {
     const d = await runningDeal(2);
-    await (await fn("customer", "dispute")(d.terms, 0b01)).wait();
     await toEnd(m, d);
     const receipt = await (
-      await fn("outsider", "settle")(d.terms, d.outputs.gamma, await results(m, d))
+      await fn("customer", "settle")(...settleArgs(d, d.outputs.gamma, await results(m, d), 0b01))
     ).wait();
     expect(await stateOf(m, d.id)).toBe(State.MediationRequested);
     const [, , , , , disputed, mediating] = await m.market.getFunction("recordOf")(d.id);
     expect([disputed, mediating]).toEqual([1n, 1n]);
     expect(receipt).not.toBeNull();
   });
-});
 
-describe("settle", () => {
-  it("not before end, not after end + revealWindow", async () => {
-    const d = await runningDeal();
-    const res = await results(m, d);
-    await expectRevert(fn("outsider", "settle")(d.terms, d.outputs.gamma, res), "DeadlineNotReached");
-    await net.networkHelpers.time.increaseTo(BigInt(d.a.end) + m.parameters.revealWindow);
-    await expectRevert(fn("outsider", "settle")(d.terms, d.outputs.gamma, res), "DeadlinePassed");
-  });
-
-  it("rejects a γ that is not the committed one, and results not aligned with the Suppliers", async () => {
+  it("rejects an opening of Γ with another salt or other test positions", async () => {
     const d = await runningDeal();
     await toEnd(m, d);
     const res = await results(m, d);
-    await expectRevert(fn("outsider", "settle")(d.terms, random32(), res), "CommitmentMismatch");
+    const [terms, salt, seqsHash, g] = settleArgs(d, d.outputs.gamma, res);
     await expectRevert(
-      fn("outsider", "settle")(d.terms, d.outputs.gamma, [...res, ...res]),
+      fn("customer", "settle")(terms, random32(), seqsHash, g, res, 0),
+      "CommitmentMismatch",
+    );
+    await expectRevert(fn("customer", "settle")(terms, salt, random32(), g, res, 0), "CommitmentMismatch");
+  });
+
+  it("not before end, not after end + revealWindow", async () => {
+    const d = await runningDeal();
+    const res = await results(m, d);
+    await expectRevert(
+      fn("customer", "settle")(...settleArgs(d, d.outputs.gamma, res)),
+      "DeadlineNotReached",
+    );
+    await net.networkHelpers.time.increaseTo(BigInt(d.a.end) + m.parameters.revealWindow);
+    await expectRevert(fn("customer", "settle")(...settleArgs(d, d.outputs.gamma, res)), "DeadlinePassed");
+  });
+
+  it("sends every Supplier to mediation when γ_c is not theirs; rejects results not aligned with the Suppliers", async () => {
+    const d = await runningDeal();
+    await toEnd(m, d);
+    const res = await results(m, d);
+    await expectRevert(
+      fn("customer", "settle")(...settleArgs(d, d.outputs.gamma, [...res, ...res])),
       "LengthMismatch",
       [d.id, 1, 2],
     );
+    await (await fn("customer", "settle")(...settleArgs(d, random32(), res))).wait();
+    expect(await stateOf(m, d.id)).toBe(State.MediationRequested);
   });
 
   it("settles once: a second settle finds the allocation Closed", async () => {
     const d = await runningDeal();
     await toEnd(m, d);
     const res = await results(m, d);
-    await (await fn("outsider", "settle")(d.terms, d.outputs.gamma, res)).wait();
-    await expectRevert(fn("outsider", "settle")(d.terms, d.outputs.gamma, res), "AllocationUnexpectedState", [
-      d.id,
-      State.Closed,
-      State.Running,
-    ]);
+    await (await fn("customer", "settle")(...settleArgs(d, d.outputs.gamma, res))).wait();
+    await expectRevert(
+      fn("customer", "settle")(...settleArgs(d, d.outputs.gamma, res)),
+      "AllocationUnexpectedState",
+      [d.id, State.Closed, State.Running],
+    );
   });
 
   it("a result signed by someone other than its Supplier does not count", async () => {
@@ -333,7 +377,10 @@ describe("settle", () => {
     );
     expect(forged.seal).toBe(honest!.seal);
     await (
-      await fn("outsider", "settle")(d.terms, d.outputs.gamma, [{ seal: honest!.seal, signature: byOther }])
+      await fn(
+        "customer",
+        "settle",
+      )(...settleArgs(d, d.outputs.gamma, [{ seal: honest!.seal, signature: byOther }]))
     ).wait();
     expect(await stateOf(m, d.id)).toBe(State.MediationRequested);
   });
@@ -344,11 +391,10 @@ describe("mediate", () => {
     const d = await runningDeal(2);
     await toEnd(m, d);
     await (
-      await fn("outsider", "settle")(
-        d.terms,
-        d.outputs.gamma,
-        await results(m, d, (i) => (i ? random32() : d.outputs.gamma)),
-      )
+      await fn(
+        "customer",
+        "settle",
+      )(...settleArgs(d, d.outputs.gamma, await results(m, d, (i) => (i ? random32() : d.outputs.gamma))))
     ).wait();
     return d;
   }
@@ -383,28 +429,36 @@ describe("mediate", () => {
 
   it("a Customer that disputed a Supplier the Mediator finds honest is at fault", async () => {
     const d = await runningDeal(1);
-    await (await fn("customer", "dispute")(d.terms, 1)).wait();
     await toEnd(m, d);
     const res = await results(m, d);
-    await (await fn("outsider", "settle")(d.terms, d.outputs.gamma, res)).wait();
+    await (await fn("customer", "settle")(...settleArgs(d, d.outputs.gamma, res, 1))).wait();
     const before = await balances(m);
     await (await fn("mediator", "mediate")(d.terms, d.outputs.gamma, 0, res)).wait();
     const { payment: P, deposit: D, inputPrice } = d.amounts;
     const comp = BigInt(d.a.testCount) * inputPrice;
     expect(delta(before, await balances(m))).toEqual({
       s0: P + D,
-      mediator: m.parameters.mediatorFee + comp,
+      mediator: m.parameters.mediatorFee + comp + d.amounts.mediatorLock, // its bond back
       treasury: D - comp,
     });
   });
 });
 
 describe("state getters", () => {
-  it("commitmentOf is cleared when the allocation closes", async () => {
-    const d = await runningDeal();
-    expect(await m.market.getFunction("commitmentOf")(d.id)).toBe(d.outputs.commitment);
+  it("recordOf keeps one slot's facts: signers, then the masks of mediation", async () => {
+    const d = await runningDeal(2);
+    expect((await m.market.getFunction("recordOf")(d.id)).slice(2).map(String)).toEqual([
+      "3",
+      "true",
+      "true",
+      "0",
+      "0",
+    ]);
     await toEnd(m, d);
-    await (await fn("outsider", "settle")(d.terms, d.outputs.gamma, await results(m, d))).wait();
-    expect(await m.market.getFunction("commitmentOf")(d.id)).toBe(ZeroHash);
+    await (
+      await fn("customer", "settle")(...settleArgs(d, d.outputs.gamma, await results(m, d, () => random32())))
+    ).wait();
+    const [state, , , , , disputed, mediating] = await m.market.getFunction("recordOf")(d.id);
+    expect([Number(state), disputed, mediating]).toEqual([State.MediationRequested, 0n, 0b11n]);
   });
 });

@@ -21,6 +21,9 @@ const ORDER = [
   "signingWindow",
   "revealWindow",
   "mediationWindow",
+  "minDuration",
+  "maxDuration",
+  "maxStartDelay",
 ] as const;
 
 /** Those arguments, each a module parameter with its default. */

@@ -25,6 +25,24 @@ contract MarketInvariantsTest {
         require(held == handler.owed() + handler.totalEscrow(), "market balance != free + locked");
     }
 
+    /// @notice The hostile token's market never owes more than it holds.
+    function invariant_feeTokenSolvent() public view {
+        require(
+            handler.feeToken().balanceOf(address(handler.feeMarket())) >= handler.feeOwed(), "fee market owes more"
+        );
+    }
+
+    /// @notice An honest Supplier (every live output right, its result signed) never ends an
+    /// allocation with less than P − F gained, whatever the Customer, the others and the Mediator do.
+    function invariant_honestSupplierGainsPMinusF() public view {
+        require(handler.honestShortfalls() == 0, "an honest Supplier gained less than P - F");
+    }
+
+    /// @notice A Supplier that skipped a test input the Customer disputed is never paid P by the Customer.
+    function invariant_lazyDisputedSupplierNeverPaidP() public view {
+        require(handler.lazyPaid() == 0, "a lazy disputed Supplier was paid P");
+    }
+
     /// @notice Per allocation, money in == money out; no allocation closed twice; no outsider ever
     /// acted or was paid (checked by the handler after every call).
     function invariant_noViolation() public view {

@@ -6,11 +6,13 @@ import {
   type Allocation,
   allocationId,
   type Bytes32,
+  checklistCommitment,
   gamma,
   type Hex,
   type SequencedOutput,
+  testSeqsHash,
 } from "@surplus/core";
-import { type Contract, hexlify, Interface, keccak256, randomBytes, ZeroHash } from "ethers";
+import { type Contract, hexlify, Interface, randomBytes, ZeroHash } from "ethers";
 import {
   amountsOf,
   DEFAULT_PARAMETERS,
@@ -70,15 +72,25 @@ export async function deployFunded(net: Network): Promise<Market> {
   return { ...deployed, parties, net };
 }
 
-/** A Customer's test outputs, salt and the derived γ and Γ. */
-export function testOutputs(count: number, salt: Bytes32 = hexlify(randomBytes(32)) as Bytes32) {
+/**
+ * A Customer's secret checklist for allocation `id` (salt, test positions) and what derives from
+ * it: the outputs at those positions, γ, seqsHash and Γ.
+ */
+export function testOutputs(id: Bytes32, count: number, salt: Bytes32 = hexlify(randomBytes(32)) as Bytes32) {
   const items: SequencedOutput[] = Array.from({ length: count }, (_, i) => ({
     seq: BigInt(i * 7 + 3),
     output: new TextEncoder().encode(`people=${i % 5}`),
   }));
-  // PoC run on the old market: its γ had no allocation id, and Γ = keccak256(γ).
-  const g = gamma(ZeroHash as Bytes32, salt, items);
-  return { salt, items, gamma: g, commitment: keccak256(g) as Bytes32 };
+  const testSeqs = items.map((i) => i.seq);
+  const g = gamma(id, salt, items);
+  return {
+    salt,
+    items,
+    testSeqs,
+    seqsHash: testSeqsHash(testSeqs),
+    gamma: g,
+    commitment: checklistCommitment(id, salt, testSeqs),
+  };
 }
 
 export interface AllocationOptions {
@@ -125,13 +137,19 @@ export interface Deal {
 }
 
 export function deal(m: Market, a: Allocation): Deal {
+  const id = allocationId(m.domain, a);
   return {
     a,
     terms: toTerms(a),
-    id: allocationId(m.domain, a),
-    outputs: testOutputs(a.testCount),
+    id,
+    outputs: testOutputs(id, a.testCount),
     amounts: amountsOf(a, m.parameters),
   };
+}
+
+/** The arguments of the Customer's `settle`: terms, the checklist's opening, γ_c, results, dispute mask. */
+export function settleArgs(d: Deal, gammaC: Bytes32, res: readonly unknown[], disputed = 0) {
+  return [d.terms, d.outputs.salt, d.outputs.seqsHash, gammaC, res, disputed] as const;
 }
 
 export interface SignOptions {
