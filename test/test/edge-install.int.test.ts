@@ -203,6 +203,22 @@ describe("the edge runtime as a device owner installs it", () => {
     ).toMatch(/valid supplier configuration/);
     expect(status(config)).toMatchObject({ code: 3, json: { state: "stopped" } });
 
+    // Funds: tokens in the wallet (the test token mints to anyone), moved into the market.
+    const account = execFileSync(bin(), ["address", "--keystore", loaded.keystore!], {
+      env: deviceEnv(),
+      encoding: "utf8",
+    }).trim();
+    await (await market.deployed.token.getFunction("mint")(account, 5000n)).wait();
+    const funded = await market.balanceOf(account);
+    const credentialsEnv = deviceEnv({ CREDENTIALS_DIRECTORY: credentials });
+    expect(
+      execFileSync(bin(), ["deposit", "--config", config, "5000"], { env: credentialsEnv, encoding: "utf8" }),
+    ).toMatch(/^deposited 5000 /);
+    expect(await market.balanceOf(account)).toBe(funded + 5000n);
+    expect(
+      execFileSync(bin(), ["balance", "--config", config], { env: deviceEnv(), encoding: "utf8" }),
+    ).toMatch(new RegExp(`: ${funded + 5000n} free in the market, 0 in the wallet`));
+
     // 4. Run it as the unit's ExecStart= line does, with no secret in the environment.
     const execStart = /^ExecStart=(.+)$/m
       .exec(unit)![1]!
@@ -285,5 +301,13 @@ describe("the edge runtime as a device owner installs it", () => {
     expect(after.code).toBe(3);
     expect(after.json.state).toBe("stopped");
     expect(existsSync(join(state, "status.json"))).toBe(true);
+
+    // What it earned, out of the market into the wallet.
+    expect(
+      execFileSync(bin(), ["withdraw", "--config", config, gained.toString()], {
+        env: credentialsEnv,
+        encoding: "utf8",
+      }),
+    ).toMatch(new RegExp(`^withdrew ${gained} [^]*: ${before} free in the market, ${gained} in the wallet`));
   }, 300_000);
 });

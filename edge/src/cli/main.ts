@@ -6,6 +6,7 @@ import { SurplusError } from "@surplus/core";
 import { Isolation, ServiceSandbox, serviceHash } from "../sandbox/index.ts";
 import { prng, syntheticFrame } from "../sources/index.ts";
 import { loadConfig, readCredential } from "./config.ts";
+import type { FundsAction } from "./funds.ts";
 import { createKeystore, keystoreAddress } from "./keystore.ts";
 import { runtimeSettings } from "./launch.ts";
 
@@ -18,6 +19,9 @@ Usage:
                [--pretty] [--exit-when-done]   until Ctrl-C; JSON-lines logs (--pretty: readable)
   surplus-edge status --config FILE         what the runtime running with this config is doing
                [--data-dir DIR] [--json]      (or name its data directory instead)
+  surplus-edge balance --config FILE        the account's free balance in the market and its wallet's tokens
+  surplus-edge deposit --config FILE AMOUNT move AMOUNT tokens (base units) from the wallet into the market
+  surplus-edge withdraw --config FILE AMOUNT move AMOUNT of the free balance back to the wallet
   surplus-edge validate --config FILE       check a config file and say what is wrong
   surplus-edge hash SERVICE.wasm            print a service's id (keccak256 of its bytes)
   surplus-edge calibrate SERVICE.wasm       measure a service's throughput and memory in the sandbox
@@ -161,6 +165,14 @@ export async function main(argv: string[]): Promise<number> {
       console.log(values.json ? JSON.stringify(reading, null, 2) : formatStatus(reading));
       // 3, as `systemctl status` uses for a unit that is not running.
       return reading.state === "running" ? 0 : 3;
+    }
+    case "balance":
+    case "deposit":
+    case "withdraw": {
+      const config = loadConfig(need(values.config, "--config FILE"));
+      const { funds } = await import("./funds.ts");
+      for (const line of await funds(config, command as FundsAction, arg, password)) console.log(line);
+      return 0;
     }
     case "validate": {
       const config = loadConfig(need(values.config, "--config FILE"));
