@@ -22,7 +22,7 @@
 //   SURPLUS_OFFERS_TOPIC, SURPLUS_ALLOCATIONS_TOPIC, SURPLUS_ACCEPT_TOPIC
 //                                               default: the market channels (adapters marketChannels())
 //   SURPLUS_TABLE_PREFIX                        DynamoDB table-name prefix (default "surplus-")
-//   SURPLUS_DYNAMODB_ENDPOINT                   DynamoDB Local; unset in AWS
+//   SURPLUS_DYNAMODB_ENDPOINT                   the local one (moto); unset in AWS
 //   SURPLUS_MAX_PRICE_PER_MI, SURPLUS_MAX_REPLICAS, SURPLUS_MAX_WINDOW_SECONDS
 //                                               the market's bounds on offers (front-door.ts; defaults
 //                                               DEFAULT_MARKET_BOUNDS); free balances and the fees are

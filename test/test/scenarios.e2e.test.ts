@@ -1,5 +1,5 @@
 // End-to-end scenarios of the whole protocol on the real services (the integration setup's Pulsar
-// broker, DynamoDB Local and Hardhat node): each runs a market of its own (contract, Pulsar tenant,
+// broker, DynamoDB on moto and Hardhat node): each runs a market of its own (contract, Pulsar tenant,
 // tables) with the Allocator and verifier-bridge use cases and the edge agents — Suppliers run as
 // `surplus-edge run` processes where a scenario kills them. After every scenario the balance
 // changes of all parties sum to zero: nothing locked was lost or created.
