@@ -12,6 +12,7 @@ import {
   gammaOfPlan,
   type InputSubscription,
   isTestPosition,
+  liveOutputs,
   mediate,
   OutputCollector,
   OutputLedger,
@@ -195,6 +196,51 @@ describe("an allocation through the role logic", () => {
       checklist: { allocationId, salt: plan.salt, testSeqs: [...plan.testSeqs] },
       inputs,
       published: new Map(suppliers.map((s) => [s, outputsAt(s)])),
+      suppliers,
+      sandbox,
+    });
+    expect(finding.gammaM).toBe(gammaC);
+    expect(finding.lazyMask).toBe(0b10);
+  });
+});
+
+describe("a front-running lazy Supplier before the Mediator", () => {
+  it("its outputs published after the checklist do not count: the Mediator finds it lazy, the honest one not", async () => {
+    const revealedAt = 10_000;
+    const inputs = new Map(plan.testSeqs.map((seq) => [seq, topic.log[Number(seq)]!.payload]));
+    const results = await sandbox.process([...inputs.values()]);
+    const right = new Map(
+      plan.testSeqs.map((seq, k) => [seq, (results[k] as { output: Uint8Array }).output]),
+    );
+    // The honest one published during the stream; the front-runner the same right outputs, late.
+    const honestMsgs = plan.testSeqs.map((seq) => ({ seq, payload: right.get(seq)!, publishTime: 5_000 }));
+    const lateMsgs = plan.testSeqs.map((seq) => ({
+      seq,
+      payload: right.get(seq)!,
+      publishTime: revealedAt + 1,
+    }));
+    const wanted = new Set(plan.testSeqs);
+    const honestLive = liveOutputs(honestMsgs, wanted, revealedAt);
+    const lateLive = liveOutputs(lateMsgs, wanted, revealedAt);
+    expect(honestLive).toEqual({ live: right, late: 0 });
+    expect(lateLive).toEqual({ live: new Map(), late: plan.testSeqs.length });
+    // A wrong live output is kept (the first per position), a right one after the reveal is not.
+    const mixed = liveOutputs(
+      [
+        { seq: plan.testSeqs[0]!, payload: new Uint8Array([9]), publishTime: 1 },
+        { seq: plan.testSeqs[0]!, payload: right.get(plan.testSeqs[0]!)!, publishTime: 2 },
+      ],
+      wanted,
+      revealedAt,
+    );
+    expect(mixed.live.get(plan.testSeqs[0]!)).toEqual(new Uint8Array([9]));
+    const finding = await mediate({
+      checklist: { allocationId, salt: plan.salt, testSeqs: [...plan.testSeqs] },
+      inputs,
+      published: new Map([
+        [suppliers[0]!, honestLive.live],
+        [suppliers[1]!, lateLive.live],
+      ]),
       suppliers,
       sandbox,
     });

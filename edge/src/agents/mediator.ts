@@ -16,7 +16,7 @@ import {
 } from "@surplus/core";
 import { readStream, seqOf } from "../channels/pulsar.ts";
 import type { ChainRecord, ResultArg } from "../ports.ts";
-import { mediate } from "../roles/mediator.ts";
+import { liveOutputs, mediate } from "../roles/mediator.ts";
 import { ServiceSandbox } from "../sandbox/index.ts";
 import { Agent, type AgentOptions, ChainState, type DealState } from "./agent.ts";
 import type { StoredDeal } from "./store.ts";
@@ -72,7 +72,7 @@ export class MediatorAgent extends Agent<MediatorState> {
       const topic = ch.outputs[s.toLowerCase()]!;
       const found = await this.#liveOutputs(topic, wanted, m.publishTime);
       late += found.late;
-      published.set(s, new Map([...found.live].map(([seq, msg]) => [seq, msg.payload])));
+      published.set(s, found.live);
       results.push(await this.#resultOf(topic, s));
     }
     if (late) this.log("mediation.late-outputs", { allocation: deal.id, late });
@@ -102,32 +102,32 @@ export class MediatorAgent extends Agent<MediatorState> {
   }
 
   /**
-   * A Supplier's outputs at the test positions as its retained output channel holds them: the first
-   * per position published before `beforeMs` (the checklist's publish time, set by the broker) is
-   * live; those after are counted as late and ignored.
+   * A Supplier's live outputs at the test positions (`liveOutputs`), reading its retained output
+   * channel to the end; `beforeMs` is the checklist's publish time, set by the broker.
    */
   async #liveOutputs(topic: string, wanted: ReadonlySet<bigint>, beforeMs: number) {
     const reader = await this.options.bus.createReader(topic, { startMessageId: "earliest" });
-    const live = new Map<bigint, ReceivedMessage>();
-    let late = 0;
+    const all: ReceivedMessage[] = [];
     try {
       for (;;) {
-        let msg: ReceivedMessage;
         try {
-          msg = await reader.readNext(1_000);
+          all.push(await reader.readNext(1_000));
         } catch (error) {
           if (error instanceof PulsarTimeoutError) break; // the end of what the topic holds
           throw error;
         }
-        const seq = seqOf(msg);
-        if (seq === undefined || !wanted.has(seq) || live.has(seq)) continue;
-        if (msg.publishTime < beforeMs) live.set(seq, msg);
-        else late++;
       }
     } finally {
       await reader.close().catch(() => undefined);
     }
-    return { live, late };
+    return liveOutputs(
+      all.flatMap((msg) => {
+        const seq = seqOf(msg);
+        return seq === undefined ? [] : [{ seq, payload: msg.payload, publishTime: msg.publishTime }];
+      }),
+      wanted,
+      beforeMs,
+    );
   }
 
   /** A Supplier's sealed result from its output channel (the last one it posted), or none. */

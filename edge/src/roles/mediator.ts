@@ -46,3 +46,24 @@ export async function mediate(m: MediationInputs): Promise<MediationFinding> {
   });
   return { gammaM, lazyMask };
 }
+
+/**
+ * Which of a Supplier's published outputs count as live at the test positions: the first per
+ * position published before `beforeMs` — the moment the checklist was revealed. One published
+ * after it answers a position already known (a lazy Supplier computing the tests late) and is
+ * only counted as late.
+ */
+export function liveOutputs(
+  published: Iterable<{ readonly seq: bigint; readonly payload: Uint8Array; readonly publishTime: number }>,
+  wanted: ReadonlySet<bigint>,
+  beforeMs: number,
+): { live: Map<bigint, Uint8Array>; late: number } {
+  const live = new Map<bigint, Uint8Array>();
+  let late = 0;
+  for (const o of published) {
+    if (!wanted.has(o.seq) || live.has(o.seq)) continue;
+    if (o.publishTime < beforeMs) live.set(o.seq, o.payload);
+    else late++;
+  }
+  return { live, late };
+}
