@@ -150,7 +150,7 @@ describe("checklist commitment Γ", () => {
           AbiCoder.defaultAbiCoder().encode(["bytes32", "bytes32", "bytes32"], [ID, salt, seqsHash]),
         );
         expect(checklistCommitment(ID, salt, [...seqs].reverse())).toBe(ref);
-        expect(checklistCommitmentOfHash(ID, salt, seqsHash)).toBe(ref);
+        expect(checklistCommitmentOfHash(ID, salt, seqsHash as `0x${string}`)).toBe(ref);
         expect(checklistCommitment(OTHER_ID, salt, seqs)).not.toBe(ref);
       }),
     );

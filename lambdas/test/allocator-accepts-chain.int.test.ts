@@ -164,7 +164,7 @@ describe("accept round on Pulsar, DynamoDB (moto) and the market contract", () =
     ]);
     expect(report.opened[0]!.gasUsed).toBeGreaterThan(100_000n);
     expect(await stateOf(id)).toBe(State.Running);
-    expect(await m.market.getFunction("commitmentOf")(id)).toBe(GAMMA);
+    expect((await m.market.getFunction("recordOf")(id))[3]).toBe(true); // the Customer's Accept (Γ) recorded
     expect((await registry.progress(id))?.status).toBe("opened");
     expect(next).toMatchObject({ read: 0, opened: [], alreadyOpen: [], failed: [] });
     expect(await provider.getTransactionCount(await allocator.getAddress())).toBe(sentBefore + 1);

@@ -24,7 +24,7 @@ import {
   type Allocation,
   allocationId,
   type Bytes32,
-  commitmentOf,
+  checklistCommitment,
   SCHEMA_VERSION,
   toWire,
 } from "@surplus/core";
@@ -80,7 +80,7 @@ beforeAll(async () => {
       Item: { allocationId: id, kind: "allocation", body: toWire(terms) },
     }),
   );
-  const commitment = commitmentOf(`0x${"77".repeat(32)}`);
+  const commitment = checklistCommitment(id, `0x${"77".repeat(32)}`, [1n]);
   const sigs = {
     customer: await signAccept(customer!, m.domain, id, commitment),
     commitment,
