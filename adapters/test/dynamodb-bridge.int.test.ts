@@ -13,6 +13,7 @@ import {
   makeAllocation,
   openRunning,
   results,
+  settleArgs,
   toEnd,
 } from "../../contracts/test/support/fixture.ts";
 import { runBridge } from "../../lambdas/verifier-bridge/bridge.ts";
@@ -50,8 +51,11 @@ beforeAll(async () => {
   );
   await openRunning(m, d);
   await toEnd(m, d);
+  // Only the Customer settles (with its dispute mask: none here).
   await (
-    await as(m, m.parties.outsider).getFunction("settle")(d.terms, d.outputs.gamma, await results(m, d))
+    await as(m, m.parties.customer).getFunction("settle")(
+      ...settleArgs(d, d.outputs.gamma, await results(m, d)),
+    )
   ).wait();
   reader = new MarketEventReader(net.ethers.provider, await m.market.getAddress());
 }, 120_000);
