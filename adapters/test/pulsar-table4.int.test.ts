@@ -11,13 +11,17 @@ import {
   allowedActions,
   type MessageBus,
   marketChannels,
+  mintParticipantToken,
+  ownSubscription,
+  PulsarAdmin,
   PulsarAuthenticationError,
   PulsarAuthorizationError,
+  type PulsarError,
   provisionAllocationChannels,
   provisionMarket,
   revokeAllocationChannels,
 } from "../src/pulsar/index.ts";
-import { broker, busAs, randomAddress, text } from "./pulsar-support.ts";
+import { broker, busAs, randomAddress, str, text } from "./pulsar-support.ts";
 
 const parties: AllocationParties = {
   allocationId: `t4-${Date.now().toString(36)}`,
@@ -42,13 +46,18 @@ const buses = new Map<string, MessageBus>();
 let channels: AllocationChannels;
 let probe = 0;
 
-async function can(who: string, op: "produce" | "consume", topic: string): Promise<boolean> {
+async function can(
+  who: string,
+  op: "produce" | "consume" | "consume-as",
+  topic: string,
+  subscription?: string,
+): Promise<boolean> {
   const bus = buses.get(who) as MessageBus;
   try {
     const link =
       op === "produce"
         ? await bus.createProducer(topic, { sendTimeoutMs: 5_000 })
-        : await bus.subscribe(topic, `probe-${probe++}`);
+        : await bus.subscribe(topic, subscription ?? ownSubscription(roles[who]!, `probe-${probe++}`));
     await link.close();
     return true;
   } catch (error) {
@@ -137,6 +146,54 @@ describe("the broker enforces Table 4 on an allocation's private channels", () =
     await expect(can("mediator", "consume", m.offers)).resolves.toBe(true);
     await expect(can("supplier 1", "produce", m.allocations)).resolves.toBe(false);
     await expect(can("allocator", "produce", m.allocations)).resolves.toBe(true);
+  });
+});
+
+describe("subscriptions belong to their owner (issue 16)", () => {
+  /** The admin REST API as a participant: what its consume grant lets it do to subscriptions. */
+  const adminAs = async (address: `0x${string}`) =>
+    new PulsarAdmin({ url: broker().webUrl, token: await mintParticipantToken(broker().secret, address) });
+  const denied = (e: unknown) =>
+    e instanceof PulsarAuthorizationError || e instanceof PulsarAuthenticationError
+      ? `denied: ${(e as PulsarError).message}`
+      : `failed otherwise: ${String(e)}`;
+  const attempt = (op: Promise<unknown>) => op.then(() => "allowed", denied);
+
+  it("denies a Supplier peek, skip, reset and delete on the Customer's durable subscription", async () => {
+    const m = marketChannels();
+    const mine = ownSubscription(parties.customer, "agent");
+    const customer = buses.get("customer") as MessageBus;
+    await (await customer.subscribe(m.allocations, mine, { initialPosition: "Latest" })).close();
+    const producer = await (buses.get("allocator") as MessageBus).createProducer(m.allocations);
+    for (const n of [1, 2, 3]) await producer.send({ payload: text(`allocation ${n}`) });
+    await producer.close();
+    const supplier = await adminAs(s1);
+
+    const tried = {
+      peek: await attempt(supplier.peekMessage(m.allocations, mine)),
+      skip: await attempt(supplier.skipAllMessages(m.allocations, mine)),
+      reset: await attempt(supplier.resetCursor(m.allocations, mine, Date.now())),
+      delete: await attempt(supplier.deleteSubscription(m.allocations, mine)),
+      consume: (await can("supplier 1", "consume-as", m.allocations, mine)) ? "allowed" : "denied",
+    };
+
+    for (const [op, outcome] of Object.entries(tried))
+      expect(`${op}: ${outcome}`).toMatch(new RegExp(`^${op}: denied`));
+    // The Customer's backlog is intact, and the Customer itself may look at it.
+    const own = await adminAs(parties.customer as `0x${string}`);
+    expect(str(await own.peekMessage(m.allocations, mine))).toBe("allocation 1");
+    const stats = (await broker().admin.topicStats(m.allocations)) as {
+      subscriptions: Record<string, { msgBacklog: number }>;
+    };
+    expect(stats.subscriptions[mine]?.msgBacklog).toBe(3);
+  });
+
+  it("lets each party consume on its own subscription of every public channel, and only its own", async () => {
+    const m = marketChannels();
+    for (const topic of [m.offers, m.allocations, m.accept]) {
+      await expect(can("supplier 2", "consume-as", topic, ownSubscription(s2, "agent"))).resolves.toBe(true);
+      await expect(can("supplier 2", "consume-as", topic, ownSubscription(s1, "agent"))).resolves.toBe(false);
+    }
   });
 });
 

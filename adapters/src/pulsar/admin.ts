@@ -109,6 +109,90 @@ export class PulsarAdmin {
     );
   }
 
+  /**
+   * The namespace's subscription authorization: with "Prefix" the broker lets a role consume from,
+   * or manage (peek, skip, reset, delete), only subscriptions whose name starts with the role.
+   * Not usable with the WebSocket API on Pulsar 4.0.7: its consumers are refused whatever their
+   * subscription is named (see channels.ts); per-subscription grants are used instead.
+   */
+  async setSubscriptionAuthMode(namespace: string, mode: "None" | "Prefix"): Promise<void> {
+    await this.#request(
+      "POST",
+      `/admin/v2/namespaces/${nsPath(namespace)}/subscriptionAuthMode`,
+      `subscription auth mode of ${namespace}`,
+      mode,
+    );
+  }
+
+  subscriptionAuthMode(namespace: string): Promise<"None" | "Prefix"> {
+    return this.#json(
+      "GET",
+      `/admin/v2/namespaces/${nsPath(namespace)}/subscriptionAuthMode`,
+      `subscription auth mode of ${namespace}`,
+    );
+  }
+
+  /**
+   * Restricts `subscription` (on every topic of the namespace) to `roles`: other roles may neither
+   * consume from it nor peek, skip, reset or delete it, whatever their topic grants.
+   */
+  async grantSubscription(namespace: string, subscription: string, roles: readonly string[]): Promise<void> {
+    await this.#request(
+      "POST",
+      `/admin/v2/namespaces/${nsPath(namespace)}/permissions/subscription/${enc(subscription)}`,
+      `subscription ${subscription} of ${namespace}`,
+      roles,
+    );
+  }
+
+  async revokeSubscription(namespace: string, subscription: string, role: string): Promise<void> {
+    await this.#request(
+      "DELETE",
+      `/admin/v2/namespaces/${nsPath(namespace)}/permissions/subscription/${enc(subscription)}/${enc(role)}`,
+      `subscription ${subscription} of ${namespace}`,
+    );
+  }
+
+  // --- subscriptions (what a consume grant lets a role manage, within its subscription grants) ---
+
+  subscriptions(topic: string): Promise<string[]> {
+    return this.#json("GET", `/admin/v2/${topicPath(topic)}/subscriptions`, `subscriptions of ${topic}`);
+  }
+
+  /** The `n`-th message (from 1) of the subscription's backlog, raw. */
+  async peekMessage(topic: string, subscription: string, n = 1): Promise<Uint8Array> {
+    const r = await this.#request(
+      "GET",
+      `/admin/v2/${topicPath(topic)}/subscription/${enc(subscription)}/position/${n}`,
+      `subscription ${subscription} of ${topic}`,
+    );
+    return new Uint8Array(await r.arrayBuffer());
+  }
+
+  async skipAllMessages(topic: string, subscription: string): Promise<void> {
+    await this.#request(
+      "POST",
+      `/admin/v2/${topicPath(topic)}/subscription/${enc(subscription)}/skip_all`,
+      `subscription ${subscription} of ${topic}`,
+    );
+  }
+
+  async resetCursor(topic: string, subscription: string, timestampMs: number): Promise<void> {
+    await this.#request(
+      "POST",
+      `/admin/v2/${topicPath(topic)}/subscription/${enc(subscription)}/resetcursor/${timestampMs}`,
+      `subscription ${subscription} of ${topic}`,
+    );
+  }
+
+  async deleteSubscription(topic: string, subscription: string, force = false): Promise<void> {
+    await this.#request(
+      "DELETE",
+      `/admin/v2/${topicPath(topic)}/subscription/${enc(subscription)}?force=${force}`,
+      `subscription ${subscription} of ${topic}`,
+    );
+  }
+
   // --- topics (non-partitioned, persistent or not) ---
 
   topics(namespace: string): Promise<string[]> {

@@ -38,6 +38,14 @@
 // participant from writing a message *in another's name*: the receivers' validation (signature
 // checks in core, see validation.ts) rejects those.
 //
+// Subscriptions belong to their owner (issue 16): a consume grant on a public channel lets a role
+// consume from, peek, skip, reset and delete any subscription of it — unless the subscription is
+// granted to named roles. Admission grants each participant its own durable subscription of the
+// public namespace, `ownSubscription(address, "agent")` = `<role>-agent`, to its role alone, so no
+// other party can manage it. (Pulsar's namespace-wide "Prefix" subscription authorization would
+// cover every name, but on Pulsar 4.0.7 it refuses every WebSocket consumer, correctly named or
+// not; Readers' and other ad-hoc subscriptions stay unprotected, and hold nothing durable.)
+//
 // Lifecycle: `provisionMarket` once; `admitParticipant` when a stakeholder joins;
 // `provisionAllocationChannels` when all parties accepted an allocation (④); and
 // `revokeAllocationChannels` when it closes (⑪/⑫): every grant is withdrawn (the topics are kept
@@ -295,10 +303,25 @@ export async function provisionMarket(
   layout: ChannelLayout = DEFAULT_LAYOUT,
 ): Promise<MarketChannels> {
   await ensureTenant(admin, layout);
-  await ignoreConflict(admin.createNamespace(`${layout.tenant}/${layout.publicNamespace}`));
+  const namespace = `${layout.tenant}/${layout.publicNamespace}`;
+  await ignoreConflict(admin.createNamespace(namespace));
+  // Per-subscription grants protect the participants' subscriptions (see the header); "Prefix"
+  // would refuse every WebSocket consumer, so the namespace is kept at "None" explicitly.
+  await admin.setSubscriptionAuthMode(namespace, "None");
   const channels = marketChannels(layout);
   await ensureTopics(admin, Object.values(channels));
   return channels;
+}
+
+/**
+ * The name of `address`'s own subscription for `purpose`: prefixed with its broker role, as the
+ * public namespace's subscription authorization requires.
+ */
+/** The purpose of the one durable subscription admission reserves for each participant. */
+export const OWN_SUBSCRIPTION_PURPOSE = "agent";
+
+export function ownSubscription(address: string, purpose: string): string {
+  return `${participantRole(address)}-${assertSegment("subscription", purpose)}`;
 }
 
 /** Grants a participant its market-channel rights (idempotent). */
@@ -309,6 +332,12 @@ export async function admitParticipant(
 ): Promise<Grant[]> {
   const grants = marketGrants(participant, layout);
   for (const g of grants) await admin.grantTopic(g.topic, g.role, g.actions);
+  // Its durable subscription of the public channels is its own (issue 16).
+  await admin.grantSubscription(
+    `${layout.tenant}/${layout.publicNamespace}`,
+    ownSubscription(participant.address, OWN_SUBSCRIPTION_PURPOSE),
+    [participantRole(participant.address)],
+  );
   return grants;
 }
 
