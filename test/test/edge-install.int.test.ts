@@ -30,9 +30,14 @@ const prefix = join(device, "opt/surplus-edge");
 const etc = join(device, "etc/surplus-edge");
 const state = join(device, "var/lib/surplus-edge");
 const credentials = join(device, "run/credentials/surplus-edge.service");
+/**
+ * The device's Node: the test runner's, or another one's bin folder in SURPLUS_DEVICE_NODE_DIR
+ * (e.g. a Node 22, the oldest the package declares).
+ */
+const deviceNode = process.env.SURPLUS_DEVICE_NODE_DIR ?? dirname(process.execPath);
 /** Nothing from the workspace or the test runner: Node on PATH, an empty home. */
 const deviceEnv = (extra: Record<string, string> = {}) => ({
-  PATH: `${dirname(process.execPath)}:/usr/bin:/bin`,
+  PATH: `${deviceNode}:/usr/bin:/bin`,
   HOME: join(device, "home"),
   ...extra,
 });
@@ -138,6 +143,9 @@ describe("the edge runtime as a device owner installs it", () => {
     // The artifact is self-contained: the runtime is the only package installed.
     expect(readdirSync(join(prefix, "node_modules")).filter((n) => !n.startsWith("."))).toEqual(["@surplus"]);
     const pkg = join(prefix, "node_modules/@surplus/edge");
+    process.stderr.write(
+      `device Node: ${execFileSync("node", ["--version"], { env: deviceEnv(), encoding: "utf8" })}`,
+    );
     expect(
       execFileSync(bin(), ["hash", join(pkg, "services/people-counter.wasm")], {
         env: deviceEnv(),
