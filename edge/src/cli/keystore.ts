@@ -2,7 +2,7 @@
 // AES-128-CTR), never in plain text on disk.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { SurplusError } from "@surplus/core";
-import { Wallet } from "ethers";
+import { getAddress, Wallet } from "ethers";
 
 export class KeystoreError extends SurplusError {
   override name = "KeystoreError";
@@ -39,12 +39,12 @@ export async function openKeystore(path: string, password: string): Promise<Wall
   }
 }
 
-/** The keystore's address, read without the password. */
+/** The keystore's address (checksummed, as `init` prints it), read without the password. */
 export function keystoreAddress(path: string): string {
   try {
     const { address } = JSON.parse(readFileSync(path, "utf8")) as { address?: string };
     if (!address) throw new Error("no address field");
-    return `0x${address.replace(/^0x/, "")}`;
+    return getAddress(`0x${address.replace(/^0x/, "")}`);
   } catch (cause) {
     throw new KeystoreError(`${path} is not a keystore: ${(cause as Error).message}`, path, { cause });
   }
