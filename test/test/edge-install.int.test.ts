@@ -42,6 +42,11 @@ const deviceEnv = (extra: Record<string, string> = {}) => ({
   ...extra,
 });
 const bin = () => join(prefix, "node_modules/.bin/surplus-edge");
+/** The npm the device owner runs: the runner's, found on its PATH (the device's PATH is minimal). */
+const npm = (process.env.PATH ?? "")
+  .split(":")
+  .map((d) => join(d, "npm"))
+  .find((f) => existsSync(f));
 
 const children: ChildProcess[] = [];
 let market: LocalMarket | undefined;
@@ -125,8 +130,9 @@ describe("the edge runtime as a device owner installs it", () => {
     // 1. Install: an empty folder, an empty npm cache, no network.
     mkdirSync(prefix, { recursive: true });
     mkdirSync(join(device, "home"), { recursive: true });
+    expect(npm, "npm on PATH").toBeDefined();
     execFileSync(
-      "npm",
+      npm!,
       [
         "install",
         "--prefix",
