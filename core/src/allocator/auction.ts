@@ -80,6 +80,9 @@ import type {
   PlannedAllocation,
 } from "./types.ts";
 
+// Round-level mechanisms (runAuction's `mechanism` param) are part of the auction's API.
+export * from "./mechanism.ts";
+
 const MAX_TEST_COUNT = 1_000_000;
 const DEFAULT_MAX_SCAN = 512;
 const DEFAULT_SWITCH_SECONDS = 3_600;
@@ -208,6 +211,9 @@ interface Pass {
  * the highest welfare is kept (the first on a tie).
  */
 export function runAuction(input: AuctionInput): AuctionResult {
+  // A round-level mechanism (mechanism.ts) runs the greedy itself, once or more, and prices the round.
+  const mechanism = input.params.mechanism;
+  if (mechanism) return mechanism.run(input, (i) => runGreedy(i, ordersFor(i)));
   return runGreedy(input, ordersFor(input));
 }
 

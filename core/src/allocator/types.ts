@@ -1,6 +1,7 @@
 // Inputs and outputs of one auction round (paper §2.1, §3.1, §3.3).
 import type { ProtocolDelays, TimeWindow } from "../feasibility.ts";
 import type { PriceRule } from "../pricing.ts";
+import type { RoundMechanism } from "./mechanism.ts";
 import type {
   Address,
   Allocation,
@@ -49,6 +50,11 @@ export interface AuctionParams {
   readonly penaltyRate: bigint;
   /** Price rule applied to each allocation's Customer bid and Supplier asks. @default halfway k-double auction */
   readonly priceRule?: PriceRule;
+  /**
+   * Round-level mechanism (mechanism.ts): which trades the round keeps and at what price; it runs
+   * the greedy itself. @default none: the greedy's trades, each priced by `priceRule`
+   */
+  readonly mechanism?: RoundMechanism;
   /** Longest allocation, seconds (a chunk longer than this is cut). @default no limit besides n ≤ maxTestCount */
   readonly maxChunkSeconds?: number;
   /** Upper bound on n (the contract's uint32, the schema's 10^6): longer chunks are cut. @default 1 000 000 */
