@@ -1,7 +1,6 @@
 // Inputs and outputs of one auction round (paper §2.1, §3.1, §3.3).
 import type { ProtocolDelays, TimeWindow } from "../feasibility.ts";
 import type { PriceRule } from "../pricing.ts";
-import type { RoundMechanism } from "./mechanism.ts";
 import type {
   Address,
   Allocation,
@@ -10,6 +9,7 @@ import type {
   SupplierOffer,
   VoidAllocation,
 } from "../schemas.ts";
+import type { RoundMechanism } from "./mechanism.ts";
 
 /** A share of a Supplier offer's CPU and RAM already promised to an allocation, over [start, end). */
 export interface Commitment {
