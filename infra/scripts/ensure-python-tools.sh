@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs the Python tools the infra tests use into a project-local venv, once:
+# Installs the project's Python tools into a project-local venv, once:
 #   cfn-lint        lints every synthesized CloudFormation template;
-#   moto[server]    a local AWS endpoint that `cdk bootstrap` / `cdk deploy` are pointed at.
+#   moto[server]    a local AWS endpoint: the local DynamoDB of the market, the integration tests
+#                   and the benches (localstack/src/dynamodb.ts), and what `cdk bootstrap` /
+#                   `cdk deploy` are pointed at in the infra tests.
 # Pinned versions; idempotent (a stamp file records what was installed); prints the venv's bin
 # folder on stdout. Needs python3 (>= 3.9) with venv and PyPI reachable on first use.
 set -euo pipefail
