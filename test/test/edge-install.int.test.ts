@@ -279,16 +279,36 @@ describe("the edge runtime as a device owner installs it", () => {
     const customer = daemon([bin(), "run", "--config", given.customer, "--exit-when-done"], {
       SURPLUS_KEYSTORE_PASSWORD: LocalMarket.KEYSTORE_PASSWORD,
     });
+    // Meanwhile `status` shows the allocation running and the inputs it processes per second.
+    const seen = { running: 0, perSecond: 0 };
+    let done = false;
+    const watching = (async () => {
+      while (!done) {
+        const s = status(config).json.snapshot as
+          | { running: number; inputs: { perSecond: number } }
+          | undefined;
+        seen.running = Math.max(seen.running, s?.running ?? 0);
+        seen.perSecond = Math.max(seen.perSecond, s?.inputs.perSecond ?? 0);
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    })();
     const code = await Promise.race([
       customer.exited,
       new Promise((r) => setTimeout(() => r("timeout"), 150_000)),
     ]);
+    done = true;
+    await watching;
     expect(code, `customer:\n${customer.output()}\nsupplier:\n${supplier.output()}`).toBe(0);
 
     // 6. Paid: the allocation settled, its market balance rose, and status says so to the unit.
     const id = supplier.lines.find((l) => l.event === "allocation.received")?.allocation as Bytes32;
     expect(supplier.lines.some((l) => l.event === "result.posted" && l.allocation === id)).toBe(true);
     expect(await market.closeReasonOf(id), `customer:\n${customer.output()}`).toBe(CloseReason.Settled);
+    expect(seen.running).toBe(1);
+    // 20 inputs/s for 10 s, measured over ~5 s intervals that may straddle the stream's start or
+    // end (a backlog worked off in one interval reads higher; a unit mistake reads 1000× off).
+    expect(seen.perSecond).toBeGreaterThan(0);
+    expect(seen.perSecond).toBeLessThanOrEqual(100);
     const gained = (await market.balanceOf(address)) - before;
     expect(gained).toBeGreaterThan(0n);
     const paid = await until(
