@@ -34,8 +34,11 @@ import {
   type Bytes32,
   boundsViolation,
   type Commitment,
+  DEFAULT_MECHANISM,
   type GroupCommit,
   type MarketDomain,
+  type MechanismName,
+  mechanismByName,
   type OfferSource,
   offerId,
   type PendingPublication,
@@ -79,6 +82,8 @@ export interface AllocatorConfig {
   readonly writeConcurrency?: number;
   /** Market bounds, fees and backoff. @default DEFAULT_MARKET_BOUNDS; fees are needed with `deps.frontDoor` */
   readonly frontDoor?: FrontDoorConfig;
+  /** The round's mechanism (core mechanism.ts; README "Allocator mechanisms"). @default DEFAULT_MECHANISM */
+  readonly mechanism?: MechanismName;
 }
 
 export interface RoundReport {
@@ -281,6 +286,7 @@ export async function runAllocatorRound(
         nowSeconds,
         penaltyRate: config.penaltyRate,
         ...(config.delays ? { delays: config.delays } : {}),
+        mechanism: mechanismByName(config.mechanism ?? DEFAULT_MECHANISM),
         nonceBase: BigInt(nowSeconds) << 20n,
       },
     });

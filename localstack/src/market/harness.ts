@@ -31,7 +31,7 @@ import {
   WebSocketMessageBus,
 } from "@surplus/adapters/pulsar";
 import { type DeployedMarket, deployMarket, type MarketParameters } from "@surplus/contracts";
-import { type Address, type Bytes32, toWire } from "@surplus/core";
+import { type Address, type Bytes32, type MechanismName, toWire } from "@surplus/core";
 import {
   type AgentLog,
   CustomerAgent,
@@ -115,6 +115,8 @@ export interface MarketScenario {
    * would); the next scheduled invocation retries.
    */
   readonly faults?: { readonly allocatorCrashOnce?: boolean; readonly bridgeCrashOnce?: boolean };
+  /** The Allocator's round mechanism (README "Allocator mechanisms"). @default core DEFAULT_MECHANISM */
+  readonly mechanism?: MechanismName;
 }
 
 /** Raised by the crash injection (MarketScenario.faults). */
@@ -333,7 +335,12 @@ export class LocalMarket {
     this.#every(1_000, "allocator", async () => {
       const report = await runAllocatorRound(
         allocatorDeps,
-        { domain, allocator: this.allocator.address, penaltyRate },
+        {
+          domain,
+          allocator: this.allocator.address,
+          penaltyRate,
+          ...(this.#scenario.mechanism ? { mechanism: this.#scenario.mechanism } : {}),
+        },
         Date.now(),
       ).finally(() => this.#offerRounds++);
       if (report.recorded || report.allocations || report.voids || report.rejected.length)
