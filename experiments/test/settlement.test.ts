@@ -144,6 +144,44 @@ describe("settle", () => {
     expect([s.customer, s.suppliers[0], s.treasury]).toEqual([-(P + D + M + F), -(D + F), P + 2n * D - comp]);
   });
 
+  it("a silent Mediator fines nobody: the Suppliers in mediation are paid from its bond, it loses M and the bond", () => {
+    const s = settle(a1, p.market, {
+      ...honest,
+      ending: {
+        kind: "settled",
+        disputed: 1,
+        results: [G],
+        mediation: { kind: "timeout" },
+      },
+    });
+    expect(s.reason).toBe(CloseReason.MediatorTimeout);
+    expect(s.customerFined).toBe(false);
+    expect(s.verdicts).toEqual([SupplierVerdict.Paid]);
+    // Customer: not charged for the Supplier in mediation; the bond (P + D) pays its P, the rest
+    // of it goes to the treasury.
+    expect([s.customer, s.suppliers[0], s.mediator, s.treasury]).toEqual([-F, P - F, -(P + D), D]);
+    expect(netFlow(s)).toBe(0n);
+  });
+
+  it("a front-running Supplier's settle changes nothing: the Customer's settle with its dispute decides", () => {
+    const results = [G];
+    const life = (frontRunners: number): Lifecycle => ({
+      ...honest,
+      ending: {
+        kind: "settled",
+        frontRunners,
+        disputed: 1,
+        results,
+        mediation: { kind: "mediated", gammaM: G, lazy: 1, results },
+      },
+    });
+    const s = settle(a1, p.market, life(1));
+    expect(s).toEqual(settle(a1, p.market, life(0)));
+    expect(s.reason).toBe(CloseReason.Mediated);
+    expect(s.verdicts).toEqual([SupplierVerdict.Wrong]);
+    expect(s.suppliers[0]).toBe(-(D + F));
+  });
+
   it("signing failure refunds everyone; r_min reached runs with the signers only", () => {
     const a3 = withSuppliers(a1, 3, 2);
     const failed = settle(a3, DEFAULT_PARAMETERS, {
