@@ -84,7 +84,7 @@ export function jsonSchema(schema: z.ZodType, title: string): Record<string, unk
     io: "input",
     unrepresentable: "any",
     override: (ctx) => {
-      const known = PATTERNS.get(ctx.zodSchema as z.ZodType);
+      const known = PATTERNS.get(ctx.zodSchema as unknown as z.ZodType);
       if (!known) return;
       // The bigint branch of amounts and nonces is code-only: the wire carries the string.
       for (const key of Object.keys(ctx.jsonSchema)) delete (ctx.jsonSchema as Record<string, unknown>)[key];
