@@ -200,6 +200,10 @@ describe("secrets from systemd credentials", () => {
     );
     expect(loadConfig(file, { CREDENTIALS_DIRECTORY: creds }).pulsar.token).toBe("jwt-from-credential");
     expect(loadConfig(file, {}).pulsar.token).toBe("jwt-in-file");
+    // The keystore too: the service's user cannot read the root-only file the config names.
+    expect(loadConfig(file, { CREDENTIALS_DIRECTORY: creds }).keystore).toBe(join(creds, "key.json"));
+    writeFileSync(join(creds, "keystore"), "{}");
+    expect(loadConfig(file, { CREDENTIALS_DIRECTORY: creds }).keystore).toBe(join(creds, "keystore"));
     // No credential, no terminal: a clear error rather than a hang.
     await expect(password({ CREDENTIALS_DIRECTORY: freshDir() })).rejects.toThrow(
       /SURPLUS_KEYSTORE_PASSWORD/,

@@ -203,7 +203,7 @@ describe("the edge runtime as a device owner installs it", () => {
       config,
       JSON.stringify({
         ...example,
-        keystore: example.keystore.replace("/run/credentials/surplus-edge.service", credentials),
+        keystore: example.keystore.replace("/etc/surplus-edge", etc),
         dataDir: state,
         pulsar,
         chain: supplierGiven.chain,
@@ -224,7 +224,8 @@ describe("the edge runtime as a device owner installs it", () => {
     }).trim();
     await (await market.deployed.token.getFunction("mint")(account, 5000n)).wait();
     const funded = await market.balanceOf(account);
-    const credentialsEnv = deviceEnv({ CREDENTIALS_DIRECTORY: credentials });
+    // As edge/README.md runs them as root: the secrets' folder in /etc as the credentials folder.
+    const credentialsEnv = deviceEnv({ CREDENTIALS_DIRECTORY: etc });
     expect(
       execFileSync(bin(), ["deposit", "--config", config, "5000"], { env: credentialsEnv, encoding: "utf8" }),
     ).toMatch(/^deposited 5000 /);

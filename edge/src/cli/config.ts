@@ -17,7 +17,11 @@ const url = (schemes: string[]) =>
 export const edgeConfig = z
   .object({
     role: z.enum([Role.Supplier, Role.Customer, Role.Mediator]),
-    /** Encrypted Ethereum keystore (JSON, scrypt); its password comes from SURPLUS_KEYSTORE_PASSWORD or a prompt. */
+    /**
+     * Encrypted Ethereum keystore (JSON, scrypt); the systemd credential `keystore`, when there is
+     * one, is used instead. Its password comes from SURPLUS_KEYSTORE_PASSWORD, the credential
+     * `keystore-password` or a prompt.
+     */
     keystore: z.string().min(1),
     /** Where the runtime keeps its state (output ledgers, cursors). */
     dataDir: z.string().min(1).default(".surplus-edge"),
@@ -145,7 +149,9 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   const dataDir = resolve(base, config.dataDir);
   return {
     ...config,
-    keystore: resolve(base, config.keystore),
+    // Under systemd the service's own user cannot read the root-only keystore file: it gets a copy
+    // as a credential (LoadCredential=keystore:FILE).
+    keystore: credentialPath(env, "keystore") ?? resolve(base, config.keystore),
     dataDir,
     services: {
       ...config.services,
@@ -177,9 +183,14 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
  * trailing newline is dropped (`echo secret > file` writes one).
  */
 export function readCredential(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const file = credentialPath(env, name);
+  return file === undefined ? undefined : readFileSync(file, "utf8").replace(/\r?\n$/, "");
+}
+
+/** The file of a systemd credential, if there is one. */
+export function credentialPath(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const dir = env.CREDENTIALS_DIRECTORY;
   if (!dir) return undefined;
   const file = join(dir, name);
-  if (!existsSync(file)) return undefined;
-  return readFileSync(file, "utf8").replace(/\r?\n$/, "");
+  return existsSync(file) ? file : undefined;
 }
