@@ -9,12 +9,17 @@ its DynamoDB behave like DynamoDB where the registries depend on it:
   TransactWriteItems, to roll back if one fails; a 21-item commit on a table of a few hundred items
   then takes seconds. Here only the items the transaction names are saved and put back.
 
+It also exits when the process that started it is gone (killed without its exit handlers), so no
+orphaned server keeps its port and memory.
+
 Usage: .tools/py/bin/python localstack/moto/serve.py -H 127.0.0.1 -p PORT (moto_server's options).
 """
 
 import copy
+import os
 import sys
 import threading
+import time
 
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
@@ -89,5 +94,12 @@ DynamoHandler.call_action = _serialized_call_action
 dynamodb_models.copy = _TablesNotCopied
 DynamoDBBackend.transact_write_items = _transact_write_items_saving_touched
 
+def _exit_with_parent(parent):
+    while os.getppid() == parent:
+        time.sleep(1)
+    os._exit(0)
+
+
 if __name__ == "__main__":
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     main(sys.argv[1:])
