@@ -31,7 +31,14 @@ describe("README.md", () => {
     for (const c of commands) {
       const [sub, first, second] = c.split(/\s+/);
       if (sub === "bench") expect(scripts, c).toHaveProperty([`bench:${first}`]);
-      if (sub === "npm" && first === "run") expect(scripts, c).toHaveProperty([second!]);
+      if (sub === "npm" && first === "run") {
+        // `-w @surplus/<pkg>` runs the script of that workspace package.
+        const workspace = /-w @surplus\/(\S+)/.exec(c)?.[1];
+        const own = workspace
+          ? JSON.parse(readFileSync(join(ROOT, workspace, "package.json"), "utf8")).scripts
+          : scripts;
+        expect(own, c).toHaveProperty([second!]);
+      }
       if (sub === "node") expect(existsSync(join(ROOT, first!)), c).toBe(true);
     }
   });
