@@ -4,16 +4,18 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DEFAULT_LAYOUT, marketChannels } from "@surplus/adapters/pulsar";
+import { allocationChannels, DEFAULT_LAYOUT, marketChannels } from "@surplus/adapters/pulsar";
 import {
   type Address,
   type Allocation,
   allocationId,
   type Bytes32,
   checklistCommitment,
+  gamma,
   type MarketDomain,
   SCHEMA_VERSION,
   signEnvelope,
+  testSeqsHash,
   toWire,
 } from "@surplus/core";
 import { type Signer, Wallet } from "ethers";
@@ -55,7 +57,12 @@ class FakeChain implements MarketChain {
     this.calls.push(call);
     return Promise.resolve({ hash: `0x${"00".repeat(32)}`, gasUsed: 1n });
   }
-  settle = () => this.#tx("settle");
+  /** The arguments of the last settle: (a, salt, seqsHash, γ_c, results, disputed). */
+  settled: unknown[] | undefined;
+  settle = (...args: unknown[]) => {
+    this.settled = args;
+    return this.#tx("settle");
+  };
   mediate = () => this.#tx("mediate");
   expire = () => this.#tx("expire");
 }
@@ -296,4 +303,89 @@ describe("a role agent", () => {
     const accept = JSON.parse(new TextDecoder().decode(bus.messages(channels.accept)[0]!.payload));
     expect(accept.body.commitment).toBe(checklistCommitment(id, plan.salt, seqs));
   });
+
+  it("a Customer runs its own test positions as they pass, freezes its dispute before the reveal and settles with it", async () => {
+    const customer = Wallet.createRandom();
+    const dir = mkdtempSync(join(tmpdir(), "agent-"));
+    dirs.push(dir);
+    const bus = new MemoryBus();
+    const chain = new FakeChain();
+    let k = 0;
+    const agent = new CustomerAgent({
+      ...agentBase("c", customer, bus, chain, dir, echo),
+      job: {
+        wasm: echo,
+        serviceName: "echo",
+        miPerInput: 1,
+        ramMb: 64,
+        inputsPerSecond: 20,
+        seconds: 2,
+        maxPricePerMi: 10n ** 9n,
+        replicas: 2,
+        mediators: [allocator.address as Address],
+      },
+      source: { next: async () => new Uint8Array([k++ & 0xff, 7]) },
+      resultWaitMs: 200,
+    });
+    agents.push(agent);
+    await agent.start();
+    const live = Wallet.createRandom().address as Address;
+    const late = Wallet.createRandom().address as Address;
+    const now = Math.floor(Date.now() / 1000);
+    const a = {
+      ...allocationFor([live, late], 11n),
+      customer: customer.address as Address,
+      serviceHash: serviceHash(echo),
+      start: now + 1,
+      end: now + 3,
+      inputsPerSecond: 20,
+      testCount: 5,
+    };
+    const id = await publishAllocation(bus, a);
+    await until("its Accept", () => bus.messages(channels.accept).length > 0);
+    chain.records.set(id, { state: 2, deadline: 0, suppliers: 0b11, disputed: 0, mediating: 0 });
+    const ch = allocationChannels(id, a.suppliers, DEFAULT_LAYOUT);
+    // One replica echoes every input as it comes; the other stays silent until the checklist is
+    // out, then answers every test position right (what a front-running lazy Supplier does).
+    const outputs = async (who: Address, batch: Array<{ seq: bigint; payload: Uint8Array }>) => {
+      const p = await bus.createProducer(ch.outputs[who.toLowerCase()]!);
+      for (const o of batch) await p.send({ payload: o.payload, properties: { seq: o.seq.toString() } });
+    };
+    const inputs = bus.messages(ch.input);
+    let echoed = 0;
+    const stop = Date.now() + 20_000;
+    while (chain.settled === undefined && Date.now() < stop) {
+      const fresh = inputs.slice(echoed).map((m) => ({ seq: BigInt(m.properties.seq!), payload: m.payload }));
+      echoed += fresh.length;
+      if (fresh.length) await outputs(live, fresh);
+      const checklist = bus.messages(ch.checklist)[0];
+      if (checklist && bus.messages(ch.outputs[late.toLowerCase()]!).length === 0) {
+        const c = JSON.parse(new TextDecoder().decode(checklist.payload)) as { testSeqs: string[] };
+        await outputs(
+          late,
+          c.testSeqs.map((seq) => ({ seq: BigInt(seq), payload: inputs[Number(seq)]!.payload })),
+        );
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(chain.settled).toBeDefined();
+    const plan = agent.deals.get(id)!.state.plan;
+    const testSeqs = plan.testSeqs.map(BigInt);
+    const [, salt, seqsHash, gammaC, results, disputed] = chain.settled!;
+    expect(inputs).toHaveLength(40);
+    expect(salt).toBe(plan.salt);
+    expect(seqsHash).toBe(testSeqsHash(testSeqs));
+    expect(checklistCommitment(id, salt as Bytes32, testSeqs)).toBe(plan.commitment);
+    // γ_c over what the echo service gives for the inputs the stream carried at those positions.
+    expect(gammaC).toBe(
+      gamma(
+        id,
+        plan.salt,
+        testSeqs.map((seq) => ({ seq, output: inputs[Number(seq)]!.payload })),
+      ),
+    );
+    expect(results).toHaveLength(2);
+    // The late answers came after the freeze: that replica is disputed, the live one is not.
+    expect(disputed).toBe(0b10);
+  }, 30_000);
 });

@@ -20,13 +20,14 @@ import {
   toWire,
 } from "@surplus/core";
 import { MarketRevertError } from "../channels/chain.ts";
-import { inputPublisher, readStream, seqOf } from "../channels/pulsar.ts";
+import { inputPublisher, seqOf } from "../channels/pulsar.ts";
 import type { ChainRecord, InputPublisher, SignedResult } from "../ports.ts";
 import { feedInputs, OutputCollector, tapTests } from "../roles/customer.ts";
 import { ServiceSandbox, serviceHash } from "../sandbox/index.ts";
 import type { InputSource } from "../sources/index.ts";
 import {
   gammaOfPlan,
+  isTestPosition,
   outputHashOf,
   prepareTestPlan,
   seqsHashOf,
@@ -86,6 +87,11 @@ export interface CustomerState extends DealState {
   nextSeq: string;
   /** The Customer's own output hash at each test position it has run (seq → keccak256(output)). */
   expected: Record<string, Bytes32>;
+  /**
+   * Inputs sent at test positions not run yet (seq → base64), stored with the stream position, so
+   * a restart runs them: the Customer may not read its input channel back (produce-only grant).
+   */
+  pendingTests?: Record<string, string>;
   /** The dispute mask, frozen from the live outputs before the checklist is revealed. */
   disputed?: number;
   /** Outputs delivered downstream (this run). */
@@ -267,6 +273,7 @@ export class CustomerAgent extends Agent<CustomerState> {
         while (this.running && Date.now() / 1000 < a.start) await sleep(100);
         const tests = new TestRunner(this.options.job.wasm, a.serviceHash, (seq, hash, error) => {
           deal.state.expected[seq.toString()] = hash;
+          delete deal.state.pendingTests?.[seq.toString()];
           this.store.save(deal);
           if (error) this.log("test.failed", { allocation: deal.id, seq: seq.toString(), error });
         });
@@ -274,6 +281,11 @@ export class CustomerAgent extends Agent<CustomerState> {
         const publisher: InputPublisher = {
           publish: async (batch) => {
             await inner.publish(batch);
+            for (const i of batch)
+              if (isTestPosition(plan, i.seq))
+                (deal.state.pendingTests ??= {})[i.seq.toString()] = Buffer.from(i.payload).toString(
+                  "base64",
+                );
             deal.state.nextSeq = (batch[batch.length - 1]!.seq + 1n).toString();
             this.store.save(deal);
           },
@@ -319,7 +331,7 @@ export class CustomerAgent extends Agent<CustomerState> {
         while (this.running && Date.now() < until && (deal.state.delivered! < Number(total) || !answered()))
           await sleep(100);
         if (!this.running) return;
-        await this.#completeTests(deal, plan, ch.input);
+        await this.#completeTests(deal, plan);
         // Frozen before the reveal: an answer that comes once the positions are known is not live.
         collector.freeze();
         const expected = expectedOf(deal.state);
@@ -399,20 +411,23 @@ export class CustomerAgent extends Agent<CustomerState> {
   }
 
   /**
-   * Runs the service on test positions it has no output for yet — after a restart mid-stream the
-   * inputs it sent are gone from memory — reading them back from the retained input channel.
+   * Runs the service on test positions it has no output for yet: their inputs were stored with the
+   * stream position, and a restart mid-stream lost the queued executions.
    */
-  async #completeTests(deal: StoredDeal<CustomerState>, plan: TestPlan, inputTopic: string): Promise<void> {
+  async #completeTests(deal: StoredDeal<CustomerState>, plan: TestPlan): Promise<void> {
     const missing = plan.testSeqs.filter((seq) => deal.state.expected[seq.toString()] === undefined);
     if (missing.length === 0) return;
-    const found = await readStream(this.options.bus, inputTopic, new Set(missing));
     const runner = new TestRunner(this.options.job.wasm, this.serviceHash, (seq, hash) => {
       deal.state.expected[seq.toString()] = hash;
+      delete deal.state.pendingTests?.[seq.toString()];
     });
-    for (const [seq, m] of found) runner.run(seq, m.payload);
+    for (const seq of missing) {
+      const input = deal.state.pendingTests?.[seq.toString()];
+      if (input !== undefined) runner.run(seq, new Uint8Array(Buffer.from(input, "base64")));
+    }
     await runner.close();
     this.store.save(deal);
-    this.log("tests.recovered", { allocation: deal.id, missing: missing.length, found: found.size });
+    this.log("tests.recovered", { allocation: deal.id, missing: missing.length });
   }
 
   /** One replica's output channel: outputs into the collector, its sealed result into `results`. */
@@ -477,8 +492,8 @@ class TestRunner {
         const [r] = await this.#sandbox.process([input]);
         this.#done(seq, outputHashOf(r!), r!.ok ? undefined : r!.error);
       })
-      // The sandbox itself failed: the position stays without output, and is run again from the
-      // retained input channel before the reveal.
+      // The sandbox itself failed: the position stays without output, and its stored input is
+      // run again before the reveal.
       .catch(() => undefined);
   }
 
