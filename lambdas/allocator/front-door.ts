@@ -183,10 +183,18 @@ export async function strikeLapses(
   return struck;
 }
 
-/** A StandingRegistry in memory: the local market's (one long-lived process) and the tests'. */
+/**
+ * A StandingRegistry in memory: the local market's (one long-lived process) and the tests'. Its
+ * refusals are bounded (the oldest are forgotten), so hostile offers cannot grow it without end.
+ */
 export class MemoryStandingRegistry implements StandingRegistry {
   readonly #standings = new Map<Address, Standing>();
   readonly #refusals = new Map<Bytes32, OfferRefusal>();
+  readonly #maxRefusals: number;
+
+  constructor(maxRefusals = 10_000) {
+    this.#maxRefusals = maxRefusals;
+  }
 
   async standings(): Promise<Map<Address, Standing>> {
     return new Map(this.#standings);
@@ -199,7 +207,9 @@ export class MemoryStandingRegistry implements StandingRegistry {
   }
 
   async refuseOffer(refusal: OfferRefusal): Promise<void> {
+    this.#refusals.delete(refusal.offerId);
     this.#refusals.set(refusal.offerId, refusal);
+    if (this.#refusals.size > this.#maxRefusals) this.#refusals.delete(this.#refusals.keys().next().value!);
   }
 
   async refusalOf(offerId: Bytes32): Promise<OfferRefusal | undefined> {

@@ -15,6 +15,11 @@ import {
 import type { Signer } from "ethers";
 
 const decoder = new TextDecoder();
+/**
+ * Largest payload decoded (bytes): a signed offer or accept is well under 4 KiB; a bigger message
+ * is refused undecoded, so a flood of 5 MB messages costs the Allocator no more than small ones.
+ */
+export const MAX_PAYLOAD_BYTES = 64 * 1024;
 const encoder = new TextEncoder();
 
 type Reader = Awaited<ReturnType<MessageBus["createReader"]>>;
@@ -99,10 +104,15 @@ export class PulsarOfferSource implements OfferSource {
         // the backlog streams in, so each next one gets the same allowance.
         const m = await reader.readNext(waitMs);
         let payload: unknown;
-        try {
-          payload = JSON.parse(decoder.decode(m.payload));
-        } catch {
-          payload = undefined; // rejected by verification, but the cursor still moves past it
+        if (m.payload.byteLength > MAX_PAYLOAD_BYTES) {
+          // Refused by verification (not an envelope); only its size is kept.
+          payload = { oversized: m.payload.byteLength };
+        } else {
+          try {
+            payload = JSON.parse(decoder.decode(m.payload));
+          } catch {
+            payload = undefined; // rejected by verification, but the cursor still moves past it
+          }
         }
         out.push({ position: m.messageId, payload, publishedAtMs: m.publishTime });
       }
