@@ -57,7 +57,8 @@
 //
 // Price: each allocation is priced by `priceRule` (default k-double auction with k = ½,
 // price-rules.ts) from the Customer's bid and the chosen Suppliers' asks, so
-// π_xmin(s) ≤ π_x ≤ π_xmax(c) for every matched offer.
+// π_xmin(s) ≤ π_x ≤ π_xmax(c) for every matched offer; a round-level `mechanism` (mechanism.ts)
+// may instead clear the whole round at one price.
 import { InvalidParameterError } from "../errors.ts";
 import { DEFAULT_DELAYS, isExpired, type ProtocolDelays, requiredMips } from "../feasibility.ts";
 import { inputsPerReplica, type PriceRule, testCountFor } from "../pricing.ts";

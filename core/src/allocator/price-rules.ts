@@ -40,7 +40,8 @@ export const halfwayPrice: PriceRule = kDoublePrice(1n, 2n);
  * trade, otherwise the k-th pair is excluded and the price is (b_k + a_k) / 2.
  * Offers then trade only if bid ≥ p (Customers) or ask ≤ p (Suppliers). For single-unit,
  * homogeneous offers this is dominant-strategy truthful, budget balanced and loses at most one
- * of the efficient trades (McAfee 1992); with our heterogeneous offers it is a heuristic.
+ * of the efficient trades (McAfee 1992); with our heterogeneous offers it is a heuristic. A round
+ * priced so (the strict form: the k-th pair never trades) is mechanism.ts's trade-reduction.
  * Returns undefined when no bid meets an ask.
  */
 export function tradeReductionPrice(bids: readonly bigint[], asks: readonly bigint[]): bigint | undefined {
