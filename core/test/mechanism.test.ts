@@ -179,15 +179,28 @@ describe("trade-reduction", () => {
 });
 
 describe("posted-price", () => {
-  it("the Supplier whose supply first covers twice the demand at its ask sets the price and does not trade", () => {
-    // Demand 1 000 MIPS over the window; Suppliers of 1 000 MIPS each: the second covers 2×.
-    const input = market([{ ask: 5 }, { ask: 7 }, { ask: 9 }], [{ bid: 20 }]);
-    expect(postedPriceOf(input, 2)).toEqual({ price: 7n, excludedSupplier: id(1) });
+  it("the first Supplier whose cheaper Suppliers cover twice the demand at its ask sets the price and does not trade", () => {
+    // Demand 1 000 MIPS over the window; Suppliers of 1 000 MIPS each: the two cheaper cover 2×.
+    const input = market([{ ask: 5 }, { ask: 7 }, { ask: 9 }, { ask: 11 }], [{ bid: 20 }]);
+    expect(postedPriceOf(input, 2)).toEqual({ price: 9n, excludedSupplier: id(2) });
     const result = withMechanism(input, "posted-price");
     expect(checkRound(input, result)).toEqual([]);
     expect(result.allocations.map((p) => [p.supplierOfferIds, p.allocation.pricePerMi])).toEqual([
-      [[id(0)], 7n],
+      [[id(0)], 9n],
     ]);
+  });
+
+  // Attack: a Customer (or anyone) adds a Supplier offer it never means to serve, with a low ask and
+  // a huge capacity. If its own supply could make it the Supplier that sets the price, it would
+  // lower the price and, as the price setter, never trade: a free manipulation.
+  it("a shill Supplier offer cannot set the price without being one that may trade", () => {
+    const honest = market([{ ask: 5 }, { ask: 7 }, { ask: 9 }], [{ bid: 20 }]);
+    const attacked = market([{ ask: 5 }, { ask: 7 }, { ask: 9 }, { ask: 6, cap: 64_000 }], [{ bid: 20 }]);
+    expect(postedPriceOf(honest, 2)).toEqual({ price: 9n, excludedSupplier: id(2) });
+    // More supply may lower the price, but then the shill accepts it and may be allocated.
+    const after = postedPriceOf(attacked, 2)!;
+    expect(after.excludedSupplier).not.toBe(id(3));
+    expect(after.price).toBeGreaterThanOrEqual(6n);
   });
 
   it("a Customer bidding below the price is left out, with its window still open", () => {

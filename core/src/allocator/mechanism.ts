@@ -188,11 +188,12 @@ function welfareOf(p: PlannedAllocation, customer: CustomerOffer, askOf: (id: By
 
 /**
  * The round's price from the offers alone, not from the greedy's trades (so a report moves it only
- * where it crosses the margin): Suppliers by ask ascending (then id), the first Supplier i whose
- * cumulative supply S_i = Σ_{j ≤ i} I_s·(s_end − s_start) reaches `cover` × the demand of the
- * Customers bidding at least its ask, D(a_i) = Σ I_c·λ·r·(c_end − c_start), sets the price a_i and
- * does not trade. `cover` > 1 because windows, Mediators and RAM leave part of the supply unusable.
- * Undefined when no Supplier reaches it (then every Supplier may trade, at the dearest ask).
+ * where it crosses the margin): Suppliers by ask ascending (then id), the first Supplier i such
+ * that the cheaper Suppliers' supply S = Σ_{j < i} I_s·(s_end − s_start) reaches `cover` × the
+ * demand of the Customers bidding at least its ask, D(a_i) = Σ I_c·λ·r·(c_end − c_start), sets the
+ * price a_i and does not trade. `cover` > 1 because windows, Mediators and RAM leave part of the
+ * supply unusable. When no Supplier is such, every Supplier may trade, at the dearest ask.
+ * Undefined without Suppliers.
  */
 export function postedPriceOf(
   input: AuctionInput,
@@ -224,8 +225,10 @@ export function postedPriceOf(
   for (const s of suppliers) {
     const ask = s.offer.minPricePerMi;
     while (below < demand.length && demand[below]!.bid < ask) dropped += demand[below++]!.volume;
-    supply += s.offer.capacityMips * (s.offer.end - s.offer.start);
+    // Only the cheaper Suppliers' supply counts: an offer that never trades (the price setter)
+    // must not set the price by its own capacity (a shill with a huge one would, for free).
     if (supply >= cover * (totalDemand - dropped)) return { price: ask, excludedSupplier: s.id };
+    supply += s.offer.capacityMips * (s.offer.end - s.offer.start);
   }
   const last = suppliers[suppliers.length - 1];
   return last ? { price: last.offer.minPricePerMi } : undefined;
