@@ -118,12 +118,13 @@ interface ISurplusMarket {
     error InvalidMask(bytes32 id, uint16 mask, uint16 allowed);
     error InsufficientBalance(address account, uint256 needed, uint256 available);
     error ZeroAmount();
+    error ReentrantDeposit();
     error InvalidParameter(string name);
     error InvalidSupplierCount(uint256 count);
     error InvalidMinReplicas(uint256 minReplicas, uint256 suppliers);
+    /// @notice The terms' window: start ≥ end, start already passed, start beyond maxStartDelay, or
+    /// end − start outside [minDuration, maxDuration].
     error InvalidWindow(uint64 start, uint64 end, uint256 timestamp);
-    error InvalidDuration(uint256 duration, uint256 minDuration, uint256 maxDuration);
-    error StartTooFar(uint64 start, uint256 latestStart);
     error ZeroPrice();
     error TreasuryIsParty(address treasury);
     error InvalidTestCount(uint256 testCount, uint256 inputs, uint256 penaltyRate);

@@ -4,14 +4,12 @@ pragma solidity ^0.8.30;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
-import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
-import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {ISurplusMarket} from "./ISurplusMarket.sol";
 
 /// @title SurplusMarket
 /// @notice See {ISurplusMarket}. Parameters are immutable: a city operator that wants other
 /// parameters deploys another market (allocations name their market through the EIP-712 domain).
-contract SurplusMarket is ISurplusMarket, ReentrancyGuardTransient {
+contract SurplusMarket is ISurplusMarket {
     using SafeERC20 for IERC20;
 
     /// @dev The EIP-712 type strings: byte for byte core's `encodeType()` (a test compares them).
@@ -27,6 +25,8 @@ contract SurplusMarket is ISurplusMarket, ReentrancyGuardTransient {
 
     uint256 private constant _MAX_SUPPLIERS = 16;
     uint256 private constant _BPS = 10_000;
+    /// @dev Transient slot of `deposit`'s re-entrancy lock: keccak256("surplus.market.deposit.lock").
+    uint256 private constant _DEPOSIT_LOCK = 0x74ddd25bdd4af574445d44883b2d78fef1810de2ab217318434383cc4ad8f9c3;
 
     /// @notice The payment token, fixed at construction.
     IERC20 public immutable token;
@@ -52,6 +52,8 @@ contract SurplusMarket is ISurplusMarket, ReentrancyGuardTransient {
     /// @notice `open` needs `start ≤ now + maxStartDelay`: deposits are not locked for an allocation
     /// far in the future.
     uint256 public immutable maxStartDelay;
+    /// @dev The latest `end`: 2^32 − 1 − revealWindow − mediationWindow.
+    uint256 private immutable _maxEnd;
 
     /// @dev The EIP-712 domain separator, cached for the chain the market was deployed on.
     bytes32 private immutable _cachedDomainSeparator;
@@ -110,8 +112,8 @@ contract SurplusMarket is ISurplusMarket, ReentrancyGuardTransient {
         // Running at most `signingWindow` after `open`, when `end + revealWindow` is still ahead.
         if (signingWindow_ > revealWindow_) revert InvalidParameter("signingWindow");
         if (minDuration_ == 0 || minDuration_ > maxDuration_) revert InvalidParameter("minDuration");
-        if (maxDuration_ > type(uint32).max) revert InvalidParameter("maxDuration");
-        if (maxStartDelay_ > type(uint32).max) revert InvalidParameter("maxStartDelay");
+        // maxDuration and maxStartDelay need no upper bound: `_maxEnd` bounds every end, and `open`
+        // compares start − now (no overflow) with maxStartDelay.
         token = token_;
         treasury = treasury_;
         penaltyRate = penaltyRate_;
@@ -124,6 +126,7 @@ contract SurplusMarket is ISurplusMarket, ReentrancyGuardTransient {
         minDuration = minDuration_;
         maxDuration = maxDuration_;
         maxStartDelay = maxStartDelay_;
+        _maxEnd = type(uint32).max - revealWindow_ - mediationWindow_;
         _cachedChainId = block.chainid;
         _cachedDomainSeparator = _buildDomainSeparator();
     }
@@ -131,21 +134,36 @@ contract SurplusMarket is ISurplusMarket, ReentrancyGuardTransient {
     // ================================================================ escrow
 
     /// @inheritdoc ISurplusMarket
-    function deposit(uint256 amount) external nonReentrant {
+    function deposit(uint256 amount) external {
         if (amount == 0) revert ZeroAmount();
         // Credit what arrived, not what was asked: a fee-on-transfer token cannot make the market owe
-        // more than it holds. nonReentrant: a token hook re-entering here would be counted twice in
-        // the outer balance delta.
-        uint256 before = token.balanceOf(address(this));
+        // more than it holds. Locked (transient storage, EIP-1153) for the transfer: a token hook
+        // re-entering `deposit` would otherwise be counted twice, in its own and the outer delta.
+        bool locked;
+        assembly ("memory-safe") {
+            locked := tload(_DEPOSIT_LOCK)
+        }
+        if (locked) revert ReentrantDeposit();
+        assembly ("memory-safe") {
+            tstore(_DEPOSIT_LOCK, 1)
+        }
+        uint256 before = _held();
         token.safeTransferFrom(msg.sender, address(this), amount);
-        uint256 received = token.balanceOf(address(this)) - before;
-        if (received == 0) revert ZeroAmount();
+        uint256 received = _held() - before;
+        assembly ("memory-safe") {
+            tstore(_DEPOSIT_LOCK, 0)
+        }
         _balances[msg.sender] += received;
         emit Deposited(msg.sender, received);
     }
 
+    /// @dev token.balanceOf(this), one call site for both reads of `deposit`.
+    function _held() private view returns (uint256) {
+        return token.balanceOf(address(this));
+    }
+
     /// @inheritdoc ISurplusMarket
-    function withdraw(uint256 amount) external nonReentrant {
+    function withdraw(uint256 amount) external {
         if (amount == 0) revert ZeroAmount();
         uint256 free = _balances[msg.sender];
         if (free < amount) revert InsufficientBalance(msg.sender, amount, free);
@@ -235,31 +253,29 @@ contract SurplusMarket is ISurplusMarket, ReentrancyGuardTransient {
         uint256 deadline = state == State.Running ? uint256(a.end) + revealWindow : rec.deadline;
         if (block.timestamp < deadline) revert DeadlineNotReached(id, deadline, block.timestamp);
 
+        Amounts memory m = _amounts(a);
         if (state == State.Signing) {
-            _expireSigning(id, a, rec);
+            _expireSigning(id, a, rec, m);
         } else if (state == State.Running) {
             // The Customer did not settle: it withheld its checklist and γ_c. Its whole deposit is
             // fined (a partial fine would let a Customer that committed to garbage escape eq. 4 by
             // going silent). Suppliers cannot be judged without γ_c, so every running Supplier is
             // paid; the Mediator was available: M and its bond.
-            Amounts memory m = _amounts(a);
-            _finish(id, a, rec, CloseReason.RevealTimeout, 0, 0, 0, mediatorFee + _bond(m, rec));
+            _finish(id, a, rec, m, CloseReason.RevealTimeout, 0, 0, 0, mediatorFee + _bond(m, rec));
         } else {
             // The Mediator failed: no fine without fault. Every running Supplier gets P + D, the
             // P of those in mediation out of the Mediator's bond (the protocol cannot tell the honest
             // from the lazy without the Mediator); the Customer gets back D, M and the P it is not
             // charged for them. The Mediator loses M and its whole bond, the rest of which goes to
             // the treasury, so no coalition with a silent Mediator gains (README).
-            Amounts memory m = _amounts(a);
             uint256 customerPayout = m.deposit + mediatorFee + _popcount(rec.mediating) * m.payment;
-            _finish(id, a, rec, CloseReason.MediatorTimeout, 0, 0, customerPayout, 0);
+            _finish(id, a, rec, m, CloseReason.MediatorTimeout, 0, 0, customerPayout, 0);
         }
     }
 
     /// @dev Signing deadline passed: Running with the signers if the Customer, the Mediator and at
     /// least `minReplicas` Suppliers signed (§3.5 (4)); otherwise Closed, every signer refunded.
-    function _expireSigning(bytes32 id, Allocation calldata a, Record memory rec) private {
-        Amounts memory m = _amounts(a);
+    function _expireSigning(bytes32 id, Allocation calldata a, Record memory rec, Amounts memory m) private {
         uint256 r = a.suppliers.length;
         if (rec.signers == _CUSTOMER_SIGNED | _MEDIATOR_SIGNED && _popcount(rec.suppliers) >= a.minReplicas) {
             _run(id, a, rec, m, r);
@@ -314,14 +330,14 @@ contract SurplusMarket is ISurplusMarket, ReentrancyGuardTransient {
             uint16 bit = uint16(1 << i);
             if (rec.suppliers & bit == 0) continue;
             address s = a.suppliers[i];
-            if (results[i].seal == sealOf(s, id, gammaC) && _resultSigned(id, s, results[i])) matched |= bit;
+            if (results[i].seal == _sealOf(s, id, gammaC) && _resultSigned(id, s, results[i])) matched |= bit;
         }
         emit AllocationSettled(id, gammaC, matched);
 
         uint16 mediating = (rec.suppliers & ~matched) | disputed;
         if (mediating == 0) {
             Amounts memory m = _amounts(a);
-            _finish(id, a, rec, CloseReason.Settled, 0, 0, m.deposit, mediatorFee + _bond(m, rec));
+            _finish(id, a, rec, m, CloseReason.Settled, 0, 0, m.deposit, mediatorFee + _bond(m, rec));
         } else {
             rec.state = State.MediationRequested;
             rec.mediating = mediating;
@@ -360,7 +376,7 @@ contract SurplusMarket is ISurplusMarket, ReentrancyGuardTransient {
             if (rec.mediating & bit == 0 || lazy & bit != 0) continue;
             address s = a.suppliers[i];
             if (!_resultSigned(id, s, results[i])) silent |= bit;
-            else if (results[i].seal != sealOf(s, id, gammaM)) wrong |= bit;
+            else if (results[i].seal != _sealOf(s, id, gammaM)) wrong |= bit;
             else if (rec.disputed & bit != 0) customerAtFault = true;
         }
         Amounts memory m = _amounts(a);
@@ -374,6 +390,7 @@ contract SurplusMarket is ISurplusMarket, ReentrancyGuardTransient {
             id,
             a,
             rec,
+            m,
             CloseReason.Mediated,
             wrong,
             silent,
@@ -389,8 +406,8 @@ contract SurplusMarket is ISurplusMarket, ReentrancyGuardTransient {
         return _idOf(a);
     }
 
-    /// @notice seal(s, id, γ) = keccak256(abi.encode(s, id, γ)), as core's `seal()`.
-    function sealOf(address supplier, bytes32 id, bytes32 gamma) public pure returns (bytes32) {
+    /// @dev seal(s, id, γ) = keccak256(abi.encode(s, id, γ)), as core's `seal()` (core-agreement test).
+    function _sealOf(address supplier, bytes32 id, bytes32 gamma) private pure returns (bytes32) {
         return keccak256(abi.encode(supplier, id, gamma));
     }
 
@@ -456,13 +473,13 @@ contract SurplusMarket is ISurplusMarket, ReentrancyGuardTransient {
         bytes32 id,
         Allocation calldata a,
         Record memory rec,
+        Amounts memory m,
         CloseReason reason,
         uint16 wrong,
         uint16 silent,
         uint256 customerPayout,
         uint256 mediatorPayout
     ) private {
-        Amounts memory m = _amounts(a);
         uint256 r = a.suppliers.length;
         uint256[] memory supplierPayouts = new uint256[](r);
         // Held for the allocation since it runs: P + D per running Supplier, the Customer's D + M,
@@ -486,9 +503,11 @@ contract SurplusMarket is ISurplusMarket, ReentrancyGuardTransient {
         emit AllocationClosed(id, reason, supplierPayouts, customerPayout, mediatorPayout, treasuryPayout);
     }
 
-    /// @dev Full precision: D · timeoutFineBps may exceed 2^256 when D is large.
+    /// @dev ⌊D · bps / 10^4⌋ without forming D · bps, which may exceed 2^256 when D is large:
+    /// with D = q·10^4 + r it is q·bps + ⌊r·bps / 10^4⌋ (bps ≤ 10^4, so neither term overflows).
     function _timeoutFine(uint256 deposit_) private view returns (uint256) {
-        return Math.mulDiv(deposit_, timeoutFineBps, _BPS);
+        uint256 bps = timeoutFineBps;
+        return (deposit_ / _BPS) * bps + ((deposit_ % _BPS) * bps) / _BPS;
     }
 
     /// @dev The Mediator's bond while the allocation runs: (P + D) per running Supplier.
@@ -577,29 +596,28 @@ contract SurplusMarket is ISurplusMarket, ReentrancyGuardTransient {
         if (a.nonce > type(uint64).max || a.allocator == address(0)) revert InvalidParameter("terms");
         // An Accept can open its allocation only before it starts (Accepts expire at `start`), and
         // not far ahead of it; the duration is bounded, so deposits are locked for a bounded time.
-        if (a.start >= a.end || a.start <= block.timestamp) revert InvalidWindow(a.start, a.end, block.timestamp);
-        if (a.start > block.timestamp + maxStartDelay) revert StartTooFar(a.start, block.timestamp + maxStartDelay);
-        uint256 duration = a.end - a.start;
-        if (duration < minDuration || duration > maxDuration) revert InvalidDuration(duration, minDuration, maxDuration);
-        // Every deadline derived from `end` fits the record's uint32.
-        if (uint256(a.end) + revealWindow + mediationWindow > type(uint32).max) {
-            revert InvalidWindow(a.start, a.end, block.timestamp);
-        }
-        if (a.pricePerMi == 0 || a.miPerInput == 0) revert ZeroPrice();
+        // `_maxEnd`: every deadline derived from `end` fits the record's uint32.
+        uint256 start = a.start;
+        uint256 end = a.end;
+        if (
+            start >= end || start <= block.timestamp || start - block.timestamp > maxStartDelay
+                || end - start < minDuration || end - start > maxDuration || end > _maxEnd
+        ) revert InvalidWindow(a.start, a.end, block.timestamp);
         address customer = a.customer;
         address mediator = a.mediator;
         address treasury_ = treasury;
         // The treasury collects fines: as a party it could provoke the fines it collects.
-        if (customer == treasury_ || mediator == treasury_ || a.allocator == treasury_) revert TreasuryIsParty(treasury_);
+        bool treasuryIsParty = customer == treasury_ || mediator == treasury_ || a.allocator == treasury_;
         if (customer == mediator) revert DuplicateParty(customer);
         for (uint256 i; i < r; ++i) {
             address s = a.suppliers[i];
-            if (s == treasury_) revert TreasuryIsParty(treasury_);
+            treasuryIsParty = treasuryIsParty || s == treasury_;
             if (s == customer || s == mediator) revert DuplicateParty(s);
             for (uint256 j = i + 1; j < r; ++j) {
                 if (a.suppliers[j] == s) revert DuplicateParty(s);
             }
         }
+        if (treasuryIsParty) revert TreasuryIsParty(treasury_);
         // Eq. 6 needs n·ρ ≥ λΔ (n = ceil(λΔ/ρ) is the Allocator's choice); eq. 4 needs n ≤ ρ; and
         // there cannot be more test inputs than inputs.
         uint256 inputs = uint256(a.inputsPerSecond) * (a.end - a.start);
@@ -607,7 +625,10 @@ contract SurplusMarket is ISurplusMarket, ReentrancyGuardTransient {
         if (n == 0 || n > inputs || n > penaltyRate || n * penaltyRate < inputs) {
             revert InvalidTestCount(n, inputs, penaltyRate);
         }
-        return _amounts(a);
+        Amounts memory m = _amounts(a);
+        // A zero price would have Suppliers pay F for nothing.
+        if (m.inputPrice == 0) revert ZeroPrice();
+        return m;
     }
 
     /// @dev The EIP-712 digest of the terms. The struct hash is taken over the raw calldata words of

@@ -4,6 +4,7 @@ import {
   type Address,
   type Allocation,
   allocationId,
+  type Bytes32,
   checklistCommitment,
   domainOf,
   encodeType,
@@ -11,7 +12,7 @@ import {
   seal,
   testSeqsHash,
 } from "@surplus/core";
-import { getAddress, hexlify, keccak256, randomBytes, TypedDataEncoder, toUtf8Bytes, Wallet } from "ethers";
+import { getAddress, hexlify, keccak256, randomBytes, TypedDataEncoder, toUtf8Bytes } from "ethers";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { toTerms } from "../src/index.ts";
@@ -20,6 +21,7 @@ import {
   createNetwork,
   deal,
   deployFunded,
+  eventsOf,
   type Market,
   makeAllocation,
   openRunning,
@@ -108,15 +110,6 @@ describe("allocation id", () => {
 });
 
 describe("Γ and seal", () => {
-  it("seal(s, id, γ) on-chain equals core's seal()", async () => {
-    for (let i = 0; i < 20; i++) {
-      const s = Wallet.createRandom().address as Address;
-      const id = hexlify(randomBytes(32)) as `0x${string}`;
-      const g = hexlify(randomBytes(32)) as `0x${string}`;
-      expect(await call("sealOf", s, id, g)).toBe(seal(s, id, g));
-    }
-  });
-
   it("the contract opens exactly core's Γ = checklistCommitment(id, salt, T), and accepts core's seals of γ", async () => {
     const d = deal(m, await makeAllocation(m, { replicas: 2 }));
     expect(checklistCommitment(d.id, d.outputs.salt, d.outputs.testSeqs)).toBe(d.outputs.commitment);
@@ -124,10 +117,16 @@ describe("Γ and seal", () => {
     expect(gamma(d.id, d.outputs.salt, d.outputs.items)).toBe(d.outputs.gamma);
     await openRunning(m, d);
     await toEnd(m, d);
-    const res = await results(m, d);
-    await (
+    // Supplier 0 seals γ with core's seal(); Supplier 1 core's seal of another γ.
+    const res = await results(m, d, (i) =>
+      i === 0 ? d.outputs.gamma : (hexlify(randomBytes(32)) as Bytes32),
+    );
+    expect(res[0]!.seal).toBe(seal(d.a.suppliers[0]!, d.id, d.outputs.gamma));
+    const rc = await (
       await as(m, m.parties.customer).getFunction("settle")(...settleArgs(d, d.outputs.gamma, res))
     ).wait();
-    expect(await stateOf(m, d.id)).toBe(4);
+    const settled = eventsOf(m, rc).find((e) => e.name === "AllocationSettled")!;
+    expect(settled.args.matched).toBe(0b01n); // the contract's seal(s, id, γ) is core's
+    expect(await stateOf(m, d.id)).toBe(3); // MediationRequested for Supplier 1
   });
 });
