@@ -9,6 +9,7 @@ import {
   allocationGrants,
   allocationTopics,
   allowedActions,
+  MAX_MARKET_MESSAGE_BYTES,
   type MessageBus,
   marketChannels,
   mintParticipantToken,
@@ -186,6 +187,18 @@ describe("subscriptions belong to their owner (issue 16)", () => {
       subscriptions: Record<string, { msgBacklog: number }>;
     };
     expect(stats.subscriptions[mine]?.msgBacklog).toBe(3);
+  });
+
+  it("refuses messages over 64 KiB on the public channels at the broker", async () => {
+    const m = marketChannels();
+    const producer = await (buses.get("supplier 1") as MessageBus).createProducer(m.offers, {
+      sendTimeoutMs: 10_000,
+    });
+    await expect(
+      producer.send({ payload: new Uint8Array(MAX_MARKET_MESSAGE_BYTES + 1024) }),
+    ).rejects.toThrow();
+    await producer.send({ payload: new Uint8Array(4_096) });
+    await producer.close();
   });
 
   it("lets each party consume on its own subscription of every public channel, and only its own", async () => {

@@ -44,11 +44,13 @@ import {
   type PendingPublication,
   type PlannedAllocation,
   type ProtocolDelays,
+  parseEnvelope,
   type RecordedOffer,
   runAuction,
+  StaleMessageError,
   type TimeWindow,
   toWire,
-  verifyEnvelope,
+  verifyParsed,
 } from "@surplus/core";
 import { type FrontDoorConfig, type FrontDoorDeps, FrontDoorRound } from "./front-door.ts";
 
@@ -78,6 +80,11 @@ export interface AllocatorConfig {
    * clock when the channel does not say), either way: clock skew, not a day. @default 5 minutes
    */
   readonly maxSkewMs?: number;
+  /**
+   * Ingest stops reading further batches after this long, so that a flooded channel delays the
+   * round's auction by at most this much (the backlog is read over the next rounds). @default 5 000
+   */
+  readonly maxIngestMs?: number;
   /** Registry writes in flight at once (commits of disjoint offers, voids). @default 8 */
   readonly writeConcurrency?: number;
   /** Market bounds, fees and backoff. @default DEFAULT_MARKET_BOUNDS; fees are needed with `deps.frontDoor` */
@@ -104,6 +111,7 @@ const MAX_TRANSACTION_ITEMS = 100;
 const DEFAULT_WRITE_CONCURRENCY = 8;
 /** Clock skew allowed between an offer's `sentAtMs` and its arrival. */
 export const DEFAULT_MAX_SKEW_MS = 300_000;
+const DEFAULT_MAX_INGEST_MS = 5_000;
 
 function mergeWindows(windows: readonly TimeWindow[]): TimeWindow[] {
   const sorted = [...windows].sort((a, b) => a.start - b.start);
@@ -147,8 +155,10 @@ async function ingest(deps: AllocatorDeps, config: AllocatorConfig, nowMs: numbe
   const fresh: RecordedOffer[] = [];
   // Admitted participants, read once per round (only when the channel has something to read).
   let admitted: Awaited<ReturnType<NonNullable<FrontDoorDeps["participants"]>["admitted"]>> | undefined;
+  const began = Date.now();
   let cursor = await deps.registry.cursor(name);
   for (let batch = 0; batch < (config.maxBatches ?? 20); batch++) {
+    if (batch > 0 && Date.now() - began >= (config.maxIngestMs ?? DEFAULT_MAX_INGEST_MS)) break;
     const messages = await deps.source.read(cursor, batchSize);
     if (messages.length === 0) break;
     const offers: RecordedOffer[] = [];
@@ -156,28 +166,37 @@ async function ingest(deps: AllocatorDeps, config: AllocatorConfig, nowMs: numbe
     for (const m of messages) {
       read++;
       try {
-        const verified = verifyEnvelope(config.domain, m.payload, {
-          // The broker's clock says when it arrived: an offer that waited in the channel while
-          // the Allocator was down is still fresh, one stamped hours ahead is not.
+        // The cheap refusals come first, on what the message claims (a refusal trusts nothing), so
+        // a flood of strangers' or stale messages costs no signature recovery; what passes them
+        // is then verified in full.
+        const parsed = parseEnvelope(m.payload);
+        const claimed = parsed.unverified;
+        if (
+          claimed.type !== "CustomerOffer" &&
+          claimed.type !== "SupplierOffer" &&
+          claimed.type !== "MediatorOffer"
+        ) {
+          throw new Error(`${claimed.type} does not belong on the offers channel`);
+        }
+        // The broker's clock says when it arrived: an offer that waited in the channel while
+        // the Allocator was down is still fresh, one stamped hours ahead is not.
+        const freshness = {
           nowMs: m.publishedAtMs ?? nowMs,
           maxAgeMs: config.maxSkewMs ?? DEFAULT_MAX_SKEW_MS,
-        });
-        if (
-          verified.type !== "CustomerOffer" &&
-          verified.type !== "SupplierOffer" &&
-          verified.type !== "MediatorOffer"
-        ) {
-          throw new Error(`${verified.type} does not belong on the offers channel`);
-        }
-        const kind = verified.body.kind;
-        const stranger = admitted && admissionViolation(verified.body.account, kind, admitted);
+        };
+        const sentAtMs = claimed.envelope.sentAtMs;
+        if (Math.abs(freshness.nowMs - sentAtMs) > freshness.maxAgeMs)
+          throw new StaleMessageError(sentAtMs, freshness.nowMs, freshness.maxAgeMs);
+        const stranger = admitted && admissionViolation(claimed.body.account, claimed.body.kind, admitted);
         if (stranger) throw new Error(`offer refused: ${stranger}`);
-        const beyond = boundsViolation(verified.body, config.frontDoor?.bounds);
+        const beyond = boundsViolation(claimed.body, config.frontDoor?.bounds);
         if (beyond) throw new Error(`offer refused: ${beyond}`);
+        // Signed by the body's account (throws otherwise): from here on `claimed` is verified.
+        verifyParsed(config.domain, parsed, freshness);
         offers.push({
-          offerId: offerId(config.domain, verified.body),
-          offer: verified.body,
-          envelope: toWire(verified.envelope),
+          offerId: offerId(config.domain, claimed.body),
+          offer: claimed.body,
+          envelope: toWire(claimed.envelope),
           recordedAtMs: nowMs,
         });
       } catch (err) {

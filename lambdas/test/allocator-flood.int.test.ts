@@ -121,8 +121,8 @@ describe("a flood of the offers channel", () => {
         i % 2 ? crypto.getRandomValues(new Uint8Array(256)) : enc(`{"schemaVersion":1,"type":"X${i}"`),
       );
     for (let i = 0; i < FLOOD.oversized; i++) payloads.push(new Uint8Array(700 * 1024).fill(0x7b));
-    for (let i = 0; i < payloads.length; i += 250)
-      await Promise.all(payloads.slice(i, i + 250).map((payload) => producer.send({ payload })));
+    for (let i = 0; i < payloads.length; i += 100)
+      await Promise.all(payloads.slice(i, i + 100).map((payload) => producer.send({ payload })));
     await producer.close();
     await malloryBus.close();
     const flooded = payloads.length;

@@ -40,6 +40,10 @@ describe("admission", () => {
     source.append(await signedOffer(66, customerBody(66, { maxPricePerMi: 10n ** 6n })));
     source.append(await signedOffer(1, customerBody(1, { maxPricePerMi: 10n ** 6n })));
     source.append(await signedOffer(10, customerBody(10)));
+    // An admitted account's offer, tampered with after signing: admission is no pass on the signature.
+    const tampered = structuredClone(source.messages[0]!.payload) as { body: { capacityMips: number } };
+    tampered.body.capacityMips = 999_999;
+    source.append(tampered);
     const registry = new MemoryAllocatorRegistry();
     const publisher = new MemoryPublisher();
 
@@ -58,6 +62,10 @@ describe("admission", () => {
       {
         position: source.messages[3]!.position,
         error: `offer refused: ${wallet(1).address} was admitted as supplier, not as a customer`,
+      },
+      {
+        position: source.messages[5]!.position,
+        error: expect.stringMatching(/^SupplierOffer is signed by 0x[0-9a-fA-F]{40}, not by its account/),
       },
     ]);
     const customers = [...publisher.allocations.values()].map((a) => a.customer);

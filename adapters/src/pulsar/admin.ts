@@ -153,6 +153,16 @@ export class PulsarAdmin {
     );
   }
 
+  /** The largest message the broker accepts on `topic` (a topic policy), bytes. */
+  async setMaxMessageSize(topic: string, bytes: number): Promise<void> {
+    await this.#request(
+      "POST",
+      `/admin/v2/${topicPath(topic)}/maxMessageSize`,
+      `max message size of ${topic}`,
+      bytes,
+    );
+  }
+
   // --- subscriptions (what a consume grant lets a role manage, within its subscription grants) ---
 
   subscriptions(topic: string): Promise<string[]> {

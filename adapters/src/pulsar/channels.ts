@@ -310,6 +310,9 @@ export async function provisionMarket(
   await admin.setSubscriptionAuthMode(namespace, "None");
   const channels = marketChannels(layout);
   await ensureTopics(admin, Object.values(channels));
+  // Signed market messages are a few KiB: the broker refuses anything bigger at the door, so a
+  // flood of 5 MB messages never reaches (or fills the receive queues of) any reader.
+  for (const topic of Object.values(channels)) await admin.setMaxMessageSize(topic, MAX_MARKET_MESSAGE_BYTES);
   return channels;
 }
 
@@ -317,6 +320,9 @@ export async function provisionMarket(
  * The name of `address`'s own subscription for `purpose`: prefixed with its broker role, as the
  * public namespace's subscription authorization requires.
  */
+/** Largest message on the public market channels, bytes (an offer or accept is < 4 KiB). */
+export const MAX_MARKET_MESSAGE_BYTES = 64 * 1024;
+
 /** The purpose of the one durable subscription admission reserves for each participant. */
 export const OWN_SUBSCRIPTION_PURPOSE = "agent";
 
