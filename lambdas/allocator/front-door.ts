@@ -13,6 +13,7 @@ import type {
   Address,
   AdmittedKind,
   AdmittedParticipants,
+  Allocation,
   AuctionResult,
   BackoffPolicy,
   Bytes32,
@@ -20,18 +21,21 @@ import type {
   MarketBounds,
   MarketFees,
   OfferRefusal,
+  PendingAllocations,
   Standing,
   StandingRegistry,
   VersionedCustomer,
   VersionedSupplier,
 } from "@surplus/core";
-import { isPaused, leastLock, locksOf, strike, unfundedParties } from "@surplus/core";
+import { isPaused, leastLock, locksOf, strike, unfundedParties, unreserved } from "@surplus/core";
 
 export interface FrontDoorDeps {
   readonly balances: FreeBalances;
   readonly standing: StandingRegistry;
   /** Who may post offers; absent: any signer (unit tests of the funds check only). */
   readonly participants?: AdmittedParticipants;
+  /** Allocations awaiting `open`, whose locks are reserved; absent: none are. */
+  readonly pending?: PendingAllocations;
 }
 
 export interface FrontDoorConfig {
@@ -78,7 +82,11 @@ export class FrontDoorRound {
     const accounts = [...new Set(all.map((o) => o.offer.account))].filter(
       (a) => !isPaused(standings.get(a), this.#nowMs),
     );
-    this.#free = await this.#deps.balances.freeBalances(accounts);
+    const [free, pending] = await Promise.all([
+      this.#deps.balances.freeBalances(accounts),
+      this.#deps.pending?.awaitingOpen() ?? [],
+    ]);
+    this.#free = unreserved(free, pending, this.#fees);
     const out = new Set<Bytes32>();
     const struck = new Map<Address, string>();
     for (const o of all) {
@@ -229,4 +237,23 @@ export class MemoryParticipants implements AdmittedParticipants {
   async admitted(): Promise<Map<string, ReadonlySet<AdmittedKind>>> {
     return new Map(this.#admitted);
   }
+}
+
+/** PendingAllocations over the accept round's registry: every allocation still collecting accepts. */
+export function pendingFromAccepts(registry: AcceptRegistry, concurrency = 8): PendingAllocations {
+  return {
+    async awaitingOpen() {
+      const ids = await registry.awaitingOpen();
+      const out: Allocation[] = [];
+      let next = 0;
+      const worker = async () => {
+        while (next < ids.length) {
+          const p = await registry.progress(ids[next++]!);
+          if (p && (p.status === "awaiting" || p.status === "submitting")) out.push(p.allocation);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, worker));
+      return out;
+    },
+  };
 }

@@ -49,7 +49,7 @@ import { type Address, DEFAULT_MARKET_BOUNDS, type MarketDomain, type ProtocolDe
 import { JsonRpcProvider, Wallet } from "ethers";
 import { secretFromEnv } from "../shared/secrets.ts";
 import { runAcceptRound } from "./accepts.ts";
-import { strikeLapses } from "./front-door.ts";
+import { pendingFromAccepts, strikeLapses } from "./front-door.ts";
 import { PulsarAllocationPublisher, PulsarOfferSource } from "./pulsar.ts";
 import { runAllocatorRound } from "./round.ts";
 
@@ -117,6 +117,8 @@ const frontDoor = {
   standing: new DynamoStandingRegistry(documentClient(dynamo), names),
   // Only admitted participants' offers count (lambdas/allocator/admission.ts admits them).
   participants: new DynamoParticipants(documentClient(dynamo), names),
+  // What allocations awaiting `open` will lock is already spoken for.
+  pending: pendingFromAccepts(acceptRegistry),
 };
 const fees = await readMarketFees(signer.provider!, domain.verifyingContract);
 const config = {

@@ -10,6 +10,7 @@ import {
   type Allocation,
   type Bytes32,
   type CustomerOffer,
+  locksOf,
   type MarketFees,
   offerId,
   type SupplierOffer,
@@ -18,7 +19,12 @@ import {
 import { type Contract, JsonRpcProvider, type JsonRpcSigner } from "ethers";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type AcceptRoundConfig, runAcceptRound } from "../allocator/accepts.ts";
-import { type FrontDoorConfig, MemoryStandingRegistry, strikeLapses } from "../allocator/front-door.ts";
+import {
+  type FrontDoorConfig,
+  MemoryStandingRegistry,
+  pendingFromAccepts,
+  strikeLapses,
+} from "../allocator/front-door.ts";
 import { type AllocatorConfig, runAllocatorRound } from "../allocator/round.ts";
 import { MemoryMarket } from "./support/accept-scenario.ts";
 import {
@@ -43,6 +49,8 @@ let suppliers: JsonRpcSigner[];
 let greedy: JsonRpcSigner;
 let absurd: JsonRpcSigner;
 let freeRider: JsonRpcSigner;
+/** Funded, then left with one and a half allocations' worth. */
+let thrifty: JsonRpcSigner;
 
 const address = async (s: JsonRpcSigner) => (await s.getAddress()) as Address;
 
@@ -98,9 +106,10 @@ beforeAll(async () => {
   ];
   suppliers = accounts.slice(6, 8);
   mediator = (await accounts[8]!.getAddress()) as Address;
+  thrifty = accounts[9]!;
   m = await deployMarket(deployer!);
   fees = await readMarketFees(provider, m.marketAddress);
-  for (const p of [customer, ...suppliers]) await fund(p, 10n ** 24n);
+  for (const p of [customer, ...suppliers, thrifty]) await fund(p, 10n ** 24n);
   // Enough for the least lock (M + F), far too little for what it bids.
   await fund(greedy, 10n ** 16n);
 }, 180_000);
@@ -263,5 +272,48 @@ describe("the Allocator's front door on the market contract", () => {
       roundConfig().frontDoor!.backoff,
     );
     expect(twice).toMatchObject({ strikes: 2, pausedUntilMs: lapsedAtMs + 70_000 + 120_000 });
+  });
+
+  it("reserves what allocations awaiting `open` will lock: no second allocation on the same funds", async () => {
+    const source = new MemoryOfferSource();
+    const registry = new MemoryAllocatorRegistry();
+    const accepts = new MemoryAcceptRegistry(registry);
+    const publisher = new MemoryPublisher();
+    const balances = new ContractFreeBalances(provider, m.marketAddress);
+    const deps = {
+      source,
+      registry,
+      publisher,
+      frontDoor: { balances, standing: new MemoryStandingRegistry(), pending: pendingFromAccepts(accepts) },
+    };
+    const [s0, s1] = await supplierOffers();
+    source.append(await signed(suppliers[0]!, s0!));
+    source.append(await signed(suppliers[1]!, s1!));
+    const offer = { ...(await honestOffer()), account: await address(thrifty), replicas: 1 };
+    source.append(await signed(thrifty, offer));
+    await runAllocatorRound(deps, roundConfig(), NOW_MS);
+    const [first] = [...publisher.allocations.values()];
+    expect(first?.customer).toBe(await address(thrifty));
+    // Thrifty withdraws down to one and a half times what the first allocation will lock.
+    const lock = locksOf(first!, fees).get(await address(thrifty))!;
+    const market = m.market.connect(thrifty) as Contract;
+    const held = (await market.getFunction("balanceOf")(await address(thrifty))) as bigint;
+    await (await market.getFunction("withdraw")(held - (lock * 3n) / 2n)).wait();
+
+    // A second offer like the first: the chain says 1.5 locks free, but one is spoken for.
+    const second = { ...offer, nonce: 2n };
+    source.append(await signed(thrifty, second));
+    const report = await runAllocatorRound(deps, roundConfig(), NOW_MS + 1_000);
+
+    expect(report.allocations).toBe(0);
+    expect(publisher.allocations.size).toBe(1);
+    expect(report.refused).toEqual([
+      expect.objectContaining({
+        offerId: offerId(m.domain, second),
+        reason: expect.stringMatching(
+          /^insufficient free balance in the market: allocation .* would lock \d+, \d+ left free$/,
+        ),
+      }),
+    ]);
   });
 });

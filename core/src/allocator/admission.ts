@@ -136,3 +136,21 @@ export function unfundedParties(
   }
   return [...short.values()];
 }
+
+/**
+ * Free balances less what allocations made but not yet opened will lock (the contract locks only
+ * at `open`, so without this a party could be allocated in round after round on one balance).
+ */
+export function unreserved(
+  free: ReadonlyMap<Address, bigint>,
+  pending: readonly Allocation[],
+  fees: MarketFees,
+): Map<Address, bigint> {
+  const out = new Map(free);
+  for (const a of pending)
+    for (const [account, lock] of locksOf(a, fees)) {
+      const left = out.get(account);
+      if (left !== undefined) out.set(account, left > lock ? left - lock : 0n);
+    }
+  return out;
+}

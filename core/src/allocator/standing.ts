@@ -2,7 +2,7 @@
 // accept, or could not fund `open`) or whose offer could not be funded is backed off — its offers
 // are left out of the auction for a pause that doubles with each strike — instead of being
 // allocated again every round. Pure decisions here; the store is a port.
-import type { Address, Bytes32 } from "../schemas.ts";
+import type { Address, Allocation, Bytes32 } from "../schemas.ts";
 
 export interface BackoffPolicy {
   /** The first strike's pause, ms. */
@@ -103,4 +103,9 @@ export function admissionViolation(
   if (!kinds) return `signer ${account} is not an admitted participant`;
   if (!kinds.has(kind)) return `${account} was admitted as ${[...kinds].join(", ")}, not as a ${kind}`;
   return undefined;
+}
+
+/** Allocations made but not yet opened on the contract: their locks are already spoken for. */
+export interface PendingAllocations {
+  awaitingOpen(): Promise<Allocation[]>;
 }
