@@ -47,7 +47,13 @@ describe("eq. 6", () => {
 describe("expectedUtility", () => {
   it("matches the simulated mean of honest and never-processing Suppliers", () => {
     const p = experimentParameters({ gas: false });
-    const run = supplierExperiment(p, 9, { ...FIG5, suppliers: 12, customers: 12, rounds: 5 });
+    const run = supplierExperiment(p, 9, {
+      ...FIG5,
+      suppliers: 12,
+      customers: 12,
+      rounds: 5,
+      frontRunners: 0,
+    });
     for (const pS of [0, 1]) {
       const finals = run.cumulative
         .filter((_, i) => run.supplierP[i] === pS)
