@@ -1,9 +1,9 @@
 // The offer round's front door on the wire (issue 16): only admitted participants' offers count,
 // each as the kind it was admitted as, and `sentAtMs` must lie within minutes of the message's
 // arrival at the broker (not ± a day around the round).
-import type { Address } from "@surplus/core";
+import { type Address, type Allocation, type Bytes32, SCHEMA_VERSION } from "@surplus/core";
 import { describe, expect, it } from "vitest";
-import { MemoryParticipants, MemoryStandingRegistry } from "../allocator/front-door.ts";
+import { MemoryParticipants, MemoryStandingRegistry, strikeLapses } from "../allocator/front-door.ts";
 import { runAllocatorRound } from "../allocator/round.ts";
 import {
   config,
@@ -15,6 +15,7 @@ import {
   supplierBody,
   wallet,
 } from "./support/allocator-scenario.ts";
+import { MemoryAcceptRegistry } from "./support/memory-accept-registry.ts";
 import { MemoryAllocatorRegistry } from "./support/memory-allocator-registry.ts";
 
 /** Balances are not what these tests are about: everyone holds plenty. */
@@ -111,5 +112,76 @@ describe("freshness", () => {
       NOW_MS,
     );
     expect(looser.recorded).toBe(2);
+  });
+});
+
+describe("strikes after a lapse", () => {
+  const terms: Allocation = {
+    schemaVersion: SCHEMA_VERSION,
+    allocator: wallet(900).address as Address,
+    customer: wallet(10).address as Address,
+    suppliers: [wallet(0).address as Address, wallet(1).address as Address],
+    mediator: wallet(901).address as Address,
+    customerOffer: `0x${"c0".repeat(32)}`,
+    supplierOffers: [`0x${"50".repeat(32)}`, `0x${"51".repeat(32)}`],
+    serviceHash: `0x${"5e".repeat(32)}`,
+    start: 1_000,
+    end: 1_060,
+    pricePerMi: 3n,
+    miPerInput: 100,
+    inputsPerSecond: 10,
+    testCount: 1,
+    minReplicas: 1,
+    nonce: 1n,
+  };
+  const id = `0x${"1d".repeat(32)}` as Bytes32;
+  const accepted = async (accepts: MemoryAcceptRegistry, who: readonly Address[]) => {
+    accepts.add(id, terms);
+    for (const account of who)
+      await accepts.recordAccept({
+        allocationId: id,
+        account,
+        signature: `0x${"00".repeat(65)}`,
+        commitment: `0x${"00".repeat(32)}`,
+        envelope: "{}",
+        recordedAtMs: 0,
+      });
+  };
+
+  it("strikes the parties whose accept is missing, and nobody else", async () => {
+    const accepts = new MemoryAcceptRegistry();
+    await accepted(accepts, [terms.customer, terms.mediator, terms.suppliers[0]!]);
+    const standing = new MemoryStandingRegistry();
+    const struck = await strikeLapses(
+      { standing, accepts },
+      [{ allocationId: id, reason: "deadline" }],
+      5_000,
+    );
+    expect(struck.map((s) => s.account)).toEqual([terms.suppliers[1]]);
+    expect([...(await standing.standings()).keys()]).toEqual([terms.suppliers[1]]);
+  });
+
+  it("when everyone accepted, strikes those who could not fund what `open` locks", async () => {
+    const accepts = new MemoryAcceptRegistry();
+    await accepted(accepts, [terms.customer, terms.mediator, ...terms.suppliers]);
+    // D + F = 1 000·300 + 1 = 300 001 for each Supplier; the second holds one unit less.
+    const balances = {
+      freeBalances: async (accounts: readonly Address[]) =>
+        new Map(accounts.map((a) => [a, a === terms.suppliers[1] ? 300_000n : 10n ** 18n])),
+    };
+    const standing = new MemoryStandingRegistry();
+    const struck = await strikeLapses(
+      { standing, accepts, balances },
+      [{ allocationId: id, reason: "open failed until the deadline" }],
+      5_000,
+      { fees },
+    );
+    expect(struck).toEqual([
+      {
+        allocationId: id,
+        account: terms.suppliers[1],
+        reason: `allocation ${id} lapsed: open failed until the deadline`,
+      },
+    ]);
   });
 });
