@@ -14,7 +14,7 @@ export default defineConfig({
   solidity: {
     version: "0.8.30",
     path: require.resolve("solc/soljson.js"),
-    settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: "prague", viaIR: true },
+    settings: { optimizer: { enabled: true, runs: 100 }, evmVersion: "prague", viaIR: true },
   },
   paths: { tests: { solidity: "test/solidity" } },
   test: {

@@ -218,14 +218,14 @@ contract SurplusMarket is ISurplusMarket {
     ) private {
         uint256 r = a.suppliers.length;
         if (sigs.suppliers.length > r) revert LengthMismatch(id, r, sigs.suppliers.length);
-        if (sigs.customer.length != 0 && rec.signers & _CUSTOMER_SIGNED == 0) {
+        if (sigs.customer.length != 0 && !_signed(rec, _CUSTOMER_SIGNED)) {
             _verifyAccept(id, a.customer, sigs.commitment, sigs.customer);
             if (_tryLock(a.customer, _customerLock(m, r))) {
                 rec.digest = bytes20(sigs.commitment);
                 rec.signers |= _CUSTOMER_SIGNED;
             }
         }
-        if (sigs.mediator.length != 0 && rec.signers & _MEDIATOR_SIGNED == 0) {
+        if (sigs.mediator.length != 0 && !_signed(rec, _MEDIATOR_SIGNED)) {
             _verifyAccept(id, a.mediator, bytes32(0), sigs.mediator);
             if (_tryLock(a.mediator, r * m.bondPerSupplier)) rec.signers |= _MEDIATOR_SIGNED;
         }
@@ -277,7 +277,7 @@ contract SurplusMarket is ISurplusMarket {
     /// least `minReplicas` Suppliers signed (§3.5 (4)); otherwise Closed, every signer refunded.
     function _expireSigning(bytes32 id, Allocation calldata a, Record memory rec, Amounts memory m) private {
         uint256 r = a.suppliers.length;
-        if (rec.signers == _CUSTOMER_SIGNED | _MEDIATOR_SIGNED && _popcount(rec.suppliers) >= a.minReplicas) {
+        if (_signed(rec, _CUSTOMER_SIGNED | _MEDIATOR_SIGNED) && _popcount(rec.suppliers) >= a.minReplicas) {
             _run(id, a, rec, m, r);
             return;
         }
@@ -507,6 +507,8 @@ contract SurplusMarket is ISurplusMarket {
     /// with D = q·10^4 + r it is q·bps + ⌊r·bps / 10^4⌋ (bps ≤ 10^4, so neither term overflows).
     function _timeoutFine(uint256 deposit_) private view returns (uint256) {
         uint256 bps = timeoutFineBps;
+        // The division first is the point (exact, see above; test "D · timeoutFineBps beyond 2^256").
+        // slither-disable-next-line divide-before-multiply
         return (deposit_ / _BPS) * bps + ((deposit_ % _BPS) * bps) / _BPS;
     }
 
@@ -556,9 +558,15 @@ contract SurplusMarket is ISurplusMarket {
         return r * m.payment + m.deposit + mediatorFee + allocatorFee;
     }
 
+    /// @dev Whether every party in `flags` (bits of `signers`) has signed.
+    function _signed(Record memory rec, uint8 flags) private pure returns (bool) {
+        // `signers` has no bits above the two flags, so ≥ on the masked value means all are set.
+        return rec.signers & flags >= flags;
+    }
+
     function _allSigned(Record memory rec, uint256 r) private pure returns (bool) {
         // `suppliers` only has bits below r, so ≥ means every one of them is set.
-        return rec.signers == _CUSTOMER_SIGNED | _MEDIATOR_SIGNED && rec.suppliers >= (1 << r) - 1;
+        return _signed(rec, _CUSTOMER_SIGNED | _MEDIATOR_SIGNED) && rec.suppliers >= (1 << r) - 1;
     }
 
     function _expectState(bytes32 id, Record memory rec, State expected) private pure {

@@ -362,10 +362,14 @@ describe("threat 7: cheap griefs", () => {
     await (
       await as(m, m.parties.customer).getFunction("settle")(...settleArgs(d, d.outputs.gamma, [NO_RESULT]))
     ).wait();
-    await (
+    const rc = await (
       await as(m, m.parties.mediator).getFunction("mediate")(d.terms, d.outputs.gamma, 0, [NO_RESULT])
     ).wait();
     expect(await stateOf(m, d.id)).toBe(State.Closed);
+    // The silent Supplier gets D − ⌊D·φ/10^4⌋, exact to the wei (BigInt has no overflow).
+    const closed = eventsOf(m, rc).find((e) => e.name === "AllocationClosed")!;
+    const D = d.amounts.deposit;
+    expect(closed.args.supplierPayouts[0]).toBe(D - (D * m.parameters.timeoutFineBps) / 10_000n);
   });
 
   it("the EIP-712 domain separator is the one of the current chain id", async () => {
