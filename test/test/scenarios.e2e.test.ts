@@ -11,9 +11,10 @@ import {
   PulsarTimeoutError,
   WebSocketMessageBus,
 } from "@surplus/adapters/pulsar";
-import { CloseReason } from "@surplus/contracts";
+import { amountsOf, CloseReason } from "@surplus/contracts";
 import { type Address, type Bytes32, SCHEMA_VERSION, signEnvelope, toWire } from "@surplus/core";
 import type { InputSource } from "@surplus/edge";
+import type { EventLog } from "ethers";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { LOCAL_PARAMETERS, LocalMarket, type MarketScenario } from "../../localstack/src/market/harness.ts";
 
@@ -215,10 +216,23 @@ describe("the local market, end to end", () => {
     expect(checked.find((e) => e.fields.supplier === frontrunner)?.fields.disputed).toBe(true);
     expect(checked.find((e) => e.fields.supplier !== frontrunner)?.fields.disputed).toBe(false);
     expect(by("c", "results.collected")[0]?.fields.results).toBe(2);
+    // On-chain: its late seal matched γ_c at settle, and it went to mediation only because the
+    // Customer disputed it.
+    const market = m.deployed.market;
+    const [settledEvent] = await market.queryFilter(market.filters.AllocationSettled!(o!.id));
+    const [requested] = await market.queryFilter(market.filters.MediationRequested!(o!.id));
+    const bit = 1 << m.customers[0]!.agent.deals.get(o!.id)!.allocation.suppliers.indexOf(frontrunner);
+    expect(Number((settledEvent as EventLog).args.matched) & bit).toBe(bit);
+    expect(Number((requested as EventLog).args.disputed)).toBe(bit);
     // The Mediator saw its late outputs and left them out.
     expect(Number(by("mediator", "mediation.late-outputs")[0]?.fields.late)).toBeGreaterThan(0);
     const delta = await changes(m);
-    expect(delta.frontrunner).toBeLessThan(0n);
+    // Fined its whole deposit and not paid: −(D + F), as the contract's Mediated close pays.
+    const { deposit: D } = amountsOf(
+      m.customers[0]!.agent.deals.get(o!.id)!.allocation,
+      m.deployed.parameters,
+    );
+    expect(delta.frontrunner).toBe(-(D + m.deployed.parameters.allocatorFee));
     expect(delta.honest).toBeGreaterThan(0n);
     expect(delta.mediator).toBeGreaterThan(0n);
     expect(delta.c).toBeLessThan(0n);
