@@ -463,6 +463,9 @@ export function markdownReport(r: StrategiesResult, command: string): string {
   const n = t6.n;
   const L = t6.lambdaDelta;
   const f5 = v.fig5.options;
+  const runners = v.fig5.frontRunner.filter(Boolean).length;
+  const randomSuppliers = f5.suppliers - runners;
+  const pGroups = new Set(v.fig5.supplierP.filter((_, i) => !v.fig5.frontRunner[i])).size;
   const jobs = v.fig6[0]?.jobs.submits ?? 0;
   const near = (x: number, target: number) => Math.abs(x - target) < 0.02;
   const hits = a.readings
@@ -536,7 +539,7 @@ export function markdownReport(r: StrategiesResult, command: string): string {
     "",
     "## How the numbers are made",
     "",
-    `- **Market.** ${f5.suppliers} Suppliers and ${f5.customers} Customers each send ${f5.rounds} offers (one per round); Suppliers are in ${new Set(v.fig5.supplierP).size} groups of ${f5.suppliers / new Set(v.fig5.supplierP).size} by P(s) ∈ {0, 20, …, 100} %, Customers likewise by P(c). Each round is matched by the real Allocator (\`runAuction\` in core/src/allocator): one-replica offers of Δ = ${v.params.service.durationSeconds} s at λ = ${v.params.service.inputsPerSecond}/s, asks and bids at Table 6's π_x, so the allocation's π_s is Table 6's and n = ⌈λΔ/ρ⌉ = ${n}.`,
+    `- **Market.** ${f5.suppliers} Suppliers and ${f5.customers} Customers each send ${f5.rounds} offers (one per round); ${randomSuppliers} Suppliers are in ${pGroups} groups of ${randomSuppliers / pGroups} by P(s) ∈ {0, 20, …, 100} %${runners ? `, and ${runners} are front-running lazy Suppliers (issue 14: P(s) = 0 on the live stream; once the checklist is revealed they run the n test inputs late, seal the right γ and try to settle before the Customer — the contract refuses, and the honest Customer's dispute from the live stream sends them to mediation)` : ""}; Customers are in groups by P(c). Each round is matched by the real Allocator (\`runAuction\` in core/src/allocator): one-replica offers of Δ = ${v.params.service.durationSeconds} s at λ = ${v.params.service.inputsPerSecond}/s, asks and bids at Table 6's π_x, so the allocation's π_s is Table 6's and n = ⌈λΔ/ρ⌉ = ${n}.`,
     `- **Behaviour.** Each Supplier decides input by input with edge's strategy (\`decider\`, P(s), skip otherwise); it is caught when it skipped any of the n test inputs (probability 1 − P(s)^n). A Customer is honest with probability P(c): it processes its n test inputs and commits their outputs; otherwise it commits to outputs it never computed. The Customer gains b per processed output.`,
     "- **Money.** Payments and fines come from `settlement.ts`, a model of the contract's rules that a test runs against the real contract (Hardhat EDR, in process) on random lifecycles — honest, Supplier at fault, Customer at fault, both, disputes, Supplier/Customer/Mediator timeouts, signing failures and r_min — and finds equal to the wei. Each simulated allocation checks that the balance changes sum to zero. The token is a dollar stablecoin with 18 decimals; the contract's ρ, F = π_a and M = π_m come from core's `deriveTable6`.",
     `- **Utility.** On-chain balance change plus what no contract sees: the Supplier pays π_se per processed input and π_v to post its result; the Customer gains b per output, pays π_cg per test output it computes and π_cc to commit; the Allocator's fee F is π_a (its gas and electricity), paid by the Customer and by each Supplier as in Table 3.`,
