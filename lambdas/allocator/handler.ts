@@ -23,7 +23,8 @@
 //                                               default: the market channels (adapters marketChannels())
 //   SURPLUS_TABLE_PREFIX                        DynamoDB table-name prefix (default "surplus-")
 //   SURPLUS_DYNAMODB_ENDPOINT                   the local one (moto); unset in AWS
-//   SURPLUS_MAX_PRICE_PER_MI, SURPLUS_MAX_REPLICAS, SURPLUS_MAX_WINDOW_SECONDS
+//   SURPLUS_MAX_PRICE_PER_MI, SURPLUS_MAX_REPLICAS, SURPLUS_MAX_WINDOW_SECONDS,
+//   SURPLUS_MAX_OPEN_OFFERS_PER_ACCOUNT
 //                                               the market's bounds on offers (front-door.ts; defaults
 //                                               DEFAULT_MARKET_BOUNDS); free balances and the fees are
 //                                               read from the market contract
@@ -133,6 +134,9 @@ const config = {
       maxReplicas: Number(bound("SURPLUS_MAX_REPLICAS", BigInt(DEFAULT_MARKET_BOUNDS.maxReplicas))),
       maxWindowSeconds: Number(
         bound("SURPLUS_MAX_WINDOW_SECONDS", BigInt(DEFAULT_MARKET_BOUNDS.maxWindowSeconds)),
+      ),
+      maxOpenOffersPerAccount: Number(
+        bound("SURPLUS_MAX_OPEN_OFFERS_PER_ACCOUNT", BigInt(DEFAULT_MARKET_BOUNDS.maxOpenOffersPerAccount)),
       ),
     },
   },

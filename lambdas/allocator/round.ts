@@ -34,6 +34,7 @@ import {
   type Bytes32,
   boundsViolation,
   type Commitment,
+  DEFAULT_MARKET_BOUNDS,
   DEFAULT_MECHANISM,
   type GroupCommit,
   type MarketDomain,
@@ -50,6 +51,8 @@ import {
   StaleMessageError,
   type TimeWindow,
   toWire,
+  type VersionedCustomer,
+  type VersionedSupplier,
   verifyParsed,
 } from "@surplus/core";
 import { type FrontDoorConfig, type FrontDoorDeps, FrontDoorRound } from "./front-door.ts";
@@ -146,7 +149,16 @@ async function eachLimited<T>(
   if (failure) throw failure.error;
 }
 
-async function ingest(deps: AllocatorDeps, config: AllocatorConfig, nowMs: number) {
+async function ingest(
+  deps: AllocatorDeps,
+  config: AllocatorConfig,
+  nowMs: number,
+  openOffers: Promise<{ customers: VersionedCustomer[]; suppliers: VersionedSupplier[] }>,
+) {
+  const cap =
+    config.frontDoor?.bounds?.maxOpenOffersPerAccount ?? DEFAULT_MARKET_BOUNDS.maxOpenOffersPerAccount;
+  /** Open offers per account: the registry's, plus those this round records (read when first needed). */
+  let openPerAccount: Map<Address, number> | undefined;
   const name = config.cursorName ?? "offers";
   const batchSize = config.batchSize ?? 500;
   const rejected: Array<{ position: string; error: string }> = [];
@@ -162,6 +174,8 @@ async function ingest(deps: AllocatorDeps, config: AllocatorConfig, nowMs: numbe
     const messages = await deps.source.read(cursor, batchSize);
     if (messages.length === 0) break;
     const offers: RecordedOffer[] = [];
+    /** Where each of `offers` sits in the channel. */
+    const positions: string[] = [];
     if (deps.frontDoor?.participants) admitted ??= await deps.frontDoor.participants.admitted();
     for (const m of messages) {
       read++;
@@ -199,15 +213,35 @@ async function ingest(deps: AllocatorDeps, config: AllocatorConfig, nowMs: numbe
           envelope: toWire(claimed.envelope),
           recordedAtMs: nowMs,
         });
+        positions.push(m.position);
       } catch (err) {
         rejected.push({ position: m.position, error: (err as Error).message });
       }
     }
     // A put that fails (not a duplicate: the registry is unavailable) fails the round before the
     // cursor moves, so the batch is read again next time.
-    if (offers.length) {
-      const stored = await deps.registry.recordOffers(offers);
-      for (const [i, offer] of offers.entries()) if (stored[i]) fresh.push(offer);
+    // One account cannot pile up open offers without end (every round reads them all).
+    if (offers.length && !openPerAccount) {
+      const open = await openOffers;
+      openPerAccount = new Map();
+      for (const o of [...open.customers, ...open.suppliers])
+        openPerAccount.set(o.offer.account, (openPerAccount.get(o.offer.account) ?? 0) + 1);
+    }
+    const within = offers.filter((o, i) => {
+      const n = openPerAccount!.get(o.offer.account) ?? 0;
+      if (n < cap) {
+        openPerAccount!.set(o.offer.account, n + 1);
+        return true;
+      }
+      rejected.push({
+        position: positions[i]!,
+        error: `offer refused: ${o.offer.account} has ${n} open offers; the market allows ${cap}`,
+      });
+      return false;
+    });
+    if (within.length) {
+      const stored = await deps.registry.recordOffers(within);
+      for (const [i, offer] of within.entries()) if (stored[i]) fresh.push(offer);
     }
     const last = messages[messages.length - 1]!.position;
     // Another round moved the cursor first: it has (or will have) recorded these too.
@@ -271,9 +305,10 @@ export async function runAllocatorRound(
   // The open offers are read while the channel is: the offers this round records are added as
   // stored (a round that changed one meanwhile makes its commit fail on the version, as usual).
   const publication = new Publication(deps);
+  const openOffers = deps.registry.openOffers();
   const [{ read, recorded, rejected, fresh }, open] = await Promise.all([
-    ingest(deps, config, nowMs),
-    deps.registry.openOffers(),
+    ingest(deps, config, nowMs, openOffers),
+    openOffers,
     // What a crashed round left in the outbox goes out right away.
     deps.registry.pending().then((left) => {
       for (const p of left) publication.start(p);

@@ -1,7 +1,13 @@
 // The offer round's front door on the wire (issue 16): only admitted participants' offers count,
 // each as the kind it was admitted as, and `sentAtMs` must lie within minutes of the message's
 // arrival at the broker (not ± a day around the round).
-import { type Address, type Allocation, type Bytes32, SCHEMA_VERSION } from "@surplus/core";
+import {
+  type Address,
+  type Allocation,
+  type Bytes32,
+  DEFAULT_MARKET_BOUNDS,
+  SCHEMA_VERSION,
+} from "@surplus/core";
 import { describe, expect, it } from "vitest";
 import { MemoryParticipants, MemoryStandingRegistry, strikeLapses } from "../allocator/front-door.ts";
 import { runAllocatorRound } from "../allocator/round.ts";
@@ -183,5 +189,41 @@ describe("strikes after a lapse", () => {
         reason: `allocation ${id} lapsed: open failed until the deadline`,
       },
     ]);
+  });
+});
+
+describe("open offers per account", () => {
+  it("refuses an account's offers beyond the market's cap, counting those still open from earlier rounds", async () => {
+    const source = new MemoryOfferSource();
+    const registry = new MemoryAllocatorRegistry();
+    const cfg = {
+      ...config,
+      batchSize: 10,
+      frontDoor: { bounds: { ...DEFAULT_MARKET_BOUNDS, maxOpenOffersPerAccount: 3 } },
+    };
+    for (const nonce of [1n, 2n]) source.append(await signedOffer(0, supplierBody(0, { nonce })));
+    const first = await runAllocatorRound(
+      { source, registry, publisher: new MemoryPublisher() },
+      cfg,
+      NOW_MS,
+    );
+    for (const nonce of [3n, 4n, 5n]) source.append(await signedOffer(0, supplierBody(0, { nonce })));
+    source.append(await signedOffer(1, supplierBody(1)));
+
+    const second = await runAllocatorRound(
+      { source, registry, publisher: new MemoryPublisher() },
+      cfg,
+      NOW_MS,
+    );
+
+    expect(first.recorded).toBe(2);
+    expect(second.recorded).toBe(2);
+    expect(second.rejected).toEqual(
+      [3, 4].map((i) => ({
+        position: source.messages[i]!.position,
+        error: `offer refused: ${wallet(0).address} has 3 open offers; the market allows 3`,
+      })),
+    );
+    expect((await registry.openOffers()).suppliers).toHaveLength(4);
   });
 });

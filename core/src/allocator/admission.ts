@@ -20,6 +20,8 @@ export interface MarketBounds {
   readonly maxReplicas: number;
   /** Longest window [start, end) of any offer, seconds. */
   readonly maxWindowSeconds: number;
+  /** Most open offers one account may have (each is read by every round until it closes). */
+  readonly maxOpenOffersPerAccount: number;
 }
 
 export const DEFAULT_MARKET_BOUNDS: MarketBounds = {
@@ -29,6 +31,7 @@ export const DEFAULT_MARKET_BOUNDS: MarketBounds = {
   maxReplicas: 8,
   // A week: longer commitments are offered again later, when the party knows more.
   maxWindowSeconds: 7 * 86_400,
+  maxOpenOffersPerAccount: 64,
 };
 
 /** Why `offer` exceeds the market's bounds, or undefined when it is within them. */
