@@ -281,11 +281,11 @@ export class CustomerAgent extends Agent<CustomerState> {
         const publisher: InputPublisher = {
           publish: async (batch) => {
             await inner.publish(batch);
+            deal.state.pendingTests ??= {};
+            const pending = deal.state.pendingTests;
             for (const i of batch)
               if (isTestPosition(plan, i.seq))
-                (deal.state.pendingTests ??= {})[i.seq.toString()] = Buffer.from(i.payload).toString(
-                  "base64",
-                );
+                pending[i.seq.toString()] = Buffer.from(i.payload).toString("base64");
             deal.state.nextSeq = (batch[batch.length - 1]!.seq + 1n).toString();
             this.store.save(deal);
           },
@@ -323,9 +323,11 @@ export class CustomerAgent extends Agent<CustomerState> {
       }
       if (deal.state.phase === "streamed") {
         // Let the end pass on the chain (settle needs it) and the last outputs arrive: answers at
-        // the test positions count until every running replica gave them, at most 5 s after the end.
+        // the test positions count until every running replica gave them, at most a tenth of the
+        // reveal window (4–15 s) after the end — a replica further behind is not live.
         while (this.running && Date.now() / 1000 < a.end + 1) await sleep(200);
-        const until = Date.now() + 4_000;
+        const { reveal: revealS } = await this.options.chain.windows();
+        const until = Date.now() + Math.min(15_000, Math.max(4_000, revealS * 100));
         const answered = () =>
           runningSuppliers.every((s) => collector.replicas.get(s)!.atTests.size === plan.testSeqs.length);
         while (this.running && Date.now() < until && (deal.state.delivered! < Number(total) || !answered()))
