@@ -271,7 +271,7 @@ export function postedPriceMechanism(options: PostedPriceOptions = {}): RoundMec
       );
       const result = greedy({
         // Every accepting bid p + 1 (a Customer that ranked by its bid would bid high to go first:
-        // the bench found 7 of 145 gaining so, against 1 of 145 without).
+        // the bench found 7 of 145 gaining so, against 1 of 145 without, at cover 2).
         customers: customers.map((c) => ({ ...c, offer: { ...c.offer, maxPricePerMi: price + 1n } })),
         // Every ask p: the greedy ranks them by offer id (the true welfare is counted below).
         suppliers: rankSuppliers
