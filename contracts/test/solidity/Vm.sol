@@ -8,6 +8,7 @@ interface Vm {
     function prank(address sender) external;
     function sign(uint256 privateKey, bytes32 digest) external returns (uint8 v, bytes32 r, bytes32 s);
     function addr(uint256 privateKey) external returns (address);
+    function chainId(uint256 newChainId) external;
 }
 
 Vm constant VM = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
