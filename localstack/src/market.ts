@@ -146,6 +146,7 @@ interface Fields {
   rightTests: number;
   disputed: boolean;
   lazyMask: number;
+  account: string;
 }
 const said = (who: string, text: string): [string, string] => [who, text];
 
@@ -243,6 +244,8 @@ function narrate(m: LocalMarket | undefined, e: MarketEvent): [string, string] |
     case "accept.rejected":
     case "step.failed":
     case "message.dropped":
+    case "offer.refused":
+      return said("allocator", `refused an offer of ${short(f.account)}: ${f.reason}`);
     case "allocation.refused":
       return said(e.who, `${e.event}: ${f.error ?? f.reason}`);
   }

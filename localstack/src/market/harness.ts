@@ -8,18 +8,24 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { MarketAllocationOpener, MarketEventReader } from "@surplus/adapters/chain";
+import {
+  ContractFreeBalances,
+  MarketAllocationOpener,
+  MarketEventReader,
+  readMarketFees,
+} from "@surplus/adapters/chain";
 import {
   createTables,
   DynamoAcceptRegistry,
   DynamoAllocatorRegistry,
   DynamoBridgeRegistry,
+  DynamoParticipants,
+  DynamoStandingRegistry,
   documentClient,
   dynamoDbClient,
   tableNames,
 } from "@surplus/adapters/dynamodb";
 import {
-  admitParticipant,
   type ChannelLayout,
   DEFAULT_LAYOUT,
   type MarketChannels,
@@ -46,6 +52,8 @@ import {
 } from "@surplus/edge";
 import { type Contract, encryptKeystoreJsonSync, JsonRpcProvider, type Signer, Wallet } from "ethers";
 import { runAcceptRound } from "../../../lambdas/allocator/accepts.ts";
+import { admit } from "../../../lambdas/allocator/admission.ts";
+import { pendingFromAccepts, strikeLapses } from "../../../lambdas/allocator/front-door.ts";
 import { PulsarAllocationPublisher, PulsarOfferSource } from "../../../lambdas/allocator/pulsar.ts";
 import { runAllocatorRound } from "../../../lambdas/allocator/round.ts";
 import { runBridge } from "../../../lambdas/verifier-bridge/bridge.ts";
@@ -279,6 +287,7 @@ export class LocalMarket {
     this.layout = { ...DEFAULT_LAYOUT, tenant: `market-${id}` };
     this.channels = await provisionMarket(admin, this.layout);
     const dynamo = dynamoDbClient(this.#stack.dynamodbEndpoint);
+    this.#admitted = new DynamoParticipants(documentClient(dynamo), tableNames(this.prefix));
     await createTables(dynamo, tableNames(this.prefix));
 
     const participant = async (name: string, kind: ParticipantKind, wallet: Wallet) => {
@@ -332,17 +341,28 @@ export class LocalMarket {
       registry: new DynamoAcceptRegistry(documentClient(dynamo), tableNames(this.prefix)),
       opener: new MarketAllocationOpener(this.allocator.wallet, this.deployed.marketAddress),
     };
+    // The front door (issue 16), as the Lambda wires it: only admitted, funded parties are
+    // allocated; a party whose allocations lapse is backed off.
+    const frontDoor = {
+      balances: new ContractFreeBalances(this.#provider, this.deployed.marketAddress),
+      standing: new DynamoStandingRegistry(documentClient(dynamo), tableNames(this.prefix)),
+      participants: this.#admitted,
+      pending: pendingFromAccepts(acceptDeps.registry),
+    };
+    const fees = await readMarketFees(this.#provider, this.deployed.marketAddress);
     this.#every(1_000, "allocator", async () => {
       const report = await runAllocatorRound(
-        allocatorDeps,
+        { ...allocatorDeps, frontDoor },
         {
           domain,
           allocator: this.allocator.address,
           penaltyRate,
+          frontDoor: { fees },
           ...(this.#scenario.mechanism ? { mechanism: this.#scenario.mechanism } : {}),
         },
         Date.now(),
       ).finally(() => this.#offerRounds++);
+      for (const r of report.refused) this.record("allocator", "offer.refused", r);
       if (report.recorded || report.allocations || report.voids || report.rejected.length)
         this.record("allocator", "round", {
           recorded: report.recorded,
@@ -371,6 +391,13 @@ export class LocalMarket {
       }
       for (const id of accepts.alreadyOpen) if (!this.opened.has(id)) this.opened.set(id, Date.now());
       for (const l of accepts.lapsed) this.record("allocator", "allocation.lapsed", l);
+      if (accepts.lapsed.length)
+        await strikeLapses(
+          { standing: frontDoor.standing, accepts: acceptDeps.registry, balances: frontDoor.balances },
+          accepts.lapsed,
+          Date.now(),
+          { fees },
+        );
       for (const f of accepts.failed) this.record("allocator", "open.failed", f);
     });
     const adminBus = new WebSocketMessageBus({
@@ -498,6 +525,7 @@ export class LocalMarket {
     return wallets;
   }
   #admin!: PulsarAdmin;
+  #admitted!: DynamoParticipants;
 
   /** Funds a participant's market balance (mint, approve, deposit) and admits it on Pulsar. */
   async #enrol(p: { address: Address; wallet: Wallet; kind: ParticipantKind }): Promise<void> {
@@ -506,7 +534,12 @@ export class LocalMarket {
     await (await token.getFunction("mint")(p.address, FUNDS)).wait();
     await (await token.getFunction("approve")(this.deployed.marketAddress, FUNDS)).wait();
     await (await market.getFunction("deposit")(FUNDS)).wait();
-    await admitParticipant(this.#admin, { address: p.address, kind: p.kind }, this.layout);
+    // The operator's admission (docs/front-door.md): recorded for the Allocator and granted on the broker.
+    await admit(
+      { admin: this.#admin, record: this.#admitted },
+      { address: p.address, kind: p.kind },
+      { nowMs: Date.now(), layout: this.layout },
+    );
   }
 
   /**
