@@ -34,11 +34,15 @@ contract MarketInvariantsTest {
 
     /// @notice An honest Supplier (every live output right, its result signed) never ends an
     /// allocation with less than P − F gained, whatever the Customer, the others and the Mediator do.
+    /// forge-config: default.invariant.runs = 10000
+    /// forge-config: default.invariant.depth = 12
     function invariant_honestSupplierGainsPMinusF() public view {
         require(handler.honestShortfalls() == 0, "an honest Supplier gained less than P - F");
     }
 
     /// @notice A Supplier that skipped a test input the Customer disputed is never paid P by the Customer.
+    /// forge-config: default.invariant.runs = 10000
+    /// forge-config: default.invariant.depth = 12
     function invariant_lazyDisputedSupplierNeverPaidP() public view {
         require(handler.lazyPaid() == 0, "a lazy disputed Supplier was paid P");
     }
