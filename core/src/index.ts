@@ -10,4 +10,5 @@ export * from "./ports.ts";
 export * from "./pricing.ts";
 export * from "./random.ts";
 export * from "./replicas.ts";
+export * from "./reputation.ts";
 export * from "./schemas.ts";

@@ -62,6 +62,7 @@
 import { InvalidParameterError } from "../errors.ts";
 import { DEFAULT_DELAYS, isExpired, type ProtocolDelays, requiredMips } from "../feasibility.ts";
 import { inputsPerReplica, type PriceRule, testCountFor } from "../pricing.ts";
+import { requirementShortfall } from "../reputation.ts";
 import {
   type Address,
   type Allocation,
@@ -189,6 +190,8 @@ interface Market {
   readonly segEnd: Float64Array;
   readonly mediatorAddresses: readonly Address[];
   readonly supplierVoids: readonly VoidAllocation[];
+  /** Per Customer with a reputation requirement: 1 at the ranks of Suppliers that fall short of it. */
+  readonly shortOf: ReadonlyArray<Uint8Array | undefined>;
 }
 
 /** A pass's chunks, as numbers; allocations are built from the kept pass only. */
@@ -382,6 +385,17 @@ function prepare(input: AuctionInput): Market {
     mediatorFrom[k + 1] = mediatorListOf.length;
   });
 
+  // Reputation requirements (issue 17): which Suppliers each demanding Customer must pass over.
+  const shortOf = customers.map((c) => {
+    const req = c.requires;
+    if (!req) return undefined;
+    return Uint8Array.from(suppliers, (s) =>
+      requirementShortfall(params.reputation?.reputationOf(s.offer.account.toLowerCase() as Address), req)
+        ? 1
+        : 0,
+    );
+  });
+
   const mediatorList = Int32Array.from(mediatorListOf);
   const mediatorBelow = new Int32Array(mediatorList.length);
   const customerRow = new Float64Array(m * ROW);
@@ -500,6 +514,7 @@ function prepare(input: AuctionInput): Market {
     segEnd,
     mediatorAddresses,
     supplierVoids,
+    shortOf,
   };
 }
 
@@ -768,6 +783,7 @@ class Sweep {
     const replicas = market.customerReplicas[k]!;
     const minReplicas = market.customerMinReplicas[k]!;
     const stay = t + dMin;
+    const shortOf = market.shortOf[k];
     let winner = -1;
     let winnerScore = -Infinity;
     let winnerCount = 0;
@@ -790,7 +806,7 @@ class Sweep {
           continue;
         }
         const other = table.account[i]!;
-        if (other === account) continue;
+        if (other === account || shortOf?.[i]) continue;
         let duplicate = false;
         for (let q = 0; q < count; q++)
           if (table.account[candidateRank[base + q]!] === other) duplicate = true;

@@ -8,3 +8,4 @@ export * from "./types.ts";
 export * from "./verify.ts";
 export * from "./admission.ts";
 export * from "./standing.ts";
+export * from "./offer-status.ts";

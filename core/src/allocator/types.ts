@@ -1,6 +1,7 @@
 // Inputs and outputs of one auction round (paper §2.1, §3.1, §3.3).
 import type { ProtocolDelays, TimeWindow } from "../feasibility.ts";
 import type { PriceRule } from "../pricing.ts";
+import type { ReputationRequirement, ReputationView } from "../reputation.ts";
 import type {
   Address,
   Allocation,
@@ -37,6 +38,8 @@ export interface OpenCustomerOffer {
    * @default the whole window
    */
   readonly openWindows?: readonly TimeWindow[];
+  /** What every Supplier matched with it must have shown (issue 17). @default no requirement */
+  readonly requires?: ReputationRequirement;
 }
 
 export interface AuctionParams {
@@ -78,6 +81,8 @@ export interface AuctionParams {
    * @default on markets of at most 2 000 offers 4 000 / offers, within [4, 16]; otherwise 0
    */
   readonly refinements?: number;
+  /** Suppliers' reputations, read for Customer offers that require a minimum. @default none recorded */
+  readonly reputation?: ReputationView;
   /** Allocation nonces are nonceBase + k for the k-th allocation of the round. @default 0n */
   readonly nonceBase?: bigint;
 }
