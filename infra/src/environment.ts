@@ -30,6 +30,12 @@ export const MARKET_ENV = {
   chainRpcUrl: "SURPLUS_CHAIN_RPC_URL",
   /** δ_alloc in seconds: how far after its round an allocation may start at the earliest. Allocator only. */
   allocSeconds: "SURPLUS_ALLOC_SECONDS",
+  /** Milliseconds between two rounds within one scheduled invocation (lambdas/shared/cadence.ts). */
+  roundIntervalMs: "SURPLUS_ROUND_INTERVAL_MS",
+  /** The schedule's period in seconds: the slot an invocation runs rounds for. */
+  schedulePeriodSeconds: "SURPLUS_SCHEDULE_PERIOD_SECONDS",
+  /** No round starts with less than this many milliseconds left before the function's timeout. */
+  stopMarginMs: "SURPLUS_STOP_MARGIN_MS",
   /** ARN of the secret holding the allocator's signing key (hex). Allocator only. */
   signerSecretArn: "SURPLUS_SIGNER_SECRET_ARN",
 } as const;

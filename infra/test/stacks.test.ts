@@ -157,12 +157,12 @@ describe("the market's stacks (managed Pulsar, cdk.json's context)", () => {
       }
     });
 
-    it("gives the allocator a δ_alloc beyond its schedule period (accepts are read one invocation later)", () => {
+    it("gives the allocator a δ_alloc of 20 s: accepts are read every second, not a minute later", () => {
       functions.hasResourceProperties("AWS::Lambda::Function", {
         Environment: {
           Variables: Match.objectLike({
             POWERTOOLS_SERVICE_NAME: "allocator",
-            [MARKET_ENV.allocSeconds]: "150",
+            [MARKET_ENV.allocSeconds]: "20",
           }),
         },
       });
@@ -174,6 +174,22 @@ describe("the market's stacks (managed Pulsar, cdk.json's context)", () => {
           }),
         },
       });
+    });
+
+    it("runs rounds every second for the schedule's minute, with time for the slot and its margin", () => {
+      for (const fn of Object.values(functions.findResources("AWS::Lambda::Function"))) {
+        const p = fn["Properties"];
+        expect(p.Environment.Variables).toMatchObject({
+          [MARKET_ENV.roundIntervalMs]: "1000",
+          [MARKET_ENV.schedulePeriodSeconds]: "60",
+          [MARKET_ENV.stopMarginMs]: "10000",
+        });
+        // The period, then the stop margin before the timeout: the slot is used to its end.
+        expect(p.Timeout).toBe(75);
+        expect(p.Timeout * 1000).toBeGreaterThanOrEqual(60_000 + 10_000);
+        // One at a time is the lease's job: no reserved concurrency (new accounts cannot reserve).
+        expect(p.ReservedConcurrentExecutions).toBeUndefined();
+      }
     });
 
     it("gives each function an encrypted dead-letter queue and does not retry failed ticks", () => {

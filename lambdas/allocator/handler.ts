@@ -1,7 +1,8 @@
-// The Allocator Lambda: invoked on a schedule (EventBridge), runs one offer round (round.ts:
-// offers → auction → allocations published) and then one accept round (accepts.ts: accepts
-// recorded, allocations every party accepted opened on the contract, the others lapsing at their
-// signing deadline). Thin: clients and configuration at module scope, the use cases beside it.
+// The Allocator Lambda: invoked on a schedule (EventBridge, once a minute), it runs, every second
+// for its minute (shared/cadence.ts, one invocation at a time), an offer round (round.ts: offers →
+// auction → allocations published) and then an accept round (accepts.ts: accepts recorded,
+// allocations every party accepted opened on the contract, the others lapsing at their signing
+// deadline). Thin: clients and configuration at module scope, the use cases beside it.
 // Idempotent on the scheduled event's id, so a retried invocation returns the first one's report
 // instead of running again (and both rounds are safe to repeat anyway).
 //
@@ -28,6 +29,8 @@
 //                                               the market's bounds on offers (front-door.ts; defaults
 //                                               DEFAULT_MARKET_BOUNDS); free balances and the fees are
 //                                               read from the market contract
+//   SURPLUS_ROUND_INTERVAL_MS, SURPLUS_SCHEDULE_PERIOD_SECONDS, SURPLUS_STOP_MARGIN_MS
+//                                               the cadence (default 1000, 60, 5000; cadence.ts)
 import { IdempotencyConfig, makeIdempotent } from "@aws-lambda-powertools/idempotency";
 import { DynamoDBPersistenceLayer } from "@aws-lambda-powertools/idempotency/dynamodb";
 import { Logger } from "@aws-lambda-powertools/logger";
@@ -36,6 +39,7 @@ import {
   ContractFreeBalances,
   DynamoAcceptRegistry,
   DynamoAllocatorRegistry,
+  DynamoLease,
   DynamoParticipants,
   DynamoStandingRegistry,
   documentClient,
@@ -48,6 +52,7 @@ import {
 } from "@surplus/adapters";
 import { type Address, DEFAULT_MARKET_BOUNDS, type MarketDomain, type ProtocolDelays } from "@surplus/core";
 import { JsonRpcProvider, Wallet } from "ethers";
+import { cadenceFromEnv, type RemainingTime, runCadence, sumReports } from "../shared/cadence.ts";
 import { secretFromEnv } from "../shared/secrets.ts";
 import { runAcceptRound } from "./accepts.ts";
 import { pendingFromAccepts, strikeLapses } from "./front-door.ts";
@@ -141,6 +146,8 @@ const config = {
     },
   },
 };
+const cadence = cadenceFromEnv();
+const lease = new DynamoLease(documentClient(dynamo), names, "allocator");
 const acceptConfig = {
   domain,
   allocator: signer.address as Address,
@@ -154,31 +161,19 @@ interface ScheduledEvent {
   readonly time?: string;
 }
 
-async function allocate(event: ScheduledEvent) {
-  const started = Date.now();
-  const report = await runAllocatorRound({ source, registry, publisher, frontDoor }, config, started);
-  metrics.addMetric("OffersRead", MetricUnit.Count, report.read);
-  metrics.addMetric("OffersRejected", MetricUnit.Count, report.rejected.length);
-  metrics.addMetric("Allocations", MetricUnit.Count, report.allocations);
-  metrics.addMetric("VoidAllocations", MetricUnit.Count, report.voids);
-  metrics.addMetric("CommitConflicts", MetricUnit.Count, report.conflicts);
+/** One offer round, then one accept round: what the schedule runs every second. */
+async function round() {
+  const report = await runAllocatorRound({ source, registry, publisher, frontDoor }, config, Date.now());
   for (const r of report.rejected) logger.warn("offer rejected", { position: r.position, error: r.error });
   for (const r of report.refused) logger.warn("offer refused", r);
-  logger.info("round done", { eventId: event.id, ...report, rejected: report.rejected.length });
+  if (report.read > 0 || report.published > 0)
+    logger.info("round done", { ...report, rejected: report.rejected.length });
 
   const a = await runAcceptRound(
     { source: acceptSource, registry: acceptRegistry, opener },
     acceptConfig,
     Date.now(),
   );
-  metrics.addMetric("AcceptsRead", MetricUnit.Count, a.read);
-  metrics.addMetric("AcceptsRecorded", MetricUnit.Count, a.recorded);
-  metrics.addMetric("AcceptsRejected", MetricUnit.Count, a.rejected.length);
-  metrics.addMetric("AllocationsOpened", MetricUnit.Count, a.opened.length + a.alreadyOpen.length);
-  metrics.addMetric("AllocationsLapsed", MetricUnit.Count, a.lapsed.length);
-  metrics.addMetric("OpenFailures", MetricUnit.Count, a.failed.length);
-  metrics.addMetric("RoundDuration", MetricUnit.Milliseconds, Date.now() - started);
-  metrics.publishStoredMetrics();
   for (const r of a.rejected) logger.warn("accept rejected", { position: r.position, error: r.error });
   for (const o of a.opened)
     logger.info("allocation opened", {
@@ -197,7 +192,7 @@ async function allocate(event: ScheduledEvent) {
   );
   for (const s of struck) logger.warn("party backed off", s);
   for (const f of a.failed) logger.error("open failed", f);
-  // The idempotency layer stores this as JSON: counts and ids only (no bigint).
+  // The idempotency layer stores the sum as JSON: counts and ids only (no bigint).
   const accepts = {
     read: a.read,
     recorded: a.recorded,
@@ -208,8 +203,53 @@ async function allocate(event: ScheduledEvent) {
     lapsed: a.lapsed.length,
     failed: a.failed.length,
   };
-  logger.info("accept round done", { eventId: event.id, ...accepts });
+  if (a.read > 0) logger.info("accept round done", accepts);
   return { ...report, rejected: report.rejected.length, refused: report.refused.length, accepts };
+}
+
+async function allocate(event: ScheduledEvent, context?: RemainingTime & { awsRequestId?: string }) {
+  const started = Date.now();
+  const run = await runCadence(
+    round,
+    {
+      lease,
+      holder: context?.awsRequestId ?? event.id,
+      slotStartMs: event.time ? Date.parse(event.time) : started,
+      context,
+      onError: (err) => logger.error("round failed", err as Error),
+    },
+    cadence,
+  );
+  const sum = sumReports(run.rounds);
+  const accepts = sumReports(run.rounds.map((r) => r.accepts));
+  metrics.addMetric("Rounds", MetricUnit.Count, run.rounds.length);
+  metrics.addMetric("RoundFailures", MetricUnit.Count, run.failures);
+  metrics.addMetric("OffersRead", MetricUnit.Count, sum.read ?? 0);
+  metrics.addMetric("OffersRejected", MetricUnit.Count, sum.rejected ?? 0);
+  metrics.addMetric("Allocations", MetricUnit.Count, sum.allocations ?? 0);
+  metrics.addMetric("VoidAllocations", MetricUnit.Count, sum.voids ?? 0);
+  metrics.addMetric("CommitConflicts", MetricUnit.Count, sum.conflicts ?? 0);
+  metrics.addMetric("AcceptsRead", MetricUnit.Count, accepts.read ?? 0);
+  metrics.addMetric("AcceptsRecorded", MetricUnit.Count, accepts.recorded ?? 0);
+  metrics.addMetric("AcceptsRejected", MetricUnit.Count, accepts.rejected ?? 0);
+  metrics.addMetric(
+    "AllocationsOpened",
+    MetricUnit.Count,
+    (accepts.opened?.length ?? 0) + (accepts.alreadyOpen ?? 0),
+  );
+  metrics.addMetric("AllocationsLapsed", MetricUnit.Count, accepts.lapsed ?? 0);
+  metrics.addMetric("OpenFailures", MetricUnit.Count, accepts.failed ?? 0);
+  metrics.addMetric("InvocationDuration", MetricUnit.Milliseconds, Date.now() - started);
+  metrics.publishStoredMetrics();
+  const { stopped, waitedMs, failures } = run;
+  logger.info("invocation done", {
+    eventId: event.id,
+    rounds: run.rounds.length,
+    failures,
+    stopped,
+    waitedMs,
+  });
+  return { ...sum, accepts, rounds: run.rounds.length, failures, stopped };
 }
 
 export const handler = makeIdempotent(allocate, {

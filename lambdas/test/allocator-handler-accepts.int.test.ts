@@ -42,11 +42,16 @@ const suppliers = [wallet(0), wallet(1)];
 const customer = wallet(10);
 const mediator = wallet(901);
 const ZERO: Bytes32 = `0x${"00".repeat(32)}`;
-const context = {
-  getRemainingTimeInMillis: () => 60_000,
-  functionName: "allocator",
-  awsRequestId: "t",
-} as unknown;
+// A Lambda context whose remaining time counts down: 7.5 s with the 5 s stop margin leaves the
+// invocation three rounds a second apart (shared/cadence.ts).
+const context = () => {
+  const deadline = Date.now() + 7_500;
+  return {
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+    functionName: "allocator",
+    awsRequestId: `r-${deadline}`,
+  };
+};
 type Report = Record<string, unknown> & { accepts: { opened: Bytes32[] } & Record<string, unknown> };
 let handler: (event: { id: string }, context: unknown) => Promise<Report>;
 let m: DeployedMarket;
@@ -139,7 +144,7 @@ describe("allocator handler: offers → allocation → accepts → open", () => 
     offers.push(await signEnvelope(customer, m.domain, "CustomerOffer", { ...c, ...later(c) }, Date.now()));
     await send(topics.offers, offers);
 
-    const allocated = await handler({ id: "schedule-1" }, context);
+    const allocated = await handler({ id: "schedule-1" }, context());
     const [a] = await publishedAllocations();
     expect(allocated).toMatchObject({ allocations: 1, published: 1 });
     expect(a).toBeDefined();
@@ -159,8 +164,8 @@ describe("allocator handler: offers → allocation → accepts → open", () => 
     ]);
 
     const sentBefore = await provider.getTransactionCount(allocatorWallet.address);
-    const opened = await handler({ id: "schedule-2" }, context);
-    const next = await handler({ id: "schedule-3" }, context);
+    const opened = await handler({ id: "schedule-2" }, context());
+    const next = await handler({ id: "schedule-3" }, context());
 
     expect(opened.accepts).toMatchObject({ read: 4, recorded: 4, rejected: 0, opened: [id], failed: 0 });
     const [state] = (await m.market.getFunction("recordOf")(id)) as [bigint];

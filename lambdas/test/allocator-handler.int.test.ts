@@ -46,11 +46,16 @@ async function readAll(topic: string): Promise<unknown[]> {
   return out;
 }
 
-const context = {
-  getRemainingTimeInMillis: () => 60_000,
-  functionName: "allocator",
-  awsRequestId: "test",
-} as unknown;
+// A Lambda context whose remaining time counts down: 7.5 s with the 5 s stop margin leaves the
+// invocation three rounds a second apart (shared/cadence.ts).
+const context = () => {
+  const deadline = Date.now() + 7_500;
+  return {
+    getRemainingTimeInMillis: () => deadline - Date.now(),
+    functionName: "allocator",
+    awsRequestId: `r-${deadline}`,
+  };
+};
 
 beforeAll(async () => {
   const [deployer, treasury] = await provider.listAccounts();
@@ -135,11 +140,13 @@ describe("allocator handler", () => {
       });
     }
 
-    const first = await handler({ id: "schedule-1" }, context);
-    const retried = await handler({ id: "schedule-1" }, context);
-    const next = await handler({ id: "schedule-2" }, context);
+    const first = await handler({ id: "schedule-1" }, context());
+    const retried = await handler({ id: "schedule-1" }, context());
+    const next = await handler({ id: "schedule-2" }, context());
 
     expect(first).toMatchObject({ read: 5, recorded: 5, allocations: 2, published: 2 });
+    // Rounds every second until the stop margin, not one per scheduled event.
+    expect(first.rounds).toBeGreaterThanOrEqual(2);
     expect(first.accepts).toMatchObject({ read: 0, opened: [], lapsed: 0 });
     expect(retried).toEqual(first);
     expect(next).toMatchObject({ read: 0, allocations: 0, published: 0 });

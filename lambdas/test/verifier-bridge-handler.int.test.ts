@@ -36,7 +36,10 @@ const prefix = `bridge-handler-${process.pid}-`;
 const provider = new JsonRpcProvider(inject("chainRpcUrl"), undefined, { pollingInterval: 100 });
 let id: Bytes32;
 let terms: Allocation;
-let handler: (event: { id?: string }) => Promise<{ applied: number; duplicates: number }>;
+let handler: (
+  event: { id?: string },
+  context?: { getRemainingTimeInMillis(): number },
+) => Promise<{ applied: number; duplicates: number; passes: number }>;
 
 beforeAll(async () => {
   const accounts = await provider.listAccounts();
@@ -101,7 +104,7 @@ beforeAll(async () => {
     POWERTOOLS_METRICS_DISABLED: "true",
     POWERTOOLS_LOG_LEVEL: "WARN",
   });
-  ({ handler } = await import("../verifier-bridge/handler.ts"));
+  ({ handler } = (await import("../verifier-bridge/handler.ts")) as unknown as { handler: typeof handler });
 }, 180_000);
 
 afterAll(() => provider.destroy());
@@ -110,8 +113,14 @@ describe("verifier-bridge handler", () => {
   it("mirrors the allocation into the registry and announces it; a retried invocation applies nothing", async () => {
     const first = await handler({ id: "scheduled-1" });
     expect(first.applied).toBeGreaterThanOrEqual(2);
-    const again = await handler({ id: "scheduled-2" });
+    // An invocation with Lambda time left runs passes every second until its stop margin.
+    const deadline = Date.now() + 7_500;
+    const again = await handler(
+      { id: "scheduled-2" },
+      { getRemainingTimeInMillis: () => deadline - Date.now() },
+    );
     expect(again.applied).toBe(0);
+    expect(again.passes).toBeGreaterThanOrEqual(2);
     const registry = new DynamoBridgeRegistry(dynamoDbClient(inject("dynamodbEndpoint")), tableNames(prefix));
     expect((await registry.chainStateOf(id))?.state).toBe("Running");
   });

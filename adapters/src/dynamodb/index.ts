@@ -5,3 +5,4 @@ export * from "./bridge-registry.ts";
 export * from "./registry.ts";
 export * from "./tables.ts";
 export * from "./standing.ts";
+export * from "./lease.ts";

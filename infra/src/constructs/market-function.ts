@@ -13,6 +13,7 @@ import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { MARKET_ENV } from "../environment.ts";
 import { SurplusConfigError } from "../errors.ts";
 
 /** Powertools log levels. */
@@ -56,10 +57,23 @@ export interface MarketFunctionProps {
   /** What the function does, shown in the console. */
   readonly description: string;
   /**
-   * When the function runs (an EventBridge rule; its smallest rate is one minute).
+   * When the function runs (an EventBridge rule; its smallest rate is one minute). Each invocation
+   * runs rounds every `roundInterval` for one period of it (a `rate(…)`; a cron expression counts
+   * as one minute), so the market clears at the round interval, not at the schedule's.
    * @default events.Schedule.rate(Duration.minutes(1))
    */
   readonly schedule?: events.Schedule;
+  /**
+   * Time between two rounds within an invocation.
+   * @default Duration.seconds(1)
+   */
+  readonly roundInterval?: Duration;
+  /**
+   * No round starts with less than this left before the timeout: a round's worst duration, and
+   * then some (the allocator ingests for at most 5 s per round).
+   * @default Duration.seconds(10)
+   */
+  readonly stopMargin?: Duration;
   /**
    * Powertools metrics namespace (`POWERTOOLS_METRICS_NAMESPACE`).
    * @default "Surplus"
@@ -76,12 +90,16 @@ export interface MarketFunctionProps {
    */
   readonly memorySize?: number;
   /**
-   * Longest run (1 s – 15 min); keep it below the schedule's period so rounds do not pile up.
-   * @default Duration.seconds(55)
+   * Longest run (1 s – 15 min). An invocation runs rounds until its period ends; the timeout must
+   * leave it that long plus the stop margin, or each period ends with a gap without rounds. The
+   * cursors table's lease keeps overlapping invocations to one at a time.
+   * @default the period + the stop margin + 5 s (75 s for the default one-minute rate), at most 15 min
    */
   readonly timeout?: Duration;
   /**
-   * Reserved concurrency. New accounts (concurrency limit 10) cannot reserve any.
+   * Reserved concurrency. New accounts (concurrency limit 10) cannot reserve any; one invocation
+   * at a time is the lease's job (lambdas/shared/cadence.ts), so a tick that overlaps its
+   * predecessor waits for it instead of being throttled.
    * @default undefined (unreserved)
    */
   readonly reservedConcurrentExecutions?: number;
@@ -108,8 +126,22 @@ export interface MarketFunctionProps {
 }
 
 /**
+ * The period of a schedule in seconds: N of `rate(N unit)`; a cron expression counts as a minute
+ * (its invocations then run rounds for a minute each).
+ */
+export function schedulePeriodSeconds(schedule: events.Schedule): number {
+  const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(schedule.expressionString);
+  if (!rate) return 60;
+  const unit = { minute: 60, hour: 3600, day: 86_400 }[
+    rate[2]!.replace(/s$/, "") as "minute" | "hour" | "day"
+  ];
+  return Number(rate[1]) * unit;
+}
+
+/**
  * A market function: a `NodejsFunction` (nodejs24.x, ARM64, bundled by the local esbuild — no
- * Docker) run on a schedule, with its own role (only its log group until something is bound),
+ * Docker) run on a schedule, each invocation running rounds every `roundInterval` for its period,
+ * with its own role (only its log group until something is bound),
  * an encrypted dead-letter queue for invocations that failed or could not be delivered, alarms
  * on errors, throttles and dead letters, and the Powertools environment.
  *
@@ -149,10 +181,25 @@ export class MarketFunction extends Construct {
         `${where}: memorySize must be an integer in 128..10240 MiB, got ${memorySize}`,
       );
     }
-    const timeout = props.timeout ?? Duration.seconds(55);
+    const schedule = props.schedule ?? events.Schedule.rate(Duration.minutes(1));
+    const periodSeconds = schedulePeriodSeconds(schedule);
+    const intervalMs = (props.roundInterval ?? Duration.seconds(1)).toMilliseconds();
+    const marginMs = (props.stopMargin ?? Duration.seconds(10)).toMilliseconds();
+    if (!Number.isInteger(intervalMs) || intervalMs < 100 || intervalMs > periodSeconds * 1000) {
+      throw new SurplusConfigError(
+        `${where}: roundInterval must be a whole number of ms within 100 ms..the period (${periodSeconds} s), got ${intervalMs} ms`,
+      );
+    }
+    const timeout =
+      props.timeout ?? Duration.seconds(Math.min(900, periodSeconds + Math.ceil(marginMs / 1000) + 5));
     const timeoutSeconds = timeout.toSeconds();
     if (timeoutSeconds < 1 || timeoutSeconds > 900) {
       throw new SurplusConfigError(`${where}: timeout must be within 1 s..15 min, got ${timeoutSeconds} s`);
+    }
+    if (!Number.isInteger(marginMs) || marginMs < 1000 || marginMs >= timeoutSeconds * 1000) {
+      throw new SurplusConfigError(
+        `${where}: stopMargin must be a whole number of ms within 1 s..the timeout (${timeoutSeconds} s), got ${marginMs} ms`,
+      );
     }
     const logLevel = props.logLevel ?? "INFO";
     if (!LOG_LEVELS.includes(logLevel)) {
@@ -214,6 +261,9 @@ export class MarketFunction extends Construct {
         POWERTOOLS_LOG_LEVEL: logLevel,
         LOG_LEVEL: logLevel,
         NODE_OPTIONS: "--enable-source-maps",
+        [MARKET_ENV.roundIntervalMs]: String(intervalMs),
+        [MARKET_ENV.schedulePeriodSeconds]: String(periodSeconds),
+        [MARKET_ENV.stopMarginMs]: String(marginMs),
         ...props.environment,
       },
       bundling: {
@@ -233,7 +283,7 @@ export class MarketFunction extends Construct {
 
     this.rule = new events.Rule(this, "Schedule", {
       description: `Runs ${props.serviceName}`,
-      schedule: props.schedule ?? events.Schedule.rate(Duration.minutes(1)),
+      schedule,
       targets: [
         new targets.LambdaFunction(this.function, {
           deadLetterQueue: this.deadLetterQueue,

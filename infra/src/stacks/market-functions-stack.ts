@@ -38,21 +38,22 @@ export interface MarketFunctionsStackProps extends StackProps {
    */
   readonly verifierBridgeEntry?: string;
   /**
-   * When the allocator runs an auction round.
+   * When the allocator is invoked; each invocation runs a round every second for one period.
    * @default events.Schedule.rate(Duration.minutes(1))
    */
   readonly allocatorSchedule?: events.Schedule;
   /**
-   * When the verifier-bridge reads new chain events.
+   * When the verifier-bridge is invoked; each invocation reads new chain events every second for one period.
    * @default events.Schedule.rate(Duration.minutes(1))
    */
   readonly verifierBridgeSchedule?: events.Schedule;
   /**
    * δ_alloc, in seconds: an allocation starts at least this long (plus δ_setup) after the round
-   * that made it, and lapses unless every party accepted before its start. Accepts published after
-   * one scheduled invocation are read by the next, so it must exceed the allocator's schedule
-   * period; two periods and a half leave room for a late tick.
-   * @default 150 (for the default one-minute schedule)
+   * that made it, and lapses unless every party accepted before its start. The allocator reads
+   * accepts every second (each invocation runs rounds for its minute), so it covers the parties'
+   * time to receive, sign and publish their accepts, plus the gap while one invocation hands over
+   * to the next (a cold start: a few seconds).
+   * @default 20
    */
   readonly allocSeconds?: number;
   /**
@@ -111,7 +112,7 @@ export class MarketFunctionsStack extends Stack {
         `MarketFunctionsStack: chainId must be a positive integer, got ${chainId}`,
       );
     }
-    const allocSeconds = props.allocSeconds ?? 150;
+    const allocSeconds = props.allocSeconds ?? 20;
     if (!Number.isSafeInteger(allocSeconds) || allocSeconds < 1 || allocSeconds > 86_400) {
       throw new SurplusConfigError(
         `MarketFunctionsStack: allocSeconds must be an integer within 1..86400, got ${allocSeconds}`,
