@@ -72,13 +72,14 @@ describe("market bounds", () => {
 });
 
 describe("what `open` locks", () => {
-  it("is the contract's: Customer r·P + D + M + F, each Supplier D + F", () => {
+  it("is the contract's: Customer r·P + D + M + F, each Supplier D + F, the Mediator r·(P + D)", () => {
     // π_s = 100·3 = 300; P = 10·60·300 = 180 000; D = 1 000·300 = 300 000.
     const locks = locksOf(allocation(), fees);
     expect(locks.get(A)).toBe(2n * 180_000n + 300_000n + 20n + 10n);
     expect(locks.get(B)).toBe(300_010n);
     expect(locks.get(E)).toBe(300_010n);
-    expect(locks.has(carol.address as Address)).toBe(false);
+    // The Mediator's bond r·(P + D).
+    expect(locks.get(carol.address as Address)).toBe(2n * (180_000n + 300_000n));
     expect(leastLock(aCustomerOffer(), fees)).toBe(30n);
     expect(leastLock(aSupplierOffer(), fees)).toBe(10n);
   });

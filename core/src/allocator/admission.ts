@@ -66,7 +66,7 @@ export interface MarketFees {
 
 /**
  * What `open` locks from each party of `a` (SurplusMarket `_addSignatures`): the Customer
- * r·P + D + M + F, each Supplier D + F, the Mediator nothing; P = λΔ·π_s, D = ρ·π_s.
+ * r·P + D + M + F, each Supplier D + F, the Mediator its bond r·(P + D); P = λΔ·π_s, D = ρ·π_s.
  */
 export function locksOf(a: Allocation, fees: MarketFees): Map<Address, bigint> {
   const inputPrice = BigInt(a.miPerInput) * a.pricePerMi;
@@ -78,6 +78,9 @@ export function locksOf(a: Allocation, fees: MarketFees): Map<Address, bigint> {
     BigInt(a.suppliers.length) * payment + deposit + fees.mediatorFee + fees.allocatorFee,
   );
   for (const s of a.suppliers) locks.set(s, (locks.get(s) ?? 0n) + deposit + fees.allocatorFee);
+  // The Mediator's bond (contracts/README.md, "silent Mediator"): r·(P + D), returned unless it
+  // lets a mediation time out.
+  locks.set(a.mediator, (locks.get(a.mediator) ?? 0n) + BigInt(a.suppliers.length) * (payment + deposit));
   return locks;
 }
 
@@ -116,6 +119,9 @@ export function unfundedParties(
   for (const p of planned) {
     const a = p.allocation;
     const locks = locksOf(a, fees);
+    // A Mediator short of its bond has no offer in the round to refuse (Customers and Suppliers
+    // name it): its allocations stay in Signing and lapse, and the lapse strikes it.
+    locks.delete(a.mediator);
     const failing = [...locks].filter(([account, lock]) => {
       const left = (free.get(account) ?? 0n) - (spent.get(account) ?? 0n);
       return left < lock;
