@@ -28,6 +28,7 @@ import {
   type Address,
   type AllocationPublisher,
   type AllocatorRegistry,
+  type AuctionInput,
   type AuctionResult,
   admissionViolation,
   allocationId,
@@ -41,12 +42,18 @@ import {
   type MechanismName,
   mechanismByName,
   type OfferSource,
+  OfferState,
+  type OfferStatus,
+  type OfferStatusRegistry,
   offerId,
   type PendingPublication,
   type PlannedAllocation,
   type ProtocolDelays,
   parseEnvelope,
   type RecordedOffer,
+  type ReputationLedger,
+  type ReputationRequirement,
+  roundStatuses,
   runAuction,
   StaleMessageError,
   type TimeWindow,
@@ -63,6 +70,12 @@ export interface AllocatorDeps {
   readonly publisher: AllocationPublisher;
   /** Funds and standing (issue 16); absent: no funds check, no backoff (the market's bounds still hold). */
   readonly frontDoor?: FrontDoorDeps;
+  /** Where each offer's status is recorded for its sender (issue 17); absent: not recorded. */
+  readonly statuses?: OfferStatusRegistry;
+  /** Suppliers' reputations (read once a round), for Customer offers that require a minimum (issue 17). */
+  readonly reputation?: Pick<ReputationLedger, "reputations">;
+  /** A Customer's standing reputation requirement, applied to each of its offers. @default none */
+  readonly requirementOf?: (customer: Address) => ReputationRequirement | undefined;
 }
 
 export interface AllocatorConfig {
@@ -306,6 +319,7 @@ export async function runAllocatorRound(
   // stored (a round that changed one meanwhile makes its commit fail on the version, as usual).
   const publication = new Publication(deps);
   const openOffers = deps.registry.openOffers();
+  const reputations = deps.reputation?.reputations();
   const [{ read, recorded, rejected, fresh }, open] = await Promise.all([
     ingest(deps, config, nowMs, openOffers),
     openOffers,
@@ -327,13 +341,20 @@ export async function runAllocatorRound(
       open.suppliers.push({ offerId: r.offerId, offer: o, version: 0, commitments: [] });
   }
   const nowSeconds = Math.floor(nowMs / 1000);
-  const auction = (customers: typeof open.customers, suppliers: typeof open.suppliers): AuctionResult =>
-    runAuction({
-      customers: customers.map((c) => ({
-        id: c.offerId,
-        offer: c.offer,
-        ...(c.openWindows ? { openWindows: c.openWindows } : {}),
-      })),
+  const book = await reputations;
+  /** The last auction's input: what the statuses' reasons are asked of. */
+  let lastInput: AuctionInput | undefined;
+  const auction = (customers: typeof open.customers, suppliers: typeof open.suppliers): AuctionResult => {
+    lastInput = {
+      customers: customers.map((c) => {
+        const requires = deps.requirementOf?.(c.offer.account);
+        return {
+          id: c.offerId,
+          offer: c.offer,
+          ...(c.openWindows ? { openWindows: c.openWindows } : {}),
+          ...(requires ? { requires } : {}),
+        };
+      }),
       suppliers: suppliers.map((s) => ({ id: s.offerId, offer: s.offer, commitments: s.commitments })),
       params: {
         allocator: config.allocator,
@@ -342,8 +363,13 @@ export async function runAllocatorRound(
         ...(config.delays ? { delays: config.delays } : {}),
         mechanism: mechanismByName(config.mechanism ?? DEFAULT_MECHANISM),
         nonceBase: BigInt(nowSeconds) << 20n,
+        ...(book
+          ? { reputation: { reputationOf: (a: Address) => book.get(a.toLowerCase() as Address) } }
+          : {}),
       },
-    });
+    };
+    return runAuction(lastInput);
+  };
   let result: AuctionResult;
   let refused: RoundReport["refused"] = [];
   /** Accounts that could not fund what the last auction gave them: their shares are not committed. */
@@ -371,6 +397,8 @@ export async function runAllocatorRound(
 
   let allocations = 0;
   let conflicts = 0;
+  /** Allocations committed this round, by the offers in them. */
+  const committed = new Map<Bytes32, Bytes32[]>();
 
   // Each Customer offer's share: the allocations that fit one transaction, and its windows left open.
   const shares: Share[] = [];
@@ -432,6 +460,10 @@ export async function runAllocatorRound(
       return;
     }
     allocations += commit.allocations.length;
+    for (const a of commit.allocations) {
+      const offers = [a.allocation.customerOffer, ...a.allocation.supplierOffers];
+      for (const o of offers) committed.set(o, [...(committed.get(o) ?? []), a.allocationId]);
+    }
     for (const c of commit.customers) customerVersion.set(c.offerId, c.expectedVersion + 1);
     for (const s of commit.suppliers)
       supplierState.set(s.offerId, { version: s.expectedVersion + 1, commitments: [...s.commitments] });
@@ -476,7 +508,68 @@ export async function runAllocatorRound(
     }
   });
   const published = await publication.settle();
+  if (deps.statuses)
+    await deps.statuses.recordStatuses(
+      statusesOf({ input: lastInput, result, open, fresh, refused, committed, voided: result.voids, nowMs }),
+    );
   return { read, recorded, rejected, refused, allocations, voids, conflicts, published };
+}
+
+/**
+ * What each offer's sender reads after this round (issue 17): refused with the front door's
+ * reason; a Customer offer matched, partly matched or open with why the auction left it, or
+ * expired; a Supplier offer matched into this round's allocations, open (when new) or expired.
+ */
+function statusesOf(round: {
+  input: AuctionInput | undefined;
+  result: AuctionResult;
+  open: { customers: VersionedCustomer[]; suppliers: VersionedSupplier[] };
+  fresh: readonly RecordedOffer[];
+  refused: RoundReport["refused"];
+  committed: ReadonlyMap<Bytes32, Bytes32[]>;
+  voided: AuctionResult["voids"];
+  nowMs: number;
+}): OfferStatus[] {
+  const out = new Map<Bytes32, OfferStatus>();
+  const set = (
+    offerId: Bytes32,
+    account: Address,
+    kind: OfferStatus["kind"],
+    state: OfferStatus["state"],
+    reason?: string,
+  ) =>
+    out.set(offerId, {
+      offerId,
+      account,
+      kind,
+      state,
+      ...(reason ? { reason } : {}),
+      allocations: round.committed.get(offerId) ?? [],
+      updatedAtMs: round.nowMs,
+    });
+  const accountOf = new Map<Bytes32, Address>([
+    ...round.open.customers.map((c) => [c.offerId, c.offer.account] as [Bytes32, Address]),
+    ...round.open.suppliers.map((s) => [s.offerId, s.offer.account] as [Bytes32, Address]),
+  ]);
+  if (round.input)
+    for (const [offerId, s] of roundStatuses(round.input, round.result, round.committed))
+      set(offerId, accountOf.get(offerId)!, "customer", s.state, s.reason);
+  const isNew = new Set(round.fresh.map((r) => r.offerId));
+  for (const s of round.open.suppliers) {
+    if (round.committed.has(s.offerId)) set(s.offerId, s.offer.account, "supplier", OfferState.Matched);
+    else if (isNew.has(s.offerId)) set(s.offerId, s.offer.account, "supplier", OfferState.Open);
+  }
+  for (const v of round.voided) {
+    const account = accountOf.get(v.offer);
+    const kind = round.open.customers.some((c) => c.offerId === v.offer) ? "customer" : "supplier";
+    if (account && !round.committed.has(v.offer) && !out.has(v.offer))
+      set(v.offer, account, kind, OfferState.ExpiredUnmatched, "its window passed without a match");
+  }
+  for (const r of round.refused) {
+    const kind = round.open.customers.some((c) => c.offerId === r.offerId) ? "customer" : "supplier";
+    set(r.offerId, r.account, kind, OfferState.Rejected, r.reason);
+  }
+  return [...out.values()];
 }
 
 /** One Customer offer's part of a round's commits. */

@@ -17,7 +17,10 @@ import {
   type BridgeRegistry,
   type Bytes32,
   type ChainReader,
+  closeOutcome,
+  type HistoryEntry,
   type MarketEvent,
+  type ReputationLedger,
 } from "@surplus/core";
 
 export type { AppliedEvent, BridgeRegistry, ChainReader, MarketEvent };
@@ -49,6 +52,14 @@ export interface BridgeDeps {
   readonly registry: BridgeRegistry;
   readonly announcer: Announcer;
   readonly channels: ChannelProvisioner;
+  /**
+   * Reputation (issue 17): at each close, every party's record of the allocation, folded from the
+   * history the registry mirrored. Absent: not kept.
+   */
+  readonly reputation?: {
+    readonly ledger: ReputationLedger;
+    historyOf(allocationId: Bytes32): Promise<readonly HistoryEntry[]>;
+  };
 }
 
 export interface BridgeOptions {
@@ -134,6 +145,12 @@ export async function runBridge(deps: BridgeDeps, options: BridgeOptions = {}): 
     });
     if (applied) result.applied++;
     else result.duplicates++;
+    // Recorded also when the event was applied before (a run that crashed in between): the
+    // ledger counts each allocation once per party.
+    if (e.name === "AllocationClosed" && deps.reputation) {
+      const outcome = closeOutcome(e.allocationId, terms, await deps.reputation.historyOf(e.allocationId));
+      for (const [account, close] of outcome ?? []) await deps.reputation.ledger.recordClose(account, close);
+    }
   }
   result.lostRace = !(await deps.registry.advanceCursor(name, stored, toBlock));
   return result;

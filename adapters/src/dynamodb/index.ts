@@ -6,3 +6,4 @@ export * from "./registry.ts";
 export * from "./tables.ts";
 export * from "./standing.ts";
 export * from "./lease.ts";
+export * from "./market-view.ts";

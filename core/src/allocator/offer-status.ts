@@ -140,3 +140,11 @@ function windowTaken(c: OpenCustomerOffer): boolean {
   const open = (c.openWindows ?? []).reduce((n, w) => n + (w.end - w.start), 0);
   return open < c.offer.end - c.offer.start;
 }
+
+/** Where offer statuses are kept (the offers registry) for their senders and the console. */
+export interface OfferStatusRegistry {
+  /** Records each status on its offer (allocations accumulate; a status left unchanged is not rewritten). */
+  recordStatuses(statuses: readonly OfferStatus[]): Promise<void>;
+  /** The statuses of `account`'s offers, or of every offer. */
+  statuses(account?: Address): Promise<OfferStatus[]>;
+}

@@ -19,7 +19,9 @@ import {
   DynamoAcceptRegistry,
   DynamoAllocatorRegistry,
   DynamoBridgeRegistry,
+  DynamoOfferStatuses,
   DynamoParticipants,
+  DynamoReputationLedger,
   DynamoStandingRegistry,
   documentClient,
   dynamoDbClient,
@@ -37,7 +39,7 @@ import {
   WebSocketMessageBus,
 } from "@surplus/adapters/pulsar";
 import { type DeployedMarket, deployMarket, type MarketParameters } from "@surplus/contracts";
-import { type Address, type Bytes32, type MechanismName, toWire } from "@surplus/core";
+import { type Address, type Bytes32, type HistoryEntry, type MechanismName, toWire } from "@surplus/core";
 import {
   type AgentLog,
   CustomerAgent,
@@ -184,6 +186,9 @@ export class LocalMarket {
   channels!: MarketChannels;
   prefix!: string;
   bridgeRegistry!: DynamoBridgeRegistry;
+  /** Offer statuses and reputations (issue 17), as the Allocator and the bridge record them. */
+  offerStatuses!: DynamoOfferStatuses;
+  reputations!: DynamoReputationLedger;
   readonly startBalances = new Map<string, bigint>();
   /** When each allocation was opened on-chain by the Allocator, with every signature. */
   readonly opened = new Map<Bytes32, number>();
@@ -350,9 +355,11 @@ export class LocalMarket {
       pending: pendingFromAccepts(acceptDeps.registry),
     };
     const fees = await readMarketFees(this.#provider, this.deployed.marketAddress);
+    this.offerStatuses = new DynamoOfferStatuses(documentClient(dynamo), tableNames(this.prefix));
+    this.reputations = new DynamoReputationLedger(documentClient(dynamo), tableNames(this.prefix));
     this.#every(1_000, "allocator", async () => {
       const report = await runAllocatorRound(
-        { ...allocatorDeps, frontDoor },
+        { ...allocatorDeps, frontDoor, statuses: this.offerStatuses, reputation: this.reputations },
         {
           domain,
           allocator: this.allocator.address,
@@ -415,6 +422,12 @@ export class LocalMarket {
         () => this.record("bridge", "crash.injected", {}),
       ),
       channels: new PulsarChannelProvisioner(admin, this.layout),
+      reputation: {
+        ledger: this.reputations,
+        historyOf: async (allocationId: Bytes32) =>
+          ((await this.bridgeRegistry.chainStateOf(allocationId))?.history ??
+            []) as unknown as HistoryEntry[],
+      },
     };
     this.#every(500, "bridge", async () => {
       const r = await runBridge(bridgeDeps, { confirmations: 0, startBlock: 0 });
