@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { Bytes32 } from "@surplus/core";
 import { startChain } from "./chain.ts";
+import { startConsole } from "./console/server.ts";
 import { startLocalDynamoDb } from "./dynamodb.ts";
 import { LocalMarket, type MarketEvent, type MarketScenario } from "./market/harness.ts";
 import { say, short } from "./market/log.ts";
@@ -47,6 +48,11 @@ const SCENARIO: MarketScenario = {
 };
 const CHEATER = "supplier C";
 
+// The console (issue 17) is up before anything else, so its URL is on the first screen; it shows
+// the market as soon as it runs.
+const live: { market?: LocalMarket } = {};
+const marketConsole = await startConsole(() => live.market);
+
 console.log(`
   Surplus — a decentralized market for stream-processing compute, running locally.
 
@@ -57,6 +63,9 @@ console.log(`
   live stream (Pulsar); the Customer mixed secret test inputs into it. At the end the contract
   checks each Supplier's sealed result against the Customer's commitment. One Supplier cheats
   (skips 70% of its inputs): watch it get disputed, mediated and fined.
+
+  Open the market console in a browser — offers with their status and reason, allocations and
+  their states, reputations, balances and plots, live:  ${marketConsole.url}
 `);
 
 // ---------------------------------------------------------------- the stack
@@ -76,6 +85,7 @@ const stopAll = (): Promise<void> => {
   stopping ??= (async () => {
     const m = market ?? (await starting?.catch(() => undefined));
     await m?.stop().catch(() => undefined);
+    await marketConsole.close().catch(() => undefined);
     for (const stop of stops.reverse()) await stop().catch(() => undefined);
   })();
   return stopping;
@@ -268,6 +278,7 @@ starting = LocalMarket.start(
   },
 );
 market = await starting;
+live.market = market;
 const m = market;
 const cleared = await m.settled((SECONDS + 240) * 1000);
 await new Promise((r) => setTimeout(r, 1_500)); // the bridge's last pass
@@ -373,6 +384,7 @@ runtime from another terminal — a funded Supplier and Customer are ready (keys
   Pulsar          ${pulsar.webUrl}   tenant ${m.layout.tenant}
   chain JSON-RPC  ${chain.rpcUrl}   market ${m.deployed.marketAddress}
   DynamoDB (moto) ${dynamo.endpoint}   tables ${m.prefix}*
+  market console  ${marketConsole.url}
 Stop with Ctrl-C (it stops everything this command started).`);
 } else {
   await stopAll();

@@ -111,6 +111,8 @@ export interface CustomerSpec {
    * @default the service's generator, seeded per Customer
    */
   readonly source?: InputSource;
+  /** What it deposits in the market; 0: nothing (the front door refuses its offer, issue 17). @default 10^21 */
+  readonly deposit?: bigint;
 }
 
 export interface MarketScenario {
@@ -544,9 +546,10 @@ export class LocalMarket {
   async #enrol(p: { address: Address; wallet: Wallet; kind: ParticipantKind }): Promise<void> {
     const token = this.deployed.token.connect(p.wallet) as Contract;
     const market = this.deployed.market.connect(p.wallet) as Contract;
+    const deposit = this.#scenario.customers.find((c) => "name" in p && c.name === p.name)?.deposit ?? FUNDS;
     await (await token.getFunction("mint")(p.address, FUNDS)).wait();
     await (await token.getFunction("approve")(this.deployed.marketAddress, FUNDS)).wait();
-    await (await market.getFunction("deposit")(FUNDS)).wait();
+    if (deposit > 0n) await (await market.getFunction("deposit")(deposit)).wait();
     // The operator's admission (docs/front-door.md): recorded for the Allocator and granted on the broker.
     await admit(
       { admin: this.#admin, record: this.#admitted },
