@@ -14,6 +14,7 @@ import {
   type Consumer,
   type MarketChannels,
   type MessageBus,
+  ownSubscription,
   PulsarTimeoutError,
   type ReceivedMessage,
 } from "@surplus/adapters/pulsar";
@@ -137,7 +138,9 @@ export abstract class Agent<S extends DealState> {
     if (this.deals.size) this.log("resumed", { allocations: [...this.deals.keys()].map(short) });
     this.#watch = await this.options.bus.subscribe(
       this.options.channels.allocations,
-      `agent-${this.address}`,
+      // Reserved to this participant's broker role by its admission: nobody else can peek, skip,
+      // reset or delete it (docs/front-door.md).
+      ownSubscription(this.address, "agent"),
       {
         initialPosition: "Earliest",
       },
