@@ -3,8 +3,6 @@
 // recorded exactly once, and the allocation's mirrored state ends Closed.
 import { DescribeTimeToLiveCommand } from "@aws-sdk/client-dynamodb";
 import { PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
-import { type Allocation, type BridgeRegistry, type Bytes32, toWire } from "@surplus/core";
-import { beforeAll, describe, expect, inject, it } from "vitest";
 import {
   as,
   createNetwork,
@@ -15,8 +13,10 @@ import {
   results,
   settleArgs,
   toEnd,
-} from "../../contracts/test/support/fixture.ts";
-import { runBridge } from "../../lambdas/verifier-bridge/bridge.ts";
+} from "@surplus/contracts/test-support";
+import { type Allocation, type BridgeRegistry, type Bytes32, toWire } from "@surplus/core";
+import { runBridge } from "@surplus/lambdas";
+import { beforeAll, describe, expect, inject, it } from "vitest";
 import { MarketEventReader } from "../src/chain/index.ts";
 import {
   createTables,

@@ -1,8 +1,6 @@
 // The chain reader against the real contract on an in-process Hardhat network: a full r=1
 // allocation, decoded and mirrored by the verifier-bridge use case.
 
-import type { Allocation } from "@surplus/core";
-import { beforeAll, describe, expect, it } from "vitest";
 import {
   as,
   createNetwork,
@@ -12,9 +10,11 @@ import {
   openRunning,
   results,
   toEnd,
-} from "../../contracts/test/support/fixture.ts";
-import { MemoryBridgeRegistry } from "../../lambdas/test/support/memory-registry.ts";
-import { runBridge } from "../../lambdas/verifier-bridge/bridge.ts";
+} from "@surplus/contracts/test-support";
+import type { Allocation } from "@surplus/core";
+import { runBridge } from "@surplus/lambdas";
+import { MemoryBridgeRegistry } from "@surplus/lambdas/test-support/memory-registry";
+import { beforeAll, describe, expect, it } from "vitest";
 import { MarketEventReader } from "../src/chain/index.ts";
 
 let reader: MarketEventReader;

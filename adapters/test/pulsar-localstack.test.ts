@@ -1,7 +1,8 @@
 // The pure parts of the local broker launcher (localstack/src/pulsar.ts): configuration rendering
 // and the clear failure when no suitable JDK exists.
+
+import { findJava, PulsarLocalError, renderConfig } from "@surplus/localstack/pulsar";
 import { describe, expect, it } from "vitest";
-import { findJava, PulsarLocalError, renderConfig } from "../../localstack/src/pulsar.ts";
 
 describe("renderConfig", () => {
   it("replaces the runtime keys in place and appends unknown ones", () => {

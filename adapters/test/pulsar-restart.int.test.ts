@@ -1,8 +1,9 @@
 // Durability and resumption across a broker restart: acknowledged messages are not delivered
 // again, unacknowledged ones are, stored messages survive, and the same producer, consumer and
 // reader objects reconnect by themselves. Restarts the shared broker once (~30 s).
+
+import { startPulsar, stopPulsar } from "@surplus/localstack/pulsar";
 import { afterAll, describe, expect, it } from "vitest";
-import { startPulsar, stopPulsar } from "../../localstack/src/pulsar.ts";
 import type { BusEvent, MessageBus } from "../src/pulsar/index.ts";
 import { busAs, freshTopic, str, text } from "./pulsar-support.ts";
 

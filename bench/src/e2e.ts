@@ -10,10 +10,10 @@
 // Options: --seconds N (each Customer's service time, default 20).
 import { loadavg } from "node:os";
 import { parseArgs } from "node:util";
-import { startChain } from "../../localstack/src/chain.ts";
-import { startLocalDynamoDb } from "../../localstack/src/dynamodb.ts";
-import { LocalMarket, type MarketScenario } from "../../localstack/src/market/harness.ts";
-import { startPulsar, stopPulsar } from "../../localstack/src/pulsar.ts";
+import { startChain } from "@surplus/localstack/chain";
+import { startLocalDynamoDb } from "@surplus/localstack/dynamodb";
+import { LocalMarket, type MarketScenario } from "@surplus/localstack/market";
+import { startPulsar, stopPulsar } from "@surplus/localstack/pulsar";
 import { report } from "./report.ts";
 
 const { values: args } = parseArgs({

@@ -17,6 +17,12 @@ import { readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import {
+  mintParticipantToken,
+  PulsarAdmin,
+  provisionAllocationChannels,
+  WebSocketMessageBus,
+} from "@surplus/adapters/pulsar";
 import type { Address, Bytes32 } from "@surplus/core";
 import {
   compileService,
@@ -29,13 +35,7 @@ import {
   SupplierJob,
   subscribeInputs,
 } from "@surplus/edge";
-import {
-  mintParticipantToken,
-  PulsarAdmin,
-  provisionAllocationChannels,
-  WebSocketMessageBus,
-} from "../../adapters/src/pulsar/index.ts";
-import { startPulsar, stopPulsar } from "../../localstack/src/pulsar.ts";
+import { startPulsar, stopPulsar } from "@surplus/localstack/pulsar";
 import { type ResultRow, report } from "./report.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");

@@ -26,14 +26,8 @@ import {
   type Producer,
   PulsarAdmin,
   WebSocketMessageBus,
-} from "../../adapters/src/pulsar/index.ts";
-import {
-  findJava,
-  JVM_FLAGS,
-  resolveClasspath,
-  startPulsar,
-  stopPulsar,
-} from "../../localstack/src/pulsar.ts";
+} from "@surplus/adapters/pulsar";
+import { findJava, JVM_FLAGS, resolveClasspath, startPulsar, stopPulsar } from "@surplus/localstack/pulsar";
 import { type ResultRow, report } from "./report.ts";
 
 const SECONDS = Number(process.env.SURPLUS_BENCH_PULSAR_SECONDS ?? 10);

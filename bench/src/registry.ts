@@ -42,8 +42,8 @@ import {
   SCHEMA_VERSION,
   type SupplierOffer,
 } from "@surplus/core";
-import { runBridge } from "../../lambdas/verifier-bridge/bridge.ts";
-import { startLocalDynamoDb } from "../../localstack/src/dynamodb.ts";
+import { runBridge } from "@surplus/lambdas";
+import { startLocalDynamoDb } from "@surplus/localstack/dynamodb";
 import { type ResultRow, report } from "./report.ts";
 
 const { values: args } = parseArgs({

@@ -16,8 +16,6 @@ import {
   provisionAllocationChannels,
   WebSocketMessageBus,
 } from "@surplus/adapters/pulsar";
-import type { Address, Bytes32 } from "@surplus/core";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
   as,
   balances,
@@ -30,7 +28,9 @@ import {
   makeAllocation,
   openRunning,
   toEnd,
-} from "../../contracts/test/support/fixture.ts";
+} from "@surplus/contracts/test-support";
+import type { Address, Bytes32 } from "@surplus/core";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
   feedInputs,
   gammaOfPlan,

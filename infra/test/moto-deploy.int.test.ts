@@ -19,8 +19,8 @@ import { GetFunctionCommand, LambdaClient, ListFunctionsCommand } from "@aws-sdk
 import { GetQueueAttributesCommand, ListQueuesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { tableDefinitions } from "@surplus/adapters/dynamodb";
+import { MOTO_ACCOUNT, type MotoServer, startMotoServer } from "@surplus/localstack/moto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MOTO_ACCOUNT, type MotoServer, startMotoServer } from "../../localstack/src/moto.ts";
 import { chainParameterNames, MARKET_ENV } from "../src/environment.ts";
 import { registryTableNames } from "../src/registries/tables.ts";
 import { ROOT } from "./support/app.ts";

@@ -18,11 +18,15 @@ import {
 import { mintParticipantToken, PulsarAdmin, WebSocketMessageBus } from "@surplus/adapters/pulsar";
 import { type DeployedMarket, deployMarket } from "@surplus/contracts";
 import { type Address, type Allocation, allocationId, parse, allocation as schema } from "@surplus/core";
+import {
+  MemoryParticipants,
+  MemoryStandingRegistry,
+  PulsarAllocationPublisher,
+  PulsarOfferSource,
+  runAllocatorRound,
+} from "@surplus/lambdas";
 import { type Contract, JsonRpcProvider, type JsonRpcSigner, NonceManager, parseEther, Wallet } from "ethers";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { MemoryParticipants, MemoryStandingRegistry } from "../../lambdas/allocator/front-door.ts";
-import { PulsarAllocationPublisher, PulsarOfferSource } from "../../lambdas/allocator/pulsar.ts";
-import { runAllocatorRound } from "../../lambdas/allocator/round.ts";
 import { SPEC_DIR } from "../src/generate.ts";
 
 const pulsar = inject("pulsar");

@@ -21,8 +21,8 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CloseReason } from "@surplus/contracts";
 import type { Bytes32 } from "@surplus/core";
+import { LocalMarket } from "@surplus/localstack/market";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { LocalMarket } from "../../localstack/src/market/harness.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const device = mkdtempSync(join(tmpdir(), "surplus-device-"));

@@ -14,9 +14,9 @@ import {
 import { amountsOf, CloseReason } from "@surplus/contracts";
 import { type Address, type Bytes32, SCHEMA_VERSION, signEnvelope, toWire } from "@surplus/core";
 import type { InputSource } from "@surplus/edge";
+import { LOCAL_PARAMETERS, LocalMarket, type MarketScenario } from "@surplus/localstack/market";
 import type { EventLog } from "ethers";
 import { afterEach, describe, expect, inject, it } from "vitest";
-import { LOCAL_PARAMETERS, LocalMarket, type MarketScenario } from "../../localstack/src/market/harness.ts";
 
 const stack = () => ({
   pulsar: inject("pulsar"),

@@ -2,8 +2,8 @@
 // commits, outbox, cursors, accepts and the open submission).
 export * from "./accept-registry.ts";
 export * from "./bridge-registry.ts";
-export * from "./registry.ts";
-export * from "./tables.ts";
-export * from "./standing.ts";
 export * from "./lease.ts";
 export * from "./market-view.ts";
+export * from "./registry.ts";
+export * from "./standing.ts";
+export * from "./tables.ts";

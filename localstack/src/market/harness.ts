@@ -52,14 +52,19 @@ import {
   SupplierAgent,
   type SupplierStrategy,
 } from "@surplus/edge";
+import {
+  admit,
+  PulsarAllocationPublisher,
+  PulsarAnnouncer,
+  PulsarChannelProvisioner,
+  PulsarOfferSource,
+  pendingFromAccepts,
+  runAcceptRound,
+  runAllocatorRound,
+  runBridge,
+  strikeLapses,
+} from "@surplus/lambdas";
 import { type Contract, encryptKeystoreJsonSync, JsonRpcProvider, type Signer, Wallet } from "ethers";
-import { runAcceptRound } from "../../../lambdas/allocator/accepts.ts";
-import { admit } from "../../../lambdas/allocator/admission.ts";
-import { pendingFromAccepts, strikeLapses } from "../../../lambdas/allocator/front-door.ts";
-import { PulsarAllocationPublisher, PulsarOfferSource } from "../../../lambdas/allocator/pulsar.ts";
-import { runAllocatorRound } from "../../../lambdas/allocator/round.ts";
-import { runBridge } from "../../../lambdas/verifier-bridge/bridge.ts";
-import { PulsarAnnouncer, PulsarChannelProvisioner } from "../../../lambdas/verifier-bridge/pulsar.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const FUNDS = 10n ** 21n;
