@@ -12,3 +12,4 @@ export * from "./topics.ts";
 export * from "./validation.ts";
 export * from "./window.ts";
 export * from "./ws-client.ts";
+export * from "./status-channel.ts";
