@@ -57,9 +57,10 @@ describe("DynamoOfferStatuses", () => {
       // Never recorded: no status.
       { ...base, offerId: id(2), state: OfferState.Open, allocations: [] },
     ]);
-    await statuses.recordStatuses([
-      { ...base, state: OfferState.Matched, allocations: [id(11)], updatedAtMs: 2 },
-    ]);
+    const again = { ...base, state: OfferState.Matched, allocations: [id(11)], updatedAtMs: 2 };
+    expect(await statuses.recordStatuses([again])).toEqual([again]);
+    // The same status again changes nothing: not rewritten, not to be published again.
+    expect(await statuses.recordStatuses([{ ...again, updatedAtMs: 3 }])).toEqual([]);
 
     const mine = await statuses.statuses(B);
     expect(mine).toEqual([

@@ -72,6 +72,8 @@ export interface AllocatorDeps {
   readonly frontDoor?: FrontDoorDeps;
   /** Where each offer's status is recorded for its sender (issue 17); absent: not recorded. */
   readonly statuses?: OfferStatusRegistry;
+  /** Publishes the statuses that changed on each sender's own channel (issue 17). */
+  readonly statusChannel?: { publish(statuses: readonly OfferStatus[]): Promise<void> };
   /** Suppliers' reputations (read once a round), for Customer offers that require a minimum (issue 17). */
   readonly reputation?: Pick<ReputationLedger, "reputations">;
   /** A Customer's standing reputation requirement, applied to each of its offers. @default none */
@@ -508,10 +510,12 @@ export async function runAllocatorRound(
     }
   });
   const published = await publication.settle();
-  if (deps.statuses)
-    await deps.statuses.recordStatuses(
+  if (deps.statuses) {
+    const changed = await deps.statuses.recordStatuses(
       statusesOf({ input: lastInput, result, open, fresh, refused, committed, voided: result.voids, nowMs }),
     );
+    if (changed.length) await deps.statusChannel?.publish(changed);
+  }
   return { read, recorded, rejected, refused, allocations, voids, conflicts, published };
 }
 

@@ -8,6 +8,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { readStatuses } from "@surplus/adapters/pulsar";
 import { chromium } from "playwright-core";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { type MarketConsole, startConsole } from "../src/console/server.ts";
@@ -60,6 +61,14 @@ describe("market console", () => {
     while (!paying.agent.finished() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1_000));
     expect(paying.agent.finished()).toBe(true);
     await new Promise((r) => setTimeout(r, 2_500)); // the bridge's last pass
+
+    // The unfunded Customer reads why on its own status channel (what `surplus-edge status --offers` shows).
+    const broke = m.customers.find((c) => c.p.name === "customer broke")!;
+    const own = await readStatuses(broke.p.bus, broke.p.address, { layout: m.layout });
+    expect(own.map((s) => s.state)).toEqual(["rejected"]);
+    expect(own[0]!.reason).toMatch(/insufficient free balance in the market/);
+    const paid = await readStatuses(paying.p.bus, paying.p.address, { layout: m.layout });
+    expect(paid.map((s) => s.state)).toEqual(["matched"]);
 
     mkdirSync(SHOTS, { recursive: true });
     const browser = await chromium.launch({ executablePath, args: ["--no-sandbox"] });

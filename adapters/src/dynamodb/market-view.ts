@@ -30,11 +30,12 @@ export class DynamoOfferStatuses implements OfferStatusRegistry {
     this.#t = names;
   }
 
-  async recordStatuses(statuses: readonly OfferStatus[]): Promise<void> {
-    await Promise.all(statuses.map((s) => this.#record(s)));
+  async recordStatuses(statuses: readonly OfferStatus[]): Promise<OfferStatus[]> {
+    const changed = await Promise.all(statuses.map((s) => this.#record(s)));
+    return statuses.filter((_s, i) => changed[i]);
   }
 
-  async #record(s: OfferStatus): Promise<void> {
+  async #record(s: OfferStatus): Promise<boolean> {
     const key = `${s.state}|${s.reason ?? ""}|${[...s.allocations].sort().join(",")}`;
     const { allocations, ...rest } = s;
     try {
@@ -54,8 +55,10 @@ export class DynamoOfferStatuses implements OfferStatusRegistry {
           },
         }),
       );
+      return true;
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      return false;
     }
   }
 

@@ -143,8 +143,11 @@ function windowTaken(c: OpenCustomerOffer): boolean {
 
 /** Where offer statuses are kept (the offers registry) for their senders and the console. */
 export interface OfferStatusRegistry {
-  /** Records each status on its offer (allocations accumulate; a status left unchanged is not rewritten). */
-  recordStatuses(statuses: readonly OfferStatus[]): Promise<void>;
+  /**
+   * Records each status on its offer (allocations accumulate; a status left unchanged is not
+   * rewritten). Resolves to the statuses that changed (to publish them).
+   */
+  recordStatuses(statuses: readonly OfferStatus[]): Promise<OfferStatus[]>;
   /** The statuses of `account`'s offers, or of every offer. */
   statuses(account?: Address): Promise<OfferStatus[]>;
 }

@@ -19,6 +19,7 @@ Usage:
                [--pretty] [--exit-when-done]   until Ctrl-C; JSON-lines logs (--pretty: readable)
   surplus-edge status --config FILE         what the runtime running with this config is doing
                [--data-dir DIR] [--json]      (or name its data directory instead)
+               [--offers]                     and each offer's status and reason, from its status channel
   surplus-edge balance --config FILE        the account's free balance in the market and its wallet's tokens
   surplus-edge deposit --config FILE AMOUNT move AMOUNT tokens (base units) from the wallet into the market
   surplus-edge withdraw --config FILE AMOUNT move AMOUNT of the free balance back to the wallet
@@ -129,6 +130,7 @@ export async function main(argv: string[]): Promise<number> {
       "exit-when-done": { type: "boolean", default: false },
       isolation: { type: "string", default: "inline" },
       "data-dir": { type: "string" },
+      offers: { type: "boolean", default: false },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -163,6 +165,11 @@ export async function main(argv: string[]): Promise<number> {
       const { formatStatus, readStatus } = await import("./status.ts");
       const reading = readStatus(dir);
       console.log(values.json ? JSON.stringify(reading, null, 2) : formatStatus(reading));
+      if (values.offers) {
+        const { formatOfferStatuses, readOfferStatuses } = await import("./status.ts");
+        const offers = await readOfferStatuses(loadConfig(need(values.config, "--config FILE")));
+        console.log(values.json ? JSON.stringify(offers, null, 2) : formatOfferStatuses(offers));
+      }
       // 3, as `systemctl status` uses for a unit that is not running.
       return reading.state === "running" ? 0 : 3;
     }

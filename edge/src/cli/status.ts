@@ -334,3 +334,56 @@ function atomicWrite(file: string, text: string): void {
   writeFileSync(tmp, text);
   renameSync(tmp, file);
 }
+
+// ---------------------------------------------------------------- offer statuses (issue 17)
+
+/** One of this participant's offers as the Allocator last reported it on its status channel. */
+export interface OfferStatusLine {
+  readonly offerId: string;
+  readonly kind: string;
+  readonly state: string;
+  readonly reason?: string;
+  readonly allocations: readonly string[];
+  readonly updatedAtMs: number;
+}
+
+/**
+ * Reads the participant's own status channel (`status-<address>`, which only its token may
+ * consume) with the config's broker URL and token; the address is the keystore's.
+ */
+export async function readOfferStatuses(config: {
+  keystore: string;
+  pulsar: { url: string; token?: string | undefined; tenant: string; namespace: string };
+}): Promise<OfferStatusLine[]> {
+  const { WebSocketMessageBus, readStatuses } = await import("@surplus/adapters/pulsar");
+  const address = `0x${String((JSON.parse(readFileSync(config.keystore, "utf8")) as { address: string }).address).replace(/^0x/, "")}`;
+  const bus = new WebSocketMessageBus({
+    url: config.pulsar.url,
+    ...(config.pulsar.token ? { token: config.pulsar.token } : {}),
+  });
+  try {
+    const layout = {
+      tenant: config.pulsar.tenant,
+      publicNamespace: config.pulsar.namespace,
+      allocationPrefix: "alloc-",
+    };
+    return (await readStatuses(bus, address, { layout })).sort((a, b) => a.updatedAtMs - b.updatedAtMs);
+  } finally {
+    await bus.close();
+  }
+}
+
+/** The offers' statuses, one line each (newest last), with why an offer is not (fully) matched. */
+export function formatOfferStatuses(offers: readonly OfferStatusLine[], nowMs = Date.now()): string {
+  if (offers.length === 0) return "offers: the Allocator has reported none yet";
+  const lines = ["offers (as the Allocator reported them):"];
+  for (const o of offers) {
+    const ago = duration(Math.max(0, Math.round((nowMs - o.updatedAtMs) / 1000)));
+    const into = o.allocations.length
+      ? ` into ${o.allocations.map((a) => `${a.slice(0, 10)}…`).join(", ")}`
+      : "";
+    lines.push(`  ${o.kind} offer ${o.offerId.slice(0, 10)}…  ${o.state}${into}  (${ago} ago)`);
+    if (o.reason) lines.push(`      why: ${o.reason}`);
+  }
+  return lines.join("\n");
+}

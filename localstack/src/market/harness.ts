@@ -35,7 +35,9 @@ import {
   mintParticipantToken,
   ParticipantKind,
   PulsarAdmin,
+  PulsarStatusPublisher,
   provisionMarket,
+  provisionStatusChannel,
   WebSocketMessageBus,
 } from "@surplus/adapters/pulsar";
 import { type DeployedMarket, deployMarket, type MarketParameters } from "@surplus/contracts";
@@ -364,9 +366,16 @@ export class LocalMarket {
     const fees = await readMarketFees(this.#provider, this.deployed.marketAddress);
     this.offerStatuses = new DynamoOfferStatuses(documentClient(dynamo), tableNames(this.prefix));
     this.reputations = new DynamoReputationLedger(documentClient(dynamo), tableNames(this.prefix));
+    const statusChannel = new PulsarStatusPublisher(this.allocator.bus, this.layout);
     this.#every(1_000, "allocator", async () => {
       const report = await runAllocatorRound(
-        { ...allocatorDeps, frontDoor, statuses: this.offerStatuses, reputation: this.reputations },
+        {
+          ...allocatorDeps,
+          frontDoor,
+          statuses: this.offerStatuses,
+          statusChannel,
+          reputation: this.reputations,
+        },
         {
           domain,
           allocator: this.allocator.address,
@@ -555,6 +564,9 @@ export class LocalMarket {
     await (await token.getFunction("mint")(p.address, FUNDS)).wait();
     await (await token.getFunction("approve")(this.deployed.marketAddress, FUNDS)).wait();
     if (deposit > 0n) await (await market.getFunction("deposit")(deposit)).wait();
+    // Its offer-status channel (issue 17): the Allocator writes, it alone reads.
+    if (this.allocator)
+      await provisionStatusChannel(this.#admin, p.address, this.allocator.address, this.layout);
     // The operator's admission (docs/front-door.md): recorded for the Allocator and granted on the broker.
     await admit(
       { admin: this.#admin, record: this.#admitted },
