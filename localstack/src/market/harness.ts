@@ -41,7 +41,14 @@ import {
   WebSocketMessageBus,
 } from "@surplus/adapters/pulsar";
 import { type DeployedMarket, deployMarket, type MarketParameters } from "@surplus/contracts";
-import { type Address, type Bytes32, type HistoryEntry, type MechanismName, toWire } from "@surplus/core";
+import {
+  type Address,
+  type Bytes32,
+  type HistoryEntry,
+  type MechanismName,
+  type ReputationRequirement,
+  toWire,
+} from "@surplus/core";
 import {
   type AgentLog,
   CustomerAgent,
@@ -120,6 +127,8 @@ export interface CustomerSpec {
   readonly source?: InputSource;
   /** What it deposits in the market; 0: nothing (the front door refuses its offer, issue 17). @default 10^21 */
   readonly deposit?: bigint;
+  /** What every Supplier it is matched with must have shown (issue 17). @default no requirement */
+  readonly requires?: ReputationRequirement;
 }
 
 export interface MarketScenario {
@@ -375,6 +384,10 @@ export class LocalMarket {
           statuses: this.offerStatuses,
           statusChannel,
           reputation: this.reputations,
+          requirementOf: (account: Address) =>
+            this.#scenario.customers.find(
+              (c) => this.customers.find((x) => x.spec === c)?.p.address === account,
+            )?.requires,
         },
         {
           domain,
