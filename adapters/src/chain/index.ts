@@ -1,3 +1,3 @@
+export * from "./balances.ts";
 export * from "./market-events.ts";
 export * from "./opener.ts";
-export * from "./balances.ts";
