@@ -137,7 +137,7 @@ try {
     SURPLUS_MARKET_START_BLOCK: String(startBlock),
     // The Hardhat node mines a block per transaction: nothing to wait for.
     SURPLUS_CONFIRMATIONS: "0",
-    // As infra deploys them: δ_alloc 20 s, rounds every second, a 10 s stop margin.
+    // As infra deploys them: δ_alloc 20 s, allocator rounds every second, a 10 s stop margin.
     SURPLUS_ALLOC_SECONDS: "20",
     SURPLUS_ROUND_INTERVAL_MS: "1000",
     SURPLUS_SCHEDULE_PERIOD_SECONDS: String(PERIOD_MS / 1000),
@@ -148,6 +148,8 @@ try {
   type Handler = (event: { id: string; time: string }, context: unknown) => Promise<Record<string, unknown>>;
   const allocate = ((await import("@surplus/lambdas/allocator/handler")) as unknown as { handler: Handler })
     .handler;
+  // The bridge passes every ½ s, as deployed (infra: market-functions-stack.ts).
+  process.env["SURPLUS_ROUND_INTERVAL_MS"] = "500";
   const bridge = (
     (await import("@surplus/lambdas/verifier-bridge/handler")) as unknown as { handler: Handler }
   ).handler;
