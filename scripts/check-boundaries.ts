@@ -1,9 +1,9 @@
 // Package boundaries, enforced (npm run lint): a relative import must stay inside its own top-level
 // package; another package is reached through its name and `exports` (`@surplus/core`,
-// `@surplus/contracts/test-support`, …), never by `../../other/src/file.ts`. Exits 1 listing each
-// deep import. `node scripts/check-boundaries.ts FILE…` checks only those files.
+// `@surplus/contracts/test-support`, …), never by `../../other/src/file.ts`; and every workspace's
+// `exports` point at files that exist. Exits 1 listing each problem. `node scripts/check-boundaries.ts FILE…` checks only those files.
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 
 const ROOT = resolve(import.meta.dirname, "..");
@@ -39,6 +39,24 @@ export function deepImports(file: string, source: string): string[] {
   return found;
 }
 
+/** Export targets of `pkg/package.json` that do not exist (a `*` pattern needs its folder). */
+export function missingExports(pkgDir: string, exports: unknown): string[] {
+  const targets =
+    typeof exports === "string" ? [exports] : Object.values((exports ?? {}) as Record<string, unknown>);
+  return targets
+    .filter((t): t is string => typeof t === "string")
+    .filter((t) => !existsSync(join(pkgDir, t.includes("*") ? dirname(t.slice(0, t.indexOf("*")) + "x") : t)))
+    .map((t) => `${relative(ROOT, join(pkgDir, "package.json"))}: export ${t} does not exist`);
+}
+
+function workspaceExports(): string[] {
+  const root = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { workspaces: string[] };
+  return root.workspaces.flatMap((w) => {
+    const dir = join(ROOT, w);
+    return missingExports(dir, JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).exports);
+  });
+}
+
 function sources(): string[] {
   const listed = execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard", "-z"], {
     cwd: ROOT,
@@ -59,6 +77,7 @@ if (import.meta.main) {
       return []; // listed by git but deleted in the working tree
     }
   });
+  if (process.argv.length <= 2) found.push(...workspaceExports());
   for (const f of found) console.error(f);
   if (found.length) {
     console.error(

@@ -2,7 +2,7 @@
 // that stay inside it (however deep) are not.
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { deepImports } from "../check-boundaries.ts";
+import { deepImports, missingExports } from "../check-boundaries.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const at = (path: string) => join(ROOT, path);
@@ -51,6 +51,23 @@ describe("deepImports", () => {
     ].join("\n");
     expect(deepImports(at("edge/src/x.ts"), source)).toEqual([
       'edge/src/x.ts:4: "../../core/src/a.ts" reaches into core/',
+    ]);
+  });
+});
+
+describe("missingExports", () => {
+  it("names export targets that do not exist, patterns by their folder", () => {
+    const dir = at("lambdas");
+    expect(
+      missingExports(dir, {
+        ".": "./index.ts",
+        "./gone": "./src/index.ts",
+        "./test-support/*": "./test/support/*.ts",
+        "./nowhere/*": "./nowhere/*.ts",
+      }),
+    ).toEqual([
+      "lambdas/package.json: export ./src/index.ts does not exist",
+      "lambdas/package.json: export ./nowhere/*.ts does not exist",
     ]);
   });
 });
