@@ -249,7 +249,7 @@ async function allocate(event: ScheduledEvent, context?: RemainingTime & { awsRe
     stopped,
     waitedMs,
   });
-  return { ...sum, accepts, rounds: run.rounds.length, failures, stopped };
+  return { ...sum, accepts, rounds: run.rounds.length, failures, stopped, waitedMs };
 }
 
 export const handler = makeIdempotent(allocate, {

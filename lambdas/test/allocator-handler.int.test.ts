@@ -158,4 +158,22 @@ describe("allocator handler", () => {
       expect(verified.envelope.signer).toBe(allocatorWallet.address);
     }
   });
+
+  it("runs one invocation's rounds at a time: an overlapping tick waits for the lease", async () => {
+    // EventBridge may start the next minute's invocation before the last one's final round ended.
+    const long = () => {
+      const deadline = Date.now() + 9_000;
+      return { getRemainingTimeInMillis: () => deadline - Date.now(), awsRequestId: `long-${deadline}` };
+    };
+    const [a, b] = await Promise.all([
+      handler({ id: "overlap-1" }, long()),
+      handler({ id: "overlap-2" }, long()),
+    ]);
+    // Whichever took the lease ran its rounds until its stop margin (4 s); the other waited for it
+    // and then had no time left for a round, or only its own margin's worth.
+    const [first, second] = [a, b].sort((x, y) => Number(x["waitedMs"]) - Number(y["waitedMs"]));
+    expect(first!["rounds"]).toBeGreaterThanOrEqual(2);
+    expect(Number(second!["waitedMs"])).toBeGreaterThanOrEqual(2_500);
+    expect(Number(first!["rounds"]) + Number(second!["rounds"])).toBeLessThanOrEqual(6);
+  });
 });

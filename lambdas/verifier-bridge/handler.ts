@@ -103,5 +103,5 @@ export async function handler(
     stopped,
     waitedMs,
   });
-  return { ...result, toBlock, passes: run.rounds.length, failures, stopped };
+  return { ...result, toBlock, passes: run.rounds.length, failures, stopped, waitedMs };
 }
