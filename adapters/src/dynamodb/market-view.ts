@@ -20,10 +20,14 @@ import { type TableNames, tableNames } from "./tables.ts";
 
 /** Compare-and-set attempts of one reputation update (closes of one party rarely race). */
 const ATTEMPTS = 5;
+/** Offers whose last status key is remembered (forgetting them only costs a conditional write each). */
+const KNOWN_LIMIT = 100_000;
 
 export class DynamoOfferStatuses implements OfferStatusRegistry {
   readonly #db: DynamoDBDocumentClient;
   readonly #t: TableNames;
+  /** The status key this instance last wrote or found per offer: an unchanged status sends no request (the condition still guards other instances). */
+  readonly #known = new Map<string, string>();
 
   constructor(db: DynamoDBDocumentClient, names: TableNames = tableNames()) {
     this.#db = db;
@@ -38,6 +42,7 @@ export class DynamoOfferStatuses implements OfferStatusRegistry {
   async #record(s: OfferStatus): Promise<boolean> {
     const key = `${s.state}|${s.reason ?? ""}|${[...s.allocations].sort().join(",")}`;
     const { allocations, ...rest } = s;
+    if (this.#known.get(s.offerId) === key) return false;
     try {
       await this.#db.send(
         new UpdateCommand({
@@ -55,6 +60,8 @@ export class DynamoOfferStatuses implements OfferStatusRegistry {
           },
         }),
       );
+      if (this.#known.size >= KNOWN_LIMIT) this.#known.clear();
+      this.#known.set(s.offerId, key);
       return true;
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
