@@ -9,6 +9,7 @@ import {
   makeAllocation,
   openRunning,
   results,
+  settleArgs,
   toEnd,
 } from "@surplus/contracts/test-support";
 import type { Allocation } from "@surplus/core";
@@ -29,8 +30,11 @@ beforeAll(async () => {
   allocationId = d.id;
   await openRunning(m, d);
   await toEnd(m, d);
+  // Only the Customer settles (with its dispute mask: none here).
   await (
-    await as(m, m.parties.outsider).getFunction("settle")(d.terms, d.outputs.gamma, await results(m, d))
+    await as(m, m.parties.customer).getFunction("settle")(
+      ...settleArgs(d, d.outputs.gamma, await results(m, d)),
+    )
   ).wait();
   reader = new MarketEventReader(net.ethers.provider, await m.market.getAddress());
   const known = new Map<string, Allocation>([[d.id.toLowerCase(), a]]);
