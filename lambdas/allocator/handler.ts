@@ -11,7 +11,6 @@
 //   SURPLUS_CHAIN_RPC_URL                       the chain's JSON-RPC endpoint (`open` is sent there)
 //   SURPLUS_SIGNER_SECRET_ARN                   the Allocator's private key in Secrets Manager (AWS), or
 //   SURPLUS_ALLOCATOR_KEY                       the key itself (local runs)
-//   SURPLUS_PENALTY_RATE                        ρ (default 1000)
 //   SURPLUS_ALLOC_SECONDS, SURPLUS_SETUP_SECONDS  δ_alloc, δ_setup (default 5, 5): allocations start
 //                                               δ_alloc + δ_setup after their round, and lapse unless
 //                                               every party accepted by their start — with the
@@ -50,14 +49,20 @@ import {
   tableNames,
   WebSocketMessageBus,
 } from "@surplus/adapters";
-import { type Address, DEFAULT_MARKET_BOUNDS, type MarketDomain, type ProtocolDelays } from "@surplus/core";
+import {
+  type Address,
+  DEFAULT_MARKET_BOUNDS,
+  type MarketDomain,
+  type MarketFees,
+  type ProtocolDelays,
+} from "@surplus/core";
 import { JsonRpcProvider, Wallet } from "ethers";
 import { cadenceFromEnv, type RemainingTime, runCadence, sumReports } from "../shared/cadence.ts";
 import { secretFromEnv } from "../shared/secrets.ts";
 import { runAcceptRound } from "./accepts.ts";
 import { pendingFromAccepts, strikeLapses } from "./front-door.ts";
 import { PulsarAllocationPublisher, PulsarOfferSource } from "./pulsar.ts";
-import { runAllocatorRound } from "./round.ts";
+import { type AllocatorConfig, runAllocatorRound } from "./round.ts";
 
 const env = (name: string): string => {
   const value = process.env[name];
@@ -126,26 +131,38 @@ const frontDoor = {
   // What allocations awaiting `open` will lock is already spoken for.
   pending: pendingFromAccepts(acceptRegistry),
 };
-const fees = await readMarketFees(signer.provider!, domain.verifyingContract);
-const config = {
-  domain,
-  allocator: signer.address as Address,
-  penaltyRate: BigInt(process.env["SURPLUS_PENALTY_RATE"] ?? "1000"),
-  ...(delays ? { delays } : {}),
-  frontDoor: {
-    fees,
-    bounds: {
-      maxPricePerMi: bound("SURPLUS_MAX_PRICE_PER_MI", DEFAULT_MARKET_BOUNDS.maxPricePerMi),
-      maxReplicas: Number(bound("SURPLUS_MAX_REPLICAS", BigInt(DEFAULT_MARKET_BOUNDS.maxReplicas))),
-      maxWindowSeconds: Number(
-        bound("SURPLUS_MAX_WINDOW_SECONDS", BigInt(DEFAULT_MARKET_BOUNDS.maxWindowSeconds)),
-      ),
-      maxOpenOffersPerAccount: Number(
-        bound("SURPLUS_MAX_OPEN_OFFERS_PER_ACCOUNT", BigInt(DEFAULT_MARKET_BOUNDS.maxOpenOffersPerAccount)),
-      ),
-    },
-  },
+const bounds = {
+  maxPricePerMi: bound("SURPLUS_MAX_PRICE_PER_MI", DEFAULT_MARKET_BOUNDS.maxPricePerMi),
+  maxReplicas: Number(bound("SURPLUS_MAX_REPLICAS", BigInt(DEFAULT_MARKET_BOUNDS.maxReplicas))),
+  maxWindowSeconds: Number(
+    bound("SURPLUS_MAX_WINDOW_SECONDS", BigInt(DEFAULT_MARKET_BOUNDS.maxWindowSeconds)),
+  ),
+  maxOpenOffersPerAccount: Number(
+    bound("SURPLUS_MAX_OPEN_OFFERS_PER_ACCOUNT", BigInt(DEFAULT_MARKET_BOUNDS.maxOpenOffersPerAccount)),
+  ),
 };
+/**
+ * ρ, F and M come from the contract (one source of truth: an Allocator whose ρ differed from the
+ * contract's would see every `open` revert), read once on the first invocation, not at import.
+ */
+let settings: Promise<{ fees: MarketFees; config: AllocatorConfig }> | undefined;
+const marketSettings = () =>
+  (settings ??= readMarketFees(signer.provider!, domain.verifyingContract).then(
+    (fees) => ({
+      fees,
+      config: {
+        domain,
+        allocator: signer.address as Address,
+        penaltyRate: fees.penaltyRate,
+        ...(delays ? { delays } : {}),
+        frontDoor: { fees, bounds },
+      },
+    }),
+    (error: unknown) => {
+      settings = undefined; // retried on the next round
+      throw error;
+    },
+  ));
 const cadence = cadenceFromEnv();
 const lease = new DynamoLease(documentClient(dynamo), names, "allocator");
 const acceptConfig = {
@@ -163,6 +180,7 @@ interface ScheduledEvent {
 
 /** One offer round, then one accept round: what the schedule runs every second. */
 async function round() {
+  const { fees, config } = await marketSettings();
   const report = await runAllocatorRound({ source, registry, publisher, frontDoor }, config, Date.now());
   for (const r of report.rejected) logger.warn("offer rejected", { position: r.position, error: r.error });
   for (const r of report.refused) logger.warn("offer refused", r);
