@@ -60,8 +60,9 @@ console.log(`
   camera frames at 20 frames/s, and a bus-energy estimator on telemetry) buy it. The Allocator
   matches offers every second; each party accepts by signing; the allocation is opened in the
   market contract, which locks deposits. Suppliers run the Customer's WebAssembly service on the
-  live stream (Pulsar); the Customer mixed secret test inputs into it. At the end the contract
-  checks each Supplier's sealed result against the Customer's commitment. One Supplier cheats
+  live stream (Pulsar); the Customer committed to secret test positions of that stream and
+  computes their outputs itself as they pass. At the end it settles: the contract checks each
+  Supplier's sealed result against the Customer's revealed checklist. One Supplier cheats
   (skips 70% of its inputs): watch it get disputed, mediated and fined.
 
   Open the market console in a browser — offers with their status and reason, allocations and
