@@ -77,6 +77,12 @@ import { type Contract, encryptKeystoreJsonSync, JsonRpcProvider, type Signer, W
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const FUNDS = 10n ** 21n;
+/** ETH for a party's gas: thousands of transactions at a local node's gas price. */
+const GAS_ETH = 10n ** 18n;
+/** Wallets a market may add after set-up (attach configs, tests' extra parties). */
+const SPARE_WALLETS = 16n;
+/** The funder's own transactions: the token and market deployments. */
+const DEPLOY_ETH = 5n * 10n ** 18n;
 
 /**
  * The example services (edge/build, made by `npm run build`), with their cost and input kind, and
@@ -287,12 +293,15 @@ export class LocalMarket {
     // This market's own funder, so several markets on one node (concurrent tests) never race
     // for the node account's nonces: only this one transfer goes through the shared account.
     this.#funder = Wallet.createRandom().connect(this.#provider) as unknown as Wallet;
-    await devAccountQueue(this.#provider, async (dev) => {
-      await (await dev.sendTransaction({ to: this.#funder.address, value: 10n ** 21n })).wait();
-    });
     // Every party is a key of its own (not a node account): the same kind of key a
     // `surplus-edge run` process decrypts from its keystore.
     const n = 3 + this.#scenario.suppliers.length + this.#scenario.customers.length;
+    // Only what this market spends: the node's account holds 10,000 ETH for every market a test
+    // run starts on it (a fixed 1,000 ETH each drained it after ten).
+    const funding = (BigInt(n) + SPARE_WALLETS) * GAS_ETH + DEPLOY_ETH;
+    await devAccountQueue(this.#provider, async (dev) => {
+      await (await dev.sendTransaction({ to: this.#funder.address, value: funding })).wait();
+    });
     const wallets = await this.#newWallets(n);
     const [treasury, allocatorKey, mediatorKey, ...rest] = wallets;
     this.treasury = treasury!.address as Address;
@@ -552,7 +561,7 @@ export class LocalMarket {
   readonly #closers: Array<() => Promise<void>> = [];
   #funder!: Wallet;
 
-  /** New keys with 10 ETH each for gas, funded by this market's funder. */
+  /** New keys with GAS_ETH each for gas, funded by this market's funder. */
   async #newWallets(n: number): Promise<Wallet[]> {
     const wallets = Array.from(
       { length: n },
@@ -561,7 +570,7 @@ export class LocalMarket {
     let nonce = await this.#funder.getNonce("pending");
     await Promise.all(
       wallets.map(async (w) =>
-        (await this.#funder.sendTransaction({ to: w.address, value: 10n ** 19n, nonce: nonce++ })).wait(),
+        (await this.#funder.sendTransaction({ to: w.address, value: GAS_ETH, nonce: nonce++ })).wait(),
       ),
     );
     return wallets;
