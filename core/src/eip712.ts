@@ -124,7 +124,8 @@ interface Bodies {
   SupplierResult: SupplierResult;
 }
 
-const schemas = {
+/** The body schema of each signed message type (also what the published spec is generated from). */
+export const SIGNED_BODY_SCHEMAS = {
   SupplierOffer: supplierOffer,
   CustomerOffer: customerOffer,
   MediatorOffer: mediatorOffer,
@@ -274,7 +275,11 @@ export interface ParsedMessage {
 export function parseEnvelope(raw: unknown): ParsedMessage {
   const env = parse(envelope, raw, "message envelope");
   const type = env.type as SignedType;
-  const body = parse(schemas[type] as (typeof schemas)[SignedType], env.body, type) as Bodies[SignedType];
+  const body = parse(
+    SIGNED_BODY_SCHEMAS[type] as (typeof SIGNED_BODY_SCHEMAS)[SignedType],
+    env.body,
+    type,
+  ) as Bodies[SignedType];
   return { unverified: { type, body, envelope: env } as VerifiedMessage };
 }
 

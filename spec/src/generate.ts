@@ -15,27 +15,21 @@ import {
   ParticipantKind,
 } from "@surplus/adapters/pulsar";
 import {
-  accept,
   address,
-  allocation,
   amount,
   bytes32,
   checklist,
   cleanup,
-  customerOffer,
   DOMAIN_NAME,
   DOMAIN_VERSION,
-  decline,
   envelope,
   type MessageType,
-  mediatorOffer,
   nonce,
   SCHEMA_VERSION,
+  SIGNED_BODY_SCHEMAS,
   signature,
   streamInput,
   streamOutput,
-  supplierOffer,
-  supplierResult,
   TYPES,
   voidAllocation,
 } from "@surplus/core";
@@ -43,16 +37,8 @@ import { z } from "zod";
 
 export const SPEC_DIR = join(dirname(fileURLToPath(import.meta.url)), "..");
 
-/** What each signed message type carries as its body. */
-const BODIES = {
-  SupplierOffer: supplierOffer,
-  CustomerOffer: customerOffer,
-  MediatorOffer: mediatorOffer,
-  Allocation: allocation,
-  Accept: accept,
-  Decline: decline,
-  SupplierResult: supplierResult,
-} as const satisfies Record<MessageType, z.ZodType>;
+/** What each signed message type carries as its body: core's own map, so the spec cannot drift. */
+const BODIES = SIGNED_BODY_SCHEMAS;
 
 /** Unsigned messages: the void on the allocations channel, and the allocation channels' payloads. */
 const UNSIGNED = {
