@@ -77,8 +77,8 @@ export class FrontDoorRound {
    * every round they stay paused.
    */
   async admit(open: OpenOffers, fresh: ReadonlySet<Bytes32>): Promise<OpenOffers> {
-    const standings = await this.#deps.standing.standings();
     const all = [...open.customers, ...open.suppliers];
+    const standings = await this.#deps.standing.standings([...new Set(all.map((o) => o.offer.account))]);
     const accounts = [...new Set(all.map((o) => o.offer.account))].filter(
       (a) => !isPaused(standings.get(a), this.#nowMs),
     );
@@ -204,8 +204,13 @@ export class MemoryStandingRegistry implements StandingRegistry {
     this.#maxRefusals = maxRefusals;
   }
 
-  async standings(): Promise<Map<Address, Standing>> {
-    return new Map(this.#standings);
+  async standings(accounts: readonly Address[]): Promise<Map<Address, Standing>> {
+    const out = new Map<Address, Standing>();
+    for (const a of accounts) {
+      const s = this.#standings.get(a);
+      if (s) out.set(a, s);
+    }
+    return out;
   }
 
   async recordStrike(account: Address, atMs: number, reason: string, policy?: BackoffPolicy) {
@@ -234,8 +239,13 @@ export class MemoryParticipants implements AdmittedParticipants {
     this.#admitted.set(key, new Set([...(this.#admitted.get(key) ?? []), kind]));
   }
 
-  async admitted(): Promise<Map<string, ReadonlySet<AdmittedKind>>> {
-    return new Map(this.#admitted);
+  async admitted(accounts: readonly Address[]): Promise<Map<string, ReadonlySet<AdmittedKind>>> {
+    const out = new Map<string, ReadonlySet<AdmittedKind>>();
+    for (const a of accounts) {
+      const kinds = this.#admitted.get(a.toLowerCase());
+      if (kinds) out.set(a.toLowerCase(), kinds);
+    }
+    return out;
   }
 }
 

@@ -34,6 +34,7 @@ import {
   allocationId,
   type Bytes32,
   boundsViolation,
+  type ChannelMessage,
   type Commitment,
   DEFAULT_MARKET_BOUNDS,
   DEFAULT_MECHANISM,
@@ -180,7 +181,7 @@ async function ingest(
   let read = 0;
   /** Offers this round stored (new: open, version 0, nothing taken). */
   const fresh: RecordedOffer[] = [];
-  // Admitted participants, read once per round (only when the channel has something to read).
+  // Admitted participants among each batch's claimed signers (only when the channel has something to read).
   let admitted: Awaited<ReturnType<NonNullable<FrontDoorDeps["participants"]>["admitted"]>> | undefined;
   const began = Date.now();
   let cursor = await deps.registry.cursor(name);
@@ -191,7 +192,10 @@ async function ingest(
     const offers: RecordedOffer[] = [];
     /** Where each of `offers` sits in the channel. */
     const positions: string[] = [];
-    if (deps.frontDoor?.participants) admitted ??= await deps.frontDoor.participants.admitted();
+    // Admission of this batch's claimed signers, read by key (nothing verified yet: a refusal
+    // trusts nothing, and an admitted account's offer is verified in full below).
+    if (deps.frontDoor?.participants)
+      admitted = await deps.frontDoor.participants.admitted(claimedAccounts(messages));
     for (const m of messages) {
       read++;
       try {
@@ -653,4 +657,18 @@ class Semaphore {
       else this.#free++;
     }
   }
+}
+
+/** The accounts the messages claim as their signers (unparseable ones are refused later, one by one). */
+function claimedAccounts(messages: readonly ChannelMessage[]): Address[] {
+  const out = new Set<Address>();
+  for (const m of messages) {
+    try {
+      const account = (parseEnvelope(m.payload).unverified.body as { account?: unknown }).account;
+      if (typeof account === "string") out.add(account as Address);
+    } catch {
+      // refused with its reason in the main pass
+    }
+  }
+  return [...out];
 }

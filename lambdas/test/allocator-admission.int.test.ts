@@ -44,7 +44,7 @@ describe("admit", () => {
 
     expect(admitted.role).toBe(supplier.toLowerCase());
     expect(decodeJwt(admitted.token!).sub).toBe(supplier.toLowerCase());
-    const list = await record.admitted();
+    const list = await record.admitted([supplier, stranger] as Address[]);
     expect(list.get(supplier.toLowerCase())).toEqual(new Set(["supplier"]));
     expect(list.has(stranger.toLowerCase())).toBe(false);
     // With the minted token: it may post offers and read allocations on its own subscription.

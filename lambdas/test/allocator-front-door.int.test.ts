@@ -187,7 +187,11 @@ describe("the Allocator's front door on the market contract", () => {
         /^insufficient free balance in the market: allocation .* would lock \d+, 10000000000000000 left free$/,
       ),
     });
-    const paused = await standing.standings();
+    const everyone = [
+      ...(await Promise.all([...suppliers, customer, absurd, greedy, freeRider].map(address))),
+      mediator,
+    ] as Address[];
+    const paused = await standing.standings(everyone);
     expect([...paused.keys()].sort()).toEqual([await address(greedy), await address(freeRider)].sort());
     for (const s of paused.values()) expect(s.pausedUntilMs).toBe(NOW_MS + 60_000);
     // Only the honest pair is allocated, on both honest Suppliers.
@@ -243,7 +247,7 @@ describe("the Allocator's front door on the market contract", () => {
       backoff: roundConfig().frontDoor!.backoff!,
     } satisfies FrontDoorConfig);
     expect(struck.map((s) => s.account).sort()).toEqual([first.customer, first.mediator, silent].sort());
-    expect((await standing.standings()).get(silent)).toMatchObject({
+    expect((await standing.standings([silent])).get(silent)).toMatchObject({
       strikes: 1,
       pausedUntilMs: lapsedAtMs + 60_000,
       reason: expect.stringMatching(new RegExp(`^allocation ${id} lapsed: signing deadline`)),

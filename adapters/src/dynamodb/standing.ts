@@ -5,7 +5,13 @@
 // Admission (AdmittedParticipants) is an `admittedKinds` set (SS) and `admittedAtMs` on the
 // participants item, written by the operator's admission (lambdas/allocator/admission.ts).
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
-import { type DynamoDBDocumentClient, GetCommand, paginateScan, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
 import {
   type Address,
   type AdmittedKind,
@@ -19,6 +25,42 @@ import {
 } from "@surplus/core";
 import { type TableNames, tableNames } from "./tables.ts";
 
+/**
+ * The participants items of `accounts`, by key (BatchGetItem, 100 keys a request): the functions'
+ * role grants item-level reads only, never Scan (infra/src/constructs/market-function.ts).
+ */
+async function participantItems(
+  db: DynamoDBDocumentClient,
+  table: string,
+  accounts: readonly Address[],
+  projection: string,
+): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  const unique = [...new Set(accounts)];
+  for (let i = 0; i < unique.length; i += 100) {
+    let keys: Record<string, unknown>[] | undefined = unique
+      .slice(i, i + 100)
+      .map((account) => ({ account }));
+    for (let attempt = 0; keys?.length; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1_000, 50 * 2 ** attempt)));
+      const got: BatchGetCommandOutput = await db.send(
+        new BatchGetCommand({
+          RequestItems: {
+            [table]: {
+              Keys: keys,
+              ProjectionExpression: projection.replace(/\baccount\b/, "#a"),
+              ExpressionAttributeNames: { "#a": "account" },
+            },
+          },
+        }),
+      );
+      out.push(...(got.Responses?.[table] ?? []));
+      keys = got.UnprocessedKeys?.[table]?.Keys;
+    }
+  }
+  return out;
+}
+
 /** Compare-and-set attempts of one strike before giving up (strikes of one party rarely race). */
 const ATTEMPTS = 5;
 
@@ -31,19 +73,10 @@ export class DynamoStandingRegistry implements StandingRegistry {
     this.#t = names;
   }
 
-  async standings(): Promise<Map<Address, Standing>> {
+  async standings(accounts: readonly Address[]): Promise<Map<Address, Standing>> {
     const out = new Map<Address, Standing>();
-    const pages = paginateScan(
-      { client: this.#db },
-      {
-        TableName: this.#t.participants,
-        FilterExpression: "attribute_exists(standing)",
-        ProjectionExpression: "account, standing",
-      },
-    );
-    for await (const page of pages)
-      for (const item of page.Items ?? [])
-        out.set(item["account"] as Address, JSON.parse(item["standing"] as string));
+    for (const item of await participantItems(this.#db, this.#t.participants, accounts, "account, standing"))
+      if (item["standing"]) out.set(item["account"] as Address, JSON.parse(item["standing"] as string));
     return out;
   }
 
@@ -137,18 +170,11 @@ export class DynamoParticipants implements AdmittedParticipants {
     );
   }
 
-  async admitted(): Promise<Map<string, ReadonlySet<AdmittedKind>>> {
+  async admitted(accounts: readonly Address[]): Promise<Map<string, ReadonlySet<AdmittedKind>>> {
+    const keys = [...new Set(accounts.map((a) => a.toLowerCase() as Address))];
     const out = new Map<string, ReadonlySet<AdmittedKind>>();
-    const pages = paginateScan(
-      { client: this.#db },
-      {
-        TableName: this.#t.participants,
-        FilterExpression: "attribute_exists(admittedKinds)",
-        ProjectionExpression: "account, admittedKinds",
-      },
-    );
-    for await (const page of pages)
-      for (const item of page.Items ?? [])
+    for (const item of await participantItems(this.#db, this.#t.participants, keys, "account, admittedKinds"))
+      if (item["admittedKinds"])
         out.set(
           (item["account"] as string).toLowerCase(),
           new Set(item["admittedKinds"] as Set<AdmittedKind>),

@@ -64,8 +64,8 @@ export interface OfferRefusal {
 
 /** Where the Allocator keeps parties' standing and its refusals of offers. */
 export interface StandingRegistry {
-  /** The standing of every party that has one (paused or not). */
-  standings(): Promise<Map<Address, Standing>>;
+  /** The standing of those of `accounts` that have one (paused or not). */
+  standings(accounts: readonly Address[]): Promise<Map<Address, Standing>>;
   /** Records one strike against `account` (read-modify-write with `strike`); returns the new standing. */
   recordStrike(account: Address, atMs: number, reason: string, policy?: BackoffPolicy): Promise<Standing>;
   /** Records why an offer was refused (the latest reason wins). */
@@ -89,8 +89,8 @@ export type AdmittedKind = "customer" | "supplier" | "mediator" | "allocator";
  * names exactly one admitted account.
  */
 export interface AdmittedParticipants {
-  /** Every admitted account, lower-cased, with the kinds it was admitted as. */
-  admitted(): Promise<Map<string, ReadonlySet<AdmittedKind>>>;
+  /** Those of `accounts` that are admitted, lower-cased, with the kinds each was admitted as. */
+  admitted(accounts: readonly Address[]): Promise<Map<string, ReadonlySet<AdmittedKind>>>;
 }
 
 /** Why `account` may not post an offer of `kind`, or undefined when it may. */
