@@ -21,7 +21,8 @@ fi
 WORK="$ROOT/.tools/slither-work"
 rm -rf "$WORK"
 cd "$ROOT/contracts"
-node scripts/slither-build-info.ts "$WORK" >/dev/null
+# The project's Node (./surplus installs it): the machine's own may be too old to run .ts files.
+bash "$ROOT/surplus" node scripts/slither-build-info.ts "$WORK" >/dev/null
 REPORT="$WORK/report.json"
 # Slither exits non-zero whenever it finds anything; the verdict below reads the JSON instead.
 "$VENV/bin/slither" . --compile-force-framework hardhat --hardhat-ignore-compile \
