@@ -73,6 +73,8 @@ export const TYPES = {
     { name: "minReplicas", type: "uint8" },
     { name: "minServiceSeconds", type: "uint64" },
     { name: "mediators", type: "address[]" },
+    { name: "windowAllocations", type: "uint8" },
+    { name: "maxMediationsLost", type: "uint8" },
   ],
   MediatorOffer: [
     { name: "account", type: "address" },
@@ -145,6 +147,16 @@ function typesFor(type: SignedType): Record<string, Array<{ name: string; type: 
   return { [type]: TYPES[type].map((f) => ({ ...f })) };
 }
 
+/**
+ * The value signed for a body: a signed field the body may omit (the Customer offer's reputation
+ * requirement) is signed as 0, so an offer without one keeps a fixed-shape struct.
+ */
+function typedValue(type: SignedType, body: object): Record<string, unknown> {
+  if (type !== "CustomerOffer") return body as Record<string, unknown>;
+  const o = body as CustomerOffer;
+  return { ...o, windowAllocations: o.windowAllocations ?? 0, maxMediationsLost: o.maxMediationsLost ?? 0 };
+}
+
 /** The EIP-712 type string, e.g. `Accept(bytes32 allocationId,bytes32 commitment)`. */
 export function encodeType(type: SignedType): string {
   return TypedDataEncoder.from(typesFor(type)).encodeType(type);
@@ -152,7 +164,7 @@ export function encodeType(type: SignedType): string {
 
 /** The EIP-712 digest of a message: what is signed, and the id of offers and allocations. */
 export function digest<T extends SignedType>(d: MarketDomain, type: T, body: Bodies[T]): Bytes32 {
-  return TypedDataEncoder.hash(domainOf(d), typesFor(type), body as Record<string, unknown>) as Bytes32;
+  return TypedDataEncoder.hash(domainOf(d), typesFor(type), typedValue(type, body)) as Bytes32;
 }
 
 /** An allocation's id: the EIP-712 digest of its terms (the contract computes the same). */
@@ -184,7 +196,7 @@ export async function signTyped<T extends SignedType>(
   if (actual.toLowerCase() !== expected.toLowerCase()) {
     throw new SignatureMismatchError(`${type} for ${expected}`, expected, actual);
   }
-  return (await signer.signTypedData(domainOf(d), typesFor(type), body as Record<string, unknown>)) as Hex;
+  return (await signer.signTypedData(domainOf(d), typesFor(type), typedValue(type, body))) as Hex;
 }
 
 /** The address that signed a message, or undefined when the signature is malformed. */
@@ -195,7 +207,7 @@ export function recoverSigner<T extends SignedType>(
   sig: Hex,
 ): Address | undefined {
   try {
-    return verifyTypedData(domainOf(d), typesFor(type), body as Record<string, unknown>, sig) as Address;
+    return verifyTypedData(domainOf(d), typesFor(type), typedValue(type, body), sig) as Address;
   } catch {
     return undefined;
   }

@@ -53,6 +53,16 @@ export interface ReputationRequirement {
   readonly minAllocationsRun?: number;
 }
 
+/** The requirement a signed Customer offer carries, if any (`windowAllocations` 0 or absent: none). */
+export function offerRequirement(o: {
+  readonly windowAllocations?: number | undefined;
+  readonly maxMediationsLost?: number | undefined;
+}): ReputationRequirement | undefined {
+  return o.windowAllocations
+    ? { maxMediationsLost: o.maxMediationsLost ?? 0, lastAllocations: o.windowAllocations }
+    : undefined;
+}
+
 /** How many of an account's allocations `recent` keeps. */
 export const RECENT_CLOSES = 64;
 

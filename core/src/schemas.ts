@@ -118,9 +118,32 @@ export const customerOffer = z
     /** δ_min: minimum service time of one allocation, seconds (§3.3). */
     minServiceSeconds: positiveInt(365 * 24 * 3600),
     mediators: mediatorList,
+    /**
+     * Reputation the Customer requires of each Supplier (issue 17): at most `maxMediationsLost`
+     * mediations lost in the Supplier's last `windowAllocations` allocations. Absent or 0: none.
+     * Signed as 0 when absent (EIP-712 has no optional fields).
+     */
+    windowAllocations: z
+      .number()
+      .int()
+      .min(0)
+      .max(64)
+      .optional()
+      .describe("reputation window: the Supplier's last N allocations (0 or absent: no requirement)"),
+    maxMediationsLost: z
+      .number()
+      .int()
+      .min(0)
+      .max(64)
+      .optional()
+      .describe("most mediations a Supplier may have lost within the window (at most windowAllocations)"),
   })
   .strict()
   .refine(window, windowMessage)
+  .refine((o) => (o.maxMediationsLost ?? 0) <= (o.windowAllocations ?? 0), {
+    message: "maxMediationsLost must not exceed windowAllocations (and needs a window)",
+    path: ["maxMediationsLost"],
+  })
   .refine((o) => o.minReplicas <= o.replicas, {
     message: "minReplicas must not exceed replicas",
     path: ["minReplicas"],

@@ -64,7 +64,7 @@ function encodeField(type: string, value: unknown): string {
 export function fastOfferId(o: CustomerOffer | SupplierOffer): Bytes32 {
   const fields = o.kind === "customer" ? TYPES.CustomerOffer : TYPES.SupplierOffer;
   const body = o as unknown as Record<string, unknown>;
-  const words = fields.map((f) => encodeField(f.type, body[f.name]));
+  const words = fields.map((f) => encodeField(f.type, body[f.name] ?? 0)); // an omitted requirement is signed as 0
   const structHash = keccak256(`${typeHashes[o.kind]}${words.join("")}`);
   return keccak256(concat(["0x1901", domainHash, structHash])) as Bytes32;
 }

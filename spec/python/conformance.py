@@ -24,7 +24,8 @@ def typed(primary, body, domain):
     fields = SPEC["types"][primary]
     message = {}
     for f in fields:
-        v = body[f["name"]]
+        # An optional field the body omits (the Customer offer's requirement) is signed as 0.
+        v = body.get(f["name"], 0) if f["type"] in UINT else body[f["name"]]
         message[f["name"]] = int(v) if f["type"] in UINT else v
     return {
         "types": {"EIP712Domain": SPEC["domainType"], primary: fields},
