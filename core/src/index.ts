@@ -1,6 +1,5 @@
 // @surplus/core — the protocol, pure: no I/O. Every other package uses these definitions.
 export * from "./allocator/index.ts";
-export * from "./chunking.ts";
 export * from "./eip712.ts";
 export * from "./errors.ts";
 export * from "./feasibility.ts";
@@ -9,6 +8,5 @@ export * from "./incentives.ts";
 export * from "./ports.ts";
 export * from "./pricing.ts";
 export * from "./random.ts";
-export * from "./replicas.ts";
 export * from "./reputation.ts";
 export * from "./schemas.ts";

@@ -36,7 +36,7 @@
 // to the Customer is the service being bought (§3.2 "Service Execution"); other Suppliers stay
 // refused, so replicas cannot copy each other's results. Public channels cannot stop a
 // participant from writing a message *in another's name*: the receivers' validation (signature
-// checks in core, see validation.ts) rejects those.
+// checks in core) rejects those.
 //
 // Subscriptions belong to their owner (issue 16): a consume grant on a public channel lets a role
 // consume from, peek, skip, reset and delete any subscription of it — unless the subscription is

@@ -1,5 +1,4 @@
-// The Pulsar channel layer: ports, the WebSocket + admin REST adapter, Table 4 channels and the
-// validation pipeline for received messages.
+// The Pulsar channel layer: ports, the WebSocket + admin REST adapter and the Table 4 channels.
 export * from "./admin.ts";
 export * from "./auth.ts";
 export * from "./batching.ts";
@@ -10,6 +9,5 @@ export * from "./message-id.ts";
 export * from "./ports.ts";
 export * from "./status-channel.ts";
 export * from "./topics.ts";
-export * from "./validation.ts";
 export * from "./window.ts";
 export * from "./ws-client.ts";
