@@ -1,7 +1,7 @@
 // `surplus-edge status --offers` (issue 17): each offer's status as the Allocator reported it on
 // the participant's channel, with the reason an offer is not (fully) matched.
 import { describe, expect, it } from "vitest";
-import { formatOfferStatuses } from "../src/cli/status.ts";
+import { formatOfferStatuses, formatOfferStatusesShort } from "../src/cli/status.ts";
 
 describe("formatOfferStatuses", () => {
   it("shows each offer's state, its allocations and why it waits", () => {
@@ -36,5 +36,28 @@ describe("formatOfferStatuses", () => {
 
   it("says when the Allocator reported nothing yet", () => {
     expect(formatOfferStatuses([])).toBe("offers: the Allocator has reported none yet");
+  });
+});
+
+describe("formatOfferStatusesShort (plain `status`)", () => {
+  it("counts offers per state and names the latest reason one waits for", () => {
+    const line = (state: string, reason?: string) => ({
+      offerId: `0x${"ab".repeat(32)}`,
+      kind: "customer",
+      state,
+      ...(reason ? { reason } : {}),
+      allocations: [],
+      updatedAtMs: 0,
+    });
+    expect(
+      formatOfferStatusesShort([
+        line("matched"),
+        line("open", "no Supplier under a Mediator it trusts"),
+        line("matched"),
+        line("rejected", "not admitted"),
+      ]).split("\n"),
+    ).toEqual(["offer statuses:      2 matched, 1 open, 1 rejected", "  latest why:         not admitted"]);
+    expect(formatOfferStatusesShort([line("matched")])).toBe("offer statuses:      1 matched");
+    expect(formatOfferStatusesShort([])).toBe("offer statuses:      none reported by the Allocator yet");
   });
 });

@@ -57,6 +57,8 @@ export interface CustomerJob {
   /** @default half of `seconds`, at most 20 */
   readonly minServiceSeconds?: number;
   readonly mediators: readonly Address[];
+  /** Signed into the offer: at most `maxMediationsLost` lost in each Supplier's last `windowAllocations`. @default none */
+  readonly requires?: { readonly windowAllocations: number; readonly maxMediationsLost: number };
 }
 
 export interface CustomerAgentOptions extends AgentOptions {
@@ -201,6 +203,7 @@ export class CustomerAgent extends Agent<CustomerState> {
       minReplicas: j.minReplicas ?? 1,
       minServiceSeconds: j.minServiceSeconds ?? Math.max(1, Math.min(20, Math.floor(j.seconds / 2))),
       mediators: [...j.mediators],
+      ...(j.requires ?? {}),
     };
     await this.publishOffer("CustomerOffer", offer);
     writeFileSync(file, toWire(offer));

@@ -102,6 +102,14 @@ export const edgeConfig = z
         minReplicas: z.number().int().min(1).max(16).default(1),
         minServiceSeconds: z.number().int().positive().optional(),
         mediators: z.array(address).min(1),
+        /** Reputation every Supplier must have, signed into the offer (issue 17). @default none */
+        requires: z
+          .object({
+            windowAllocations: z.number().int().min(1).max(64),
+            maxMediationsLost: z.number().int().min(0).max(64).default(0),
+          })
+          .strict()
+          .optional(),
         /** The sensor source: a generator, a file (one input per line) or stdin (one per line). */
         source: z
           .object({

@@ -20,6 +20,7 @@ Usage:
   surplus-edge status --config FILE         what the runtime running with this config is doing
                [--data-dir DIR] [--json]      (or name its data directory instead)
                [--offers]                     and each offer's status and reason, from its status channel
+                                              (without it: offers per state, from the same channel)
   surplus-edge balance --config FILE        the account's free balance in the market and its wallet's tokens
   surplus-edge deposit --config FILE AMOUNT move AMOUNT tokens (base units) from the wallet into the market
   surplus-edge withdraw --config FILE AMOUNT move AMOUNT of the free balance back to the wallet
@@ -169,6 +170,14 @@ export async function main(argv: string[]): Promise<number> {
         const { formatOfferStatuses, readOfferStatuses } = await import("./status.ts");
         const offers = await readOfferStatuses(loadConfig(need(values.config, "--config FILE")));
         console.log(values.json ? JSON.stringify(offers, null, 2) : formatOfferStatuses(offers));
+      } else if (values.config && !values.json) {
+        // The short form; a broker out of reach must not hide the local status above.
+        const { formatOfferStatusesShort, readOfferStatuses } = await import("./status.ts");
+        console.log(
+          await readOfferStatuses(loadConfig(values.config)).then(formatOfferStatusesShort, (e: unknown) => {
+            return `offer statuses:      status channel out of reach (${(e as Error).message ?? e})`;
+          }),
+        );
       }
       // 3, as `systemctl status` uses for a unit that is not running.
       return reading.state === "running" ? 0 : 3;

@@ -172,6 +172,7 @@ export async function run(config: EdgeConfig, o: RunOptions): Promise<number> {
         minReplicas: c.minReplicas,
         ...(c.minServiceSeconds ? { minServiceSeconds: c.minServiceSeconds } : {}),
         mediators: c.mediators,
+        ...(c.requires ? { requires: c.requires } : {}),
       },
       source: sourceOf(c),
       publishServiceTo: config.services.dir!,

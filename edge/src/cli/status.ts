@@ -387,3 +387,16 @@ export function formatOfferStatuses(offers: readonly OfferStatusLine[], nowMs = 
   }
   return lines.join("\n");
 }
+
+/**
+ * The short form plain `status` prints: offers per state, and why the newest offer not (fully)
+ * matched waits — the Allocator's own words.
+ */
+export function formatOfferStatusesShort(offers: readonly OfferStatusLine[]): string {
+  if (offers.length === 0) return "offer statuses:      none reported by the Allocator yet";
+  const counts = new Map<string, number>();
+  for (const o of offers) counts.set(o.state, (counts.get(o.state) ?? 0) + 1);
+  const line = `offer statuses:      ${[...counts].map(([state, n]) => `${n} ${state}`).join(", ")}`;
+  const waiting = offers.findLast((o) => o.reason);
+  return waiting ? `${line}\n  latest why:         ${waiting.reason}` : line;
+}
