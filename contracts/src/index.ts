@@ -2,15 +2,19 @@
 // every party needs to talk to it (terms as the contract's tuple, Accept and SupplierResult
 // signatures, amounts). Works with any ethers v6 Signer: a Hardhat in-process network, a Hardhat
 // node, or a public chain.
+// The allocation's state is core's `AllocationState` (its `AllocationStateCode` is this ABI's
+// `ISurplusMarket.State`): one type for every package.
 import {
   type Allocation,
+  AllocationStateCode,
   type Bytes32,
   type Hex,
   type MarketDomain,
   seal as sealOf,
   signTyped,
+  ZERO_HASH,
 } from "@surplus/core";
-import { Contract, ContractFactory, type ContractRunner, type Signer, ZeroHash } from "ethers";
+import { Contract, ContractFactory, type ContractRunner, type Signer } from "ethers";
 import surplusMarketArtifact from "./generated/SurplusMarket.json" with { type: "json" };
 import testTokenArtifact from "./generated/TestToken.json" with { type: "json" };
 
@@ -19,15 +23,8 @@ export const TEST_TOKEN_ABI = testTokenArtifact.abi;
 export const SURPLUS_MARKET_BYTECODE = surplusMarketArtifact.bytecode as Hex;
 export const TEST_TOKEN_BYTECODE = testTokenArtifact.bytecode as Hex;
 
-/** The allocation's state on-chain, as `ISurplusMarket.State`. */
-export const State = {
-  None: 0,
-  Signing: 1,
-  Running: 2,
-  MediationRequested: 3,
-  Closed: 4,
-} as const;
-export type State = (typeof State)[keyof typeof State];
+/** @deprecated core's `AllocationStateCode`; goes once the last importer has moved. */
+export const State = AllocationStateCode;
 
 /** Why an allocation closed, as `ISurplusMarket.CloseReason`. */
 export const CloseReason = {
@@ -174,7 +171,7 @@ export async function signAccept(
   signer: Signer,
   domain: MarketDomain,
   allocationId: Bytes32,
-  commitment: Bytes32 = ZeroHash as Bytes32,
+  commitment: Bytes32 = ZERO_HASH,
 ): Promise<Hex> {
   const account = (await signer.getAddress()) as `0x${string}`;
   return signTyped(signer, domain, "Accept", { allocationId, account, commitment });
@@ -194,7 +191,7 @@ export async function signResult(
 }
 
 /** "No result" for a Supplier in `settle`/`mediate`. */
-export const NO_RESULT = { seal: ZeroHash as Bytes32, signature: "0x" as Hex } as const;
+export const NO_RESULT = { seal: ZERO_HASH, signature: "0x" as Hex } as const;
 
 /** The amounts of an allocation (mirrors the contract's `amountsOf` and the locks of `open`). */
 export function amountsOf(a: Allocation, p: MarketParameters) {

@@ -2,10 +2,10 @@
 // the PoC versions, each passing there), now shown to fail. Ordering attacks run with automine off
 // and the attacker paying a higher priority tip than its victim.
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import { gamma, seal } from "@surplus/core";
+import { AllocationStateCode, gamma, seal } from "@surplus/core";
 import { type Contract, MaxUint256, TypedDataEncoder } from "ethers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { CloseReason, deployMarket, NO_RESULT, State, signResult } from "../src/index.ts";
+import { CloseReason, deployMarket, NO_RESULT, signResult } from "../src/index.ts";
 import {
   as,
   balances,
@@ -104,7 +104,7 @@ describe("threat 1: settle closes the dispute window, and anyone may call it", (
     expect(front!.index).toBeLessThan(victim!.index); // the tip bought the front of the block …
     expect(front!.ok).toBe(false); // … and a revert: only the Customer settles
     expect(victim!.ok).toBe(true);
-    expect(await stateOf(m, d.id)).toBe(State.MediationRequested);
+    expect(await stateOf(m, d.id)).toBe(AllocationStateCode.MediationRequested);
     // The Mediator finds its live outputs at test positions wrong: D + F lost, no P.
     await (await as(m, m.parties.mediator).getFunction("mediate")(d.terms, d.outputs.gamma, 0b1, res)).wait();
     const change = delta(before, await balances(m));
@@ -127,7 +127,7 @@ describe("threat 1: settle closes the dispute window, and anyone may call it", (
         [d.id, who.address, m.parties.customer.address],
       );
     }
-    expect(await stateOf(m, d.id)).toBe(State.Running);
+    expect(await stateOf(m, d.id)).toBe(AllocationStateCode.Running);
   });
 });
 
@@ -297,7 +297,7 @@ describe("threat 6: γ not bound to its allocation", () => {
       )
     ).wait();
     expect(eventsOf(m, rc).find((e) => e.name === "AllocationSettled")!.args.matched).toBe(0n);
-    expect(await stateOf(m, second.id)).toBe(State.MediationRequested);
+    expect(await stateOf(m, second.id)).toBe(AllocationStateCode.MediationRequested);
     expect(gamma(second.id, first.outputs.salt, first.outputs.items)).toBe(second.outputs.gamma);
     expect(lazy.seal).toBe(
       seal(m.parties.suppliers[0]!.address as `0x${string}`, second.id, first.outputs.gamma),
@@ -329,7 +329,7 @@ describe("threat 7: cheap griefs", () => {
     expect(grief!.index).toBeLessThan(batch!.index);
     expect(grief!.ok).toBe(true);
     expect(batch!.ok).toBe(true);
-    expect(await stateOf(m, d.id)).toBe(State.Running);
+    expect(await stateOf(m, d.id)).toBe(AllocationStateCode.Running);
   });
 
   it("a signer that withdraws before `open` does not make it revert: it counts as not signed", async () => {
@@ -339,7 +339,7 @@ describe("threat 7: cheap griefs", () => {
     const free: bigint = await m.market.getFunction("balanceOf")(s0.address);
     await (await as(m, s0).getFunction("withdraw")(free)).wait();
     await (await as(m, m.parties.allocator).getFunction("open")(d.terms, sigs)).wait();
-    expect(await stateOf(m, d.id)).toBe(State.Signing);
+    expect(await stateOf(m, d.id)).toBe(AllocationStateCode.Signing);
     const [, , suppliers] = await m.market.getFunction("recordOf")(d.id);
     expect(suppliers).toBe(0n);
   });
@@ -365,7 +365,7 @@ describe("threat 7: cheap griefs", () => {
     const rc = await (
       await as(m, m.parties.mediator).getFunction("mediate")(d.terms, d.outputs.gamma, 0, [NO_RESULT])
     ).wait();
-    expect(await stateOf(m, d.id)).toBe(State.Closed);
+    expect(await stateOf(m, d.id)).toBe(AllocationStateCode.Closed);
     // The silent Supplier gets D − ⌊D·φ/10^4⌋, exact to the wei (BigInt has no overflow).
     const closed = eventsOf(m, rc).find((e) => e.name === "AllocationClosed")!;
     const D = d.amounts.deposit;

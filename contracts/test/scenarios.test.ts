@@ -1,9 +1,9 @@
 // One scenario per path of an allocation's life (paper Fig. 3, §3.4, §3.5, §4.1), each checking
 // who is paid what, to the wei, and that the allocation's money is conserved.
-import type { Bytes32 } from "@surplus/core";
+import { AllocationStateCode, type Bytes32 } from "@surplus/core";
 import { hexlify, randomBytes } from "ethers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { CloseReason, NO_RESULT, State } from "../src/index.ts";
+import { CloseReason, NO_RESULT } from "../src/index.ts";
 import {
   as,
   balances,
@@ -47,14 +47,14 @@ describe("happy path", () => {
     const d = deal(m, await makeAllocation(m, { replicas: 1 }));
     const before = await balances(m);
     await openRunning(m, d);
-    expect(await stateOf(d.id)).toBe(BigInt(State.Running));
+    expect(await stateOf(d.id)).toBe(BigInt(AllocationStateCode.Running));
     await toEnd(m, d);
     await (
       await as(m, m.parties.customer).getFunction("settle")(
         ...settleArgs(d, d.outputs.gamma, await results(m, d)),
       )
     ).wait();
-    expect(await stateOf(d.id)).toBe(BigInt(State.Closed));
+    expect(await stateOf(d.id)).toBe(BigInt(AllocationStateCode.Closed));
     const { payment: P, deposit: D } = d.amounts;
     const { allocatorFee: F, mediatorFee: M } = m.parameters;
     const change = delta(before, await balances(m));
@@ -99,9 +99,9 @@ describe("cheating Supplier", () => {
       await as(m, m.parties.customer).getFunction("settle")(...settleArgs(d, d.outputs.gamma, res))
     ).wait();
     expect(settle).not.toBeNull();
-    expect(await stateOf(d.id)).toBe(BigInt(State.MediationRequested));
+    expect(await stateOf(d.id)).toBe(BigInt(AllocationStateCode.MediationRequested));
     await (await as(m, m.parties.mediator).getFunction("mediate")(d.terms, d.outputs.gamma, 0, res)).wait();
-    expect(await stateOf(d.id)).toBe(BigInt(State.Closed));
+    expect(await stateOf(d.id)).toBe(BigInt(AllocationStateCode.Closed));
     const { payment: P, deposit: D, inputPrice } = d.amounts;
     const { allocatorFee: F, mediatorFee: M } = m.parameters;
     const comp = BigInt(d.a.testCount) * inputPrice;
@@ -131,7 +131,7 @@ describe("cheating Customer", () => {
     await (
       await as(m, m.parties.customer).getFunction("settle")(...settleArgs(d, d.outputs.gamma, res))
     ).wait();
-    expect(await stateOf(d.id)).toBe(BigInt(State.MediationRequested));
+    expect(await stateOf(d.id)).toBe(BigInt(AllocationStateCode.MediationRequested));
     const tx = await as(m, m.parties.mediator).getFunction("mediate")(d.terms, correct, 0, res);
     await expect(tx).toBeDefined();
     await tx.wait();
@@ -207,7 +207,7 @@ describe("Mediator timeout", () => {
     ).wait();
     await net.networkHelpers.time.increase(m.parameters.mediationWindow);
     await (await as(m, m.parties.outsider).getFunction("expire")(d.terms)).wait();
-    expect(await stateOf(d.id)).toBe(BigInt(State.Closed));
+    expect(await stateOf(d.id)).toBe(BigInt(AllocationStateCode.Closed));
     const { payment: P, deposit: D } = d.amounts;
     const { allocatorFee: F } = m.parameters;
     const change = delta(before, await balances(m));
@@ -230,14 +230,14 @@ describe("refusal to sign", () => {
     const before = await balances(m);
     const sigs = await signatures(m, d, { suppliers: [0] });
     await (await as(m, m.parties.allocator).getFunction("open")(d.terms, sigs)).wait();
-    expect(await stateOf(d.id)).toBe(BigInt(State.Signing));
+    expect(await stateOf(d.id)).toBe(BigInt(AllocationStateCode.Signing));
     await expect(as(m, m.parties.outsider).getFunction("expire")(d.terms)).rejects.toThrow(
       /DeadlineNotReached/,
     );
     await net.networkHelpers.time.increase(m.parameters.signingWindow);
     const tx = await as(m, m.parties.outsider).getFunction("expire")(d.terms);
     const receipt = await tx.wait();
-    expect(await stateOf(d.id)).toBe(BigInt(State.Closed));
+    expect(await stateOf(d.id)).toBe(BigInt(AllocationStateCode.Closed));
     expect(delta(before, await balances(m))).toEqual({});
     const closed = receipt!.logs
       .map((l: { topics: string[]; data: string }) => m.market.interface.parseLog(l))
@@ -255,14 +255,14 @@ describe("r_min reached", () => {
     await net.networkHelpers.time.increase(m.parameters.signingWindow);
     await (await as(m, m.parties.outsider).getFunction("expire")(d.terms)).wait();
     const [state, , running] = await m.market.getFunction("recordOf")(d.id);
-    expect(state).toBe(BigInt(State.Running));
+    expect(state).toBe(BigInt(AllocationStateCode.Running));
     expect(running).toBe(0b101n);
     await toEnd(m, d);
     const res = await results(m, d, (i) => (i === 1 ? undefined : d.outputs.gamma));
     await (
       await as(m, m.parties.customer).getFunction("settle")(...settleArgs(d, d.outputs.gamma, res))
     ).wait();
-    expect(await stateOf(d.id)).toBe(BigInt(State.Closed));
+    expect(await stateOf(d.id)).toBe(BigInt(AllocationStateCode.Closed));
     const { payment: P } = d.amounts;
     const { allocatorFee: F, mediatorFee: M } = m.parameters;
     expect(delta(before, await balances(m))).toEqual({
@@ -285,7 +285,7 @@ describe("r_min reached", () => {
     ).wait();
     await net.networkHelpers.time.increase(m.parameters.signingWindow);
     await (await as(m, m.parties.outsider).getFunction("expire")(d.terms)).wait();
-    expect(await stateOf(d.id)).toBe(BigInt(State.Closed));
+    expect(await stateOf(d.id)).toBe(BigInt(AllocationStateCode.Closed));
     expect(delta(before, await balances(m))).toEqual({});
   });
 });

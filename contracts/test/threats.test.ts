@@ -2,6 +2,7 @@
 // (facts.md §1), each as a test that the attack or defect does not work here.
 import {
   type Address,
+  AllocationStateCode,
   type Bytes32,
   checklistCommitment,
   gamma,
@@ -10,7 +11,7 @@ import {
 } from "@surplus/core";
 import { type Contract, hexlify, randomBytes, toUtf8Bytes } from "ethers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { State, signResult } from "../src/index.ts";
+import { signResult } from "../src/index.ts";
 import {
   as,
   balances,
@@ -126,7 +127,7 @@ describe("threat model", () => {
     const full = d0.outputs.gamma;
     const res = await results(m, d, () => full);
     await (await fn("customer", "settle")(...settleArgs(d, fewer, res))).wait();
-    expect(await stateOf(m, d.id)).toBe(State.MediationRequested);
+    expect(await stateOf(m, d.id)).toBe(AllocationStateCode.MediationRequested);
     const receipt = await (await fn("mediator", "mediate")(d.terms, full, 0, res)).wait();
     const mediated = receipt.logs
       .map((l: never) => m.market.interface.parseLog(l))
@@ -158,7 +159,7 @@ describe("defects of the reference contract", () => {
     expect(heldBefore).toBeGreaterThan(0n);
     await net.networkHelpers.time.increaseTo(BigInt(d.a.end) + m.parameters.revealWindow);
     await (await fn("outsider", "expire")(d.terms)).wait();
-    expect(await stateOf(m, d.id)).toBe(State.Closed);
+    expect(await stateOf(m, d.id)).toBe(AllocationStateCode.Closed);
     expect(await held()).toBe(0n);
   });
 
@@ -245,7 +246,7 @@ describe("defects of the reference contract", () => {
       signature: (await signResult(s0, m.domain, d.id, d.outputs.gamma)).signature,
     };
     await (await fn("customer", "settle")(...settleArgs(d, d.outputs.gamma, [wrongSeal]))).wait();
-    expect(await stateOf(m, d.id)).toBe(State.MediationRequested);
+    expect(await stateOf(m, d.id)).toBe(AllocationStateCode.MediationRequested);
   });
 
   it("hashes were taken over Python str(list): γ is canonical (order-free, length-prefixed) and ids are EIP-712", async () => {

@@ -1,8 +1,8 @@
 // One describe per transition: which states it accepts, its deadline, and who may call it.
-import type { Bytes32 } from "@surplus/core";
+import { AllocationStateCode, type Bytes32 } from "@surplus/core";
 import { type Contract, hexlify, randomBytes } from "ethers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { deployMarket, State, signAccept } from "../src/index.ts";
+import { deployMarket, signAccept } from "../src/index.ts";
 import {
   as,
   balances,
@@ -75,7 +75,7 @@ describe("deposit / withdraw", () => {
     ]);
     await (await fn("customer", "withdraw")(free)).wait();
     expect(await m.market.getFunction("balanceOf")(m.parties.customer.address)).toBe(0n);
-    expect(await stateOf(m, d.id)).toBe(State.Running);
+    expect(await stateOf(m, d.id)).toBe(AllocationStateCode.Running);
   });
 });
 
@@ -93,8 +93,8 @@ describe("open", () => {
     const d = await runningDeal();
     await expectRevert(fn("allocator", "open")(d.terms, NO_SIGNATURES), "AllocationUnexpectedState", [
       d.id,
-      State.Running,
-      State.None,
+      AllocationStateCode.Running,
+      AllocationStateCode.None,
     ]);
   });
 
@@ -104,7 +104,7 @@ describe("open", () => {
     await (
       await fn("allocator", "open")(d.terms, await signatures(m, d, { mediator: false, suppliers: [1] }))
     ).wait();
-    expect(await stateOf(m, d.id)).toBe(State.Signing);
+    expect(await stateOf(m, d.id)).toBe(AllocationStateCode.Signing);
     expect(delta(before, await balances(m))).toEqual({
       customer: -d.amounts.customerLock,
       s1: -d.amounts.supplierLock,
@@ -135,7 +135,7 @@ describe("open", () => {
     await (await fn("customer", "withdraw")(free)).wait();
     const before = await balances(m);
     await (await fn("allocator", "open")(d.terms, await signatures(m, d))).wait();
-    expect(await stateOf(m, d.id)).toBe(State.Signing);
+    expect(await stateOf(m, d.id)).toBe(AllocationStateCode.Signing);
     const [, , suppliers, customerSigned, mediatorSigned] = await m.market.getFunction("recordOf")(d.id);
     expect([suppliers, customerSigned, mediatorSigned]).toEqual([1n, false, true]);
     expect(delta(before, await balances(m))).toEqual({
@@ -208,9 +208,9 @@ describe("sign", () => {
       })
     ).wait();
     await (await fn("outsider", "sign")(d.terms, { ...NO_SIGNATURES, mediator: all.mediator })).wait();
-    expect(await stateOf(m, d.id)).toBe(State.Signing);
+    expect(await stateOf(m, d.id)).toBe(AllocationStateCode.Signing);
     await (await fn("outsider", "sign")(d.terms, { ...NO_SIGNATURES, suppliers: all.suppliers })).wait();
-    expect(await stateOf(m, d.id)).toBe(State.Running);
+    expect(await stateOf(m, d.id)).toBe(AllocationStateCode.Running);
   });
 
   it("skips a second signature of the same party (no revert, nothing locked twice)", async () => {
@@ -220,7 +220,7 @@ describe("sign", () => {
     const before = await balances(m);
     await (await fn("outsider", "sign")(d.terms, { ...all, suppliers: [all.suppliers[0]!] })).wait();
     expect(delta(before, await balances(m))).toEqual({});
-    expect(await stateOf(m, d.id)).toBe(State.Signing);
+    expect(await stateOf(m, d.id)).toBe(AllocationStateCode.Signing);
   });
 
   it("only while Signing and before the signing deadline", async () => {
@@ -228,8 +228,8 @@ describe("sign", () => {
     const all = await signatures(m, d);
     await expectRevert(fn("outsider", "sign")(d.terms, all), "AllocationUnexpectedState", [
       d.id,
-      State.None,
-      State.Signing,
+      AllocationStateCode.None,
+      AllocationStateCode.Signing,
     ]);
     await (await fn("allocator", "open")(d.terms, { ...all, suppliers: [all.suppliers[0]!] })).wait();
     await net.networkHelpers.time.increase(m.parameters.signingWindow);
@@ -243,11 +243,17 @@ describe("sign", () => {
 describe("expire", () => {
   it("nothing to expire before open and after close (terminal states are final)", async () => {
     const d = deal(m, await makeAllocation(m));
-    await expectRevert(fn("outsider", "expire")(d.terms), "NothingToExpire", [d.id, State.None]);
+    await expectRevert(fn("outsider", "expire")(d.terms), "NothingToExpire", [
+      d.id,
+      AllocationStateCode.None,
+    ]);
     await openRunning(m, d);
     await toEnd(m, d);
     await (await fn("customer", "settle")(...settleArgs(d, d.outputs.gamma, await results(m, d)))).wait();
-    await expectRevert(fn("outsider", "expire")(d.terms), "NothingToExpire", [d.id, State.Closed]);
+    await expectRevert(fn("outsider", "expire")(d.terms), "NothingToExpire", [
+      d.id,
+      AllocationStateCode.Closed,
+    ]);
   });
 
   it("Signing: not before the signing deadline", async () => {
@@ -303,7 +309,7 @@ describe("settle", () => {
     const receipt = await (
       await fn("customer", "settle")(...settleArgs(d, d.outputs.gamma, await results(m, d), 0b01))
     ).wait();
-    expect(await stateOf(m, d.id)).toBe(State.MediationRequested);
+    expect(await stateOf(m, d.id)).toBe(AllocationStateCode.MediationRequested);
     const [, , , , , disputed, mediating] = await m.market.getFunction("recordOf")(d.id);
     expect([disputed, mediating]).toEqual([1n, 1n]);
     expect(receipt).not.toBeNull();
@@ -342,7 +348,7 @@ describe("settle", () => {
       [d.id, 1, 2],
     );
     await (await fn("customer", "settle")(...settleArgs(d, random32(), res))).wait();
-    expect(await stateOf(m, d.id)).toBe(State.MediationRequested);
+    expect(await stateOf(m, d.id)).toBe(AllocationStateCode.MediationRequested);
   });
 
   it("settles once: a second settle finds the allocation Closed", async () => {
@@ -353,7 +359,7 @@ describe("settle", () => {
     await expectRevert(
       fn("customer", "settle")(...settleArgs(d, d.outputs.gamma, res)),
       "AllocationUnexpectedState",
-      [d.id, State.Closed, State.Running],
+      [d.id, AllocationStateCode.Closed, AllocationStateCode.Running],
     );
   });
 
@@ -382,7 +388,7 @@ describe("settle", () => {
         "settle",
       )(...settleArgs(d, d.outputs.gamma, [{ seal: honest!.seal, signature: byOther }]))
     ).wait();
-    expect(await stateOf(m, d.id)).toBe(State.MediationRequested);
+    expect(await stateOf(m, d.id)).toBe(AllocationStateCode.MediationRequested);
   });
 });
 
@@ -423,7 +429,7 @@ describe("mediate", () => {
     await expectRevert(
       fn("mediator", "mediate")(d.terms, d.outputs.gamma, 0, await results(m, d)),
       "AllocationUnexpectedState",
-      [d.id, State.Running, State.MediationRequested],
+      [d.id, AllocationStateCode.Running, AllocationStateCode.MediationRequested],
     );
   });
 
@@ -459,6 +465,6 @@ describe("state getters", () => {
       await fn("customer", "settle")(...settleArgs(d, d.outputs.gamma, await results(m, d, () => random32())))
     ).wait();
     const [state, , , , , disputed, mediating] = await m.market.getFunction("recordOf")(d.id);
-    expect([Number(state), disputed, mediating]).toEqual([State.MediationRequested, 0n, 0b11n]);
+    expect([Number(state), disputed, mediating]).toEqual([AllocationStateCode.MediationRequested, 0n, 0b11n]);
   });
 });

@@ -31,6 +31,9 @@ import { createKeccak, type IHasher } from "hash-wasm";
 import { InvalidParameterError } from "./errors.ts";
 import type { Address, Bytes32 } from "./schemas.ts";
 
+/** The all-zero bytes32: no commitment (a Supplier's or the Mediator's Accept), no result. */
+export const ZERO_HASH: Bytes32 = `0x${"00".repeat(32)}`;
+
 /** One output of a service, tagged with the sequence number of the input it answers. */
 export interface SequencedOutput {
   /** Sequence number of the input in the allocation's input stream (0-based, < 2^64). */

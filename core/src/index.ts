@@ -1,4 +1,5 @@
 // @surplus/core — the protocol, pure: no I/O. Every other package uses these definitions.
+export * from "./allocation-state.ts";
 export * from "./allocator/index.ts";
 export * from "./eip712.ts";
 export * from "./errors.ts";

@@ -1,5 +1,6 @@
 // Ports: what the protocol's use cases need from the outside world, as interfaces. Adapters
 // (adapters/) implement them over the chain, Pulsar and DynamoDB; unit tests use in-memory ones.
+import type { AllocationState } from "./allocation-state.ts";
 import type { ProtocolDelays } from "./feasibility.ts";
 import type { Address, Allocation, Bytes32, Hex } from "./schemas.ts";
 
@@ -22,15 +23,6 @@ export interface ChainReader {
   /** Market events in [fromBlock, toBlock], ordered by block then log index. */
   events(fromBlock: number, toBlock: number): Promise<MarketEvent[]>;
 }
-
-/** The market's allocation states, as the verifier-bridge mirrors them (ISurplusMarket.State). */
-export const AllocationState = {
-  Signing: "Signing",
-  Running: "Running",
-  MediationRequested: "MediationRequested",
-  Closed: "Closed",
-} as const;
-export type AllocationState = (typeof AllocationState)[keyof typeof AllocationState];
 
 /** The entry an applied chain event leaves in the allocations registry. */
 export interface AppliedEvent {

@@ -6,7 +6,6 @@ import {
   type DeployedMarket,
   deployMarket,
   NO_RESULT,
-  State,
   signAccept,
   signResult,
   toTerms,
@@ -15,6 +14,7 @@ import { createInProcessNetwork, type InProcessNetwork } from "@surplus/contract
 import {
   type Address,
   type Allocation,
+  AllocationStateCode,
   allocationId,
   type Bytes32,
   checklistCommitment,
@@ -216,11 +216,11 @@ async function runOnChain(a: Allocation, life: Lifecycle, atOpen: readonly boole
   }
 
   const stateOf = async () => Number((await m.market.getFunction("recordOf")(id))[0]);
-  if ((await stateOf()) === State.Signing) {
+  if ((await stateOf()) === AllocationStateCode.Signing) {
     await time.increase(m.parameters.signingWindow);
     await call(parties.allocator, "expire", terms);
   }
-  if ((await stateOf()) !== State.Running) return;
+  if ((await stateOf()) !== AllocationStateCode.Running) return;
 
   const end = life.ending;
   if (end.kind === "revealTimeout") {
@@ -259,7 +259,7 @@ async function runOnChain(a: Allocation, life: Lifecycle, atOpen: readonly boole
     await signed(end.results),
     disputed,
   );
-  if ((await stateOf()) !== State.MediationRequested) return;
+  if ((await stateOf()) !== AllocationStateCode.MediationRequested) return;
   const med = end.mediation;
   if (med.kind === "timeout") {
     await time.increase(m.parameters.mediationWindow);
@@ -427,7 +427,7 @@ describe("settlement model", () => {
         expect(chain).toEqual(predicted);
         expect(netFlow(model)).toBe(0n);
         const [state] = await m.market.getFunction("recordOf")(allocationId(m.domain, a));
-        expect(Number(state)).toBe(State.Closed);
+        expect(Number(state)).toBe(AllocationStateCode.Closed);
       }),
       { numRuns: 40, examples: PATHS.map((p) => [p]) },
     );

@@ -8,19 +8,11 @@ import {
   type Allocation,
   type AllocationOpener,
   AllocationState,
+  allocationStateOf,
   type Bytes32,
   type OpenOutcome,
 } from "@surplus/core";
 import { type Contract, type ContractTransactionResponse, Interface, type Signer } from "ethers";
-
-/** ISurplusMarket.State by its index; None (0) is "never opened". */
-const STATES: ReadonlyArray<AllocationState | undefined> = [
-  undefined,
-  AllocationState.Signing,
-  AllocationState.Running,
-  AllocationState.MediationRequested,
-  AllocationState.Closed,
-];
 
 /** `open` failed and the allocation is not open: the contract's reason when it gave one. */
 export class AllocationOpenError extends Error {
@@ -76,8 +68,9 @@ export class MarketAllocationOpener implements AllocationOpener {
   }
 
   async stateOf(allocationId: Bytes32): Promise<AllocationState | undefined> {
-    const [state] = (await this.#market.getFunction("recordOf")(allocationId)) as [bigint];
-    return STATES[Number(state)];
+    const [code] = (await this.#market.getFunction("recordOf")(allocationId)) as [bigint];
+    const state = allocationStateOf(code);
+    return state === AllocationState.None ? undefined : state;
   }
 
   async open(

@@ -274,7 +274,6 @@ export class DynamoAllocatorRegistry implements AllocatorRegistry {
             allocationId: a.allocationId,
             kind: "allocation",
             body: toWire(a.allocation),
-            customerOfferId: a.allocation.customerOffer,
             ...(a.commitment ? { commitment: JSON.stringify(a.commitment) } : {}),
             status: "committed",
             outbox: PENDING,
