@@ -38,6 +38,13 @@ import { PendingWindow } from "./window.ts";
 /** The entry property that marks a batch, and its format version. */
 export const BATCH_PROPERTY = "surplus-batch";
 const BATCH_VERSION = "1";
+/**
+ * Messages in one batch at most, on both sides. Any producer may set the batch property: without
+ * this cap one 700 KB entry of 8-byte headers unpacks into ~90,000 messages (each an object and an
+ * id of its own), so a receiver's queue of entries would hold tens of millions of them. A bigger
+ * "batch" is handed out undecoded, as one message, for the application's validation to refuse.
+ */
+export const MAX_BATCH_MESSAGES = 1000;
 
 // ---------------------------------------------------------------------------------------------
 // The codec
@@ -111,7 +118,7 @@ export function decodeBatch(bytes: Uint8Array): BatchEntry[] | undefined {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.byteLength < 4) return undefined;
   const count = view.getUint32(0);
-  if (count === 0 || count > (bytes.byteLength - 4) / 8) return undefined;
+  if (count === 0 || count > MAX_BATCH_MESSAGES || count > (bytes.byteLength - 4) / 8) return undefined;
   const out: BatchEntry[] = [];
   let at = 4;
   for (let i = 0; i < count; i++) {
@@ -331,8 +338,14 @@ export class BatchingProducer implements Producer {
     this.#maxBytes = Math.min(options.maxBytes ?? 128 * 1024, options.maxPayloadBytes);
     this.#window = new PendingWindow(options.maxPendingMessages ?? 1000);
     this.#blockIfQueueFull = options.blockIfQueueFull ?? true;
-    if (!Number.isInteger(this.#maxMessages) || this.#maxMessages < 1)
-      throw new RangeError(`batching.maxMessages must be a positive integer, got ${this.#maxMessages}`);
+    if (
+      !Number.isInteger(this.#maxMessages) ||
+      this.#maxMessages < 1 ||
+      this.#maxMessages > MAX_BATCH_MESSAGES
+    )
+      throw new RangeError(
+        `batching.maxMessages must be an integer from 1 to ${MAX_BATCH_MESSAGES}, got ${this.#maxMessages}`,
+      );
   }
 
   get topic(): string {

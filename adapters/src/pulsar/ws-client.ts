@@ -8,7 +8,9 @@
 //     filters redeliveries of messages it already acknowledged;
 //   - a reader resumes after the last message it handed out.
 // Flow control: producers bound the sends in flight (PendingWindow); consumers use the pull mode
-// (permits) and readers acknowledge each message handed out, so neither buffers unboundedly.
+// (permits) and readers acknowledge each message handed out, so neither buffers more than its
+// receiver queue of entries; and both stop reading their socket while what they hold exceeds
+// `maxBufferedBytes`, because an entry may be 1 MB or a batch (issue 16: bounded memory).
 import WebSocket from "ws";
 import { BatchingProducer, batchPosition, entryKey, isBatch, unpackBatch } from "./batching.ts";
 import {
@@ -60,6 +62,14 @@ export interface WebSocketBusOptions {
    * inside a JSON text frame, so the usable payload is about 3/4 of it. @default 1048576
    */
   readonly maxFrameBytes?: number;
+  /**
+   * Bytes a consumer or reader holds received but not yet taken (payloads plus a per-message
+   * allowance for its objects) before it stops reading its socket; it reads on below half of it.
+   * The receiver queue counts entries, and a hostile producer makes each as big as a frame: 1,000
+   * of 1 MB would be 1 GB. The broker keeps what is not read (it stops pushing at its own queue
+   * limit). @default 16 MiB
+   */
+  readonly maxBufferedBytes?: number;
   /** TLS options for wss:// (e.g. a private CA). */
   readonly tls?: { readonly ca?: string | Buffer; readonly rejectUnauthorized?: boolean };
   readonly onEvent?: (event: BusEvent) => void;
@@ -68,6 +78,9 @@ export interface WebSocketBusOptions {
 /** Room left in a text frame for the JSON envelope around the base64 payload. */
 const ENVELOPE_BYTES = 16 * 1024;
 const PING_INTERVAL_MS = 15_000;
+const DEFAULT_MAX_BUFFERED_BYTES = 16 * 2 ** 20;
+/** What a buffered message costs besides its payload: its object, id, properties and array slot. */
+const MESSAGE_OVERHEAD_BYTES = 256;
 
 export class WebSocketMessageBus implements MessageBus {
   readonly options: WebSocketBusOptions;
@@ -321,6 +334,11 @@ abstract class Link {
     });
     clearInterval(this.#pingTimer);
     this.#pingTimer = setInterval(() => {
+      // A socket paused by flow control reads no pong; the application has it busy, not dead.
+      if (socket.isPaused) {
+        this.#alive = true;
+        return;
+      }
       if (!this.#alive) {
         socket.terminate(); // no pong since the last ping: the connection is dead
         return;
@@ -664,14 +682,35 @@ function ackFrame(messageId: string): string {
   return /^[A-Za-z0-9+/=]*$/.test(messageId) ? `{"messageId":"${messageId}"}` : JSON.stringify({ messageId });
 }
 
+const costOf = (m: ReceivedMessage) => m.payload.byteLength + MESSAGE_OVERHEAD_BYTES;
+
 abstract class ReceivingLink extends Link {
   protected readonly buffer: ReceivedMessage[] = [];
   readonly #waiters: Waiter[] = [];
+  #bufferedBytes = 0;
+
+  /** What the buffer holds, in the units of `maxBufferedBytes`. */
+  get bufferedBytes(): number {
+    return this.#bufferedBytes;
+  }
+
+  get #maxBufferedBytes(): number {
+    return this.bus.options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+  }
+
+  /** Buffered messages are dropped (a reconnect delivers them again); a new socket is not paused. */
+  protected clearBuffer(): void {
+    this.buffer.length = 0;
+    this.#bufferedBytes = 0;
+  }
 
   protected take(timeoutMs: number | undefined): Promise<ReceivedMessage> {
     if (this.closed) return Promise.reject(this.fatal ?? new PulsarClosedError(this.describe()));
     const next = this.buffer.shift();
     if (next) {
+      this.#bufferedBytes -= costOf(next);
+      // Below half the budget: read the socket again (hysteresis, not a pause per message).
+      if (this.socket?.isPaused && this.#bufferedBytes <= this.#maxBufferedBytes / 2) this.socket.resume();
       this.handedOut(next);
       return Promise.resolve(next);
     }
@@ -696,6 +735,10 @@ abstract class ReceivingLink extends Link {
       waiter.resolve(message);
     } else {
       this.buffer.push(message);
+      this.#bufferedBytes += costOf(message);
+      // Over budget: stop reading; TCP's flow control holds the broker until the buffer drains.
+      if (this.#bufferedBytes > this.#maxBufferedBytes && this.socket && !this.socket.isPaused)
+        this.socket.pause();
     }
   }
 
@@ -831,14 +874,17 @@ class WsConsumer extends ReceivingLink implements Consumer {
   }
 
   protected onDisconnected(): void {
-    // Not yet handed out and not acknowledged: the broker redelivers these after reconnecting.
-    this.buffer.length = 0;
+    // Not yet handed out and not acknowledged: the broker redelivers these after reconnecting
+    // (their batch bookkeeping goes with them, or each reconnect would leave it behind).
+    for (const m of this.buffer) this.#entryOf.delete(m.messageId);
+    this.clearBuffer();
   }
 
   /** Grants permits so that buffered + promised messages stay within the receiver queue. */
   #topUp(): void {
     const room = this.#queueSize - this.buffer.length - this.#permits;
-    if (room >= Math.max(1, Math.floor(this.#queueSize / 2)) && this.connected) {
+    // No permits while reading is paused for bytes: the broker would only queue more behind it.
+    if (room >= Math.max(1, Math.floor(this.#queueSize / 2)) && this.connected && !this.socket?.isPaused) {
       this.#permits += room;
       this.write(`{"type":"permit","permitMessages":${room}}`);
     }
@@ -930,7 +976,7 @@ class WsReader extends ReceivingLink implements Reader {
   protected onConnected(): void {}
 
   protected onDisconnected(): void {
-    this.buffer.length = 0; // re-read after #lastHandedOut
+    this.clearBuffer(); // re-read after #lastHandedOut
     this.#entryOf.clear();
   }
 }
