@@ -1,7 +1,7 @@
 // The Allocator's auction (paper §2.1, §3.1, §3.3): pure and deterministic.
 
 export * from "./admission.ts";
-export * from "./auction.ts";
+export * from "./auction/index.ts";
 export * from "./capacity.ts";
 export * from "./offer-status.ts";
 export * from "./ports.ts";

@@ -1,6 +1,6 @@
 // Round-level mechanisms: how a round's prices are set and which trades it keeps (issue 18).
 //
-// The greedy (auction.ts) chooses the allocations from the reported prices; a mechanism wraps it.
+// The greedy (auction/) chooses the allocations from the reported prices; a mechanism wraps it.
 // Per-allocation rules (price-rules.ts) see one allocation at a time; a mechanism sees the whole
 // round, so it can clear the round at one price and leave out the offer that set that price, as
 // McAfee's trade reduction does. What each promises is in the README ("Allocator mechanisms") and

@@ -1,4 +1,4 @@
-// The auction's index of the open Supplier offers (auction.ts). Suppliers are numbered by rank:
+// The auction's index of the open Supplier offers (auction/). Suppliers are numbered by rank:
 // their position when sorted by ask π_xmin ascending, then by offer id, so "cheaper" is "lower
 // rank" and "asks at most the bid" is "rank below the bid's limit". The index is kept per
 // Mediator: a Supplier appears under every Mediator it trusts (that is not its own account), so a
@@ -50,7 +50,7 @@ const RIGHT = new Int32Array(64);
 const STACK = new Int32Array(64);
 
 /**
- * The Suppliers present at the sweep's instant, per Mediator, for auction.ts's time sweep: per
+ * The Suppliers present at the sweep's instant, per Mediator, for the auction's sweep (auction/sweep.ts): per
  * Mediator its Suppliers by rank under a segment tree of the CPU and RAM each has free now and
  * the time each leaves (a Supplier that has not arrived or has left has none free). In a sweep
  * every commitment of the round has started by the current instant, so what a Supplier has free
