@@ -1,13 +1,14 @@
-// @surplus/lambdas: the operator's use cases (the Allocator's offer and accept rounds, admission,
-// the front door, the verifier-bridge), their Pulsar adapters and the cloud cadence, for the local
-// market and the benches. The Lambda handlers are separate entries (`@surplus/lambdas/allocator/handler`,
+// @surplus/lambdas: the AWS side of the operator (the handlers, Secrets Manager, their adapters and
+// telemetry). The handlers are separate entries (`@surplus/lambdas/allocator/handler`,
 // `@surplus/lambdas/verifier-bridge/handler`): they connect to their services when loaded.
-export * from "./allocator/accepts.ts";
-export * from "./allocator/admission.ts";
-export * from "./allocator/front-door.ts";
-export * from "./allocator/pulsar.ts";
-export * from "./allocator/round.ts";
-export * from "./shared/cadence.ts";
+// The use cases live in @surplus/operator and the Pulsar channels in @surplus/adapters/pulsar; both
+// are re-exported here only for importers not yet moved to those packages.
+export {
+  MAX_PAYLOAD_BYTES,
+  PulsarAllocationPublisher,
+  PulsarAnnouncer,
+  PulsarChannelProvisioner,
+  PulsarOfferSource,
+} from "@surplus/adapters/pulsar";
+export * from "@surplus/operator";
 export * from "./shared/secrets.ts";
-export * from "./verifier-bridge/bridge.ts";
-export * from "./verifier-bridge/pulsar.ts";

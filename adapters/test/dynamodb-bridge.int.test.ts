@@ -15,7 +15,7 @@ import {
   toEnd,
 } from "@surplus/contracts/test-support";
 import { type Allocation, type BridgeRegistry, type Bytes32, toWire } from "@surplus/core";
-import { runBridge } from "@surplus/lambdas";
+import { runBridge } from "@surplus/operator";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { MarketEventReader } from "../src/chain/index.ts";
 import {

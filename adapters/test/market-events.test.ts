@@ -13,8 +13,8 @@ import {
   toEnd,
 } from "@surplus/contracts/test-support";
 import type { Allocation } from "@surplus/core";
-import { runBridge } from "@surplus/lambdas";
-import { MemoryBridgeRegistry } from "@surplus/lambdas/test-support/memory-registry";
+import { runBridge } from "@surplus/operator";
+import { MemoryBridgeRegistry } from "@surplus/operator/test-support/memory-registry";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MarketEventReader } from "../src/chain/index.ts";
 

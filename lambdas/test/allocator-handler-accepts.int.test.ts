@@ -25,10 +25,16 @@ import {
   toWire,
   verifyEnvelope,
 } from "@surplus/core";
+import { GAMMA } from "@surplus/operator/test-support/accept-scenario";
+import {
+  allocatorWallet,
+  customerBody,
+  NOW_MS,
+  supplierBody,
+  wallet,
+} from "@surplus/operator/test-support/allocator-scenario";
 import { type Contract, JsonRpcProvider, NonceManager, parseEther, type Wallet } from "ethers";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { GAMMA } from "./support/accept-scenario.ts";
-import { allocatorWallet, customerBody, NOW_MS, supplierBody, wallet } from "./support/allocator-scenario.ts";
 
 const pulsar = inject("pulsar");
 const suffix = `${process.pid}-${Date.now().toString(36)}`;

@@ -15,9 +15,15 @@ import {
 } from "@surplus/adapters";
 import { type DeployedMarket, deployMarket } from "@surplus/contracts";
 import { type Address, signEnvelope, toWire, verifyEnvelope } from "@surplus/core";
+import {
+  allocatorWallet,
+  customerBody,
+  NOW_MS,
+  supplierBody,
+  wallet,
+} from "@surplus/operator/test-support/allocator-scenario";
 import { type Contract, JsonRpcProvider, NonceManager, parseEther } from "ethers";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { allocatorWallet, customerBody, NOW_MS, supplierBody, wallet } from "./support/allocator-scenario.ts";
 
 const provider = new JsonRpcProvider(inject("chainRpcUrl"), undefined, { pollingInterval: 100 });
 let m: DeployedMarket;

@@ -35,6 +35,7 @@ import {
   type OpenStatus,
   type ProtocolDelays,
   type RecordedAccept,
+  RecordRefusedError,
   requiredMips,
   type TimeWindow,
 } from "@surplus/core";
@@ -127,6 +128,11 @@ export class DynamoAcceptRegistry implements AcceptRegistry {
         ":awaiting": AWAITING,
         ":submitting": SUBMITTING,
       },
+    }).catch((err: unknown) => {
+      // DynamoDB refuses an item it can never store (over 400 KB): the accept is refused, not retried.
+      throw (err as Error).name === "ValidationException"
+        ? new RecordRefusedError((err as Error).message)
+        : err;
     });
     if (stored) return "recorded";
     const item = await this.#item(a.allocationId);

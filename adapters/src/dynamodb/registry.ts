@@ -69,6 +69,7 @@ const MAX_TRANSACTION_ITEMS = 100;
 const PENDING = "pending";
 
 export class DynamoAllocatorRegistry implements AllocatorRegistry {
+  readonly maxCommitItems = MAX_TRANSACTION_ITEMS;
   readonly #db: DynamoDBDocumentClient;
   readonly #t: TableNames;
 

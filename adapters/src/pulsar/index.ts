@@ -1,7 +1,9 @@
 // The Pulsar channel layer: ports, the WebSocket + admin REST adapter and the Table 4 channels.
 export * from "./admin.ts";
+export * from "./allocator-channels.ts";
 export * from "./auth.ts";
 export * from "./batching.ts";
+export * from "./bridge-channels.ts";
 export * from "./channels.ts";
 export * from "./errors.ts";
 export * from "./lru.ts";

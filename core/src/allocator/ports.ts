@@ -106,6 +106,11 @@ export type PendingPublication =
   | { readonly kind: "void"; readonly key: string; readonly voidAllocation: VoidAllocation };
 
 export interface AllocatorRegistry {
+  /**
+   * The most items one `commit` or `commitGroup` may write (offers and allocations, each one item);
+   * the round keeps every commit within it and leaves the rest for the next round.
+   */
+  readonly maxCommitItems: number;
   /** Stores an offer unless its id is already stored (put-if-absent); true when stored now. */
   recordOffer(offer: RecordedOffer): Promise<boolean>;
   /** `recordOffer` for a batch, in as few requests as the store allows; which ones were stored now, in order. */
@@ -125,4 +130,12 @@ export interface AllocatorRegistry {
   cursor(name: string): Promise<string | undefined>;
   /** Compare-and-set: moves the cursor from `from` to `to`; false when another run moved it first. */
   advanceCursor(name: string, from: string | undefined, to: string): Promise<boolean>;
+}
+
+/**
+ * Thrown by a registry that refuses a record as invalid (too large, malformed for the store): it
+ * would refuse it again, so the use case rejects the message instead of failing the round.
+ */
+export class RecordRefusedError extends Error {
+  override name = "RecordRefusedError";
 }
