@@ -147,6 +147,41 @@ export function unfundedParties(
 }
 
 /**
+ * The Mediators that cannot bond the allocations the auction named them in (issue 16): walks the
+ * planned allocations in order, every party spending what `open` would lock (so a Mediator that
+ * is also a Customer or Supplier elsewhere pays for both), and returns each Mediator at the first
+ * bond r·(P + D) its free balance no longer covers. Accounts missing from `free` hold nothing.
+ * `offerId` is the Customer offer of that allocation (the Mediator has no offer of its own).
+ */
+export function shortMediators(
+  planned: readonly PlannedAllocation[],
+  free: ReadonlyMap<Address, bigint>,
+  fees: MarketFees,
+): Unfunded[] {
+  const spent = new Map<Address, bigint>();
+  const short = new Map<Address, Unfunded>();
+  for (const p of planned) {
+    const a = p.allocation;
+    const locks = locksOf(a, fees);
+    const bond = locks.get(a.mediator)!;
+    const left = (free.get(a.mediator) ?? 0n) - (spent.get(a.mediator) ?? 0n);
+    if (left < bond) {
+      if (!short.has(a.mediator))
+        short.set(a.mediator, {
+          account: a.mediator,
+          offerId: p.customerOfferId,
+          needs: bond,
+          free: left,
+          reason: `Mediator ${a.mediator} cannot cover its bond r·(P + D): allocation ${a.start}–${a.end} would lock ${bond}, ${left} left free`,
+        });
+      continue;
+    }
+    for (const [account, lock] of locks) spent.set(account, (spent.get(account) ?? 0n) + lock);
+  }
+  return [...short.values()];
+}
+
+/**
  * Free balances less what allocations made but not yet opened will lock (the contract locks only
  * at `open`, so without this a party could be allocated in round after round on one balance).
  */

@@ -1,11 +1,12 @@
 // Offer status for its sender (issue 17): what became of an offer, and for a Customer offer the
-// auction left (partly) unserved, why. The sweep (auction.ts) does not stop to explain itself; the
+// auction left (partly) unserved, why. The sweep (auction/) does not stop to explain itself; the
 // reason is found afterwards by asking of the round's input, in order, the questions the sweep
 // asks of a Supplier (Mediator, price, room, time, reputation, distinct accounts): the first one
 // that no Supplier passes is the reason; when some pass them all, others took them first.
 import { DEFAULT_DELAYS, requiredMips } from "../feasibility.ts";
 import { requirementShortfall } from "../reputation.ts";
 import type { Address, Bytes32 } from "../schemas.ts";
+import type { Unfunded } from "./admission.ts";
 import type { AuctionInput, AuctionResult, OpenCustomerOffer } from "./types.ts";
 
 export const OfferState = {
@@ -35,8 +36,15 @@ export interface OfferStatus {
   readonly updatedAtMs: number;
 }
 
-/** Why the auction left Customer offer `c` (partly) unserved, asked of the round's input. */
-export function whyUnmatched(input: AuctionInput, c: OpenCustomerOffer): string {
+/**
+ * Why the auction left Customer offer `c` (partly) unserved, asked of the round's input;
+ * `shortMediators` are those the round left out for a bond they could not cover (issue 16).
+ */
+export function whyUnmatched(
+  input: AuctionInput,
+  c: OpenCustomerOffer,
+  shortMediators: readonly Unfunded[] = [],
+): string {
   const o = c.offer;
   const delays = input.params.delays ?? DEFAULT_DELAYS;
   const earliest = input.params.nowSeconds + delays.allocSeconds + delays.setupSeconds;
@@ -53,6 +61,15 @@ export function whyUnmatched(input: AuctionInput, c: OpenCustomerOffer): string 
       s.offer.account !== o.account && s.offer.mediators.some((m) => trusted.has(m) && m !== s.offer.account),
   );
   if (left.length === 0) return "no Supplier under a Mediator it trusts";
+  const short = new Map(shortMediators.map((u) => [u.account, u]));
+  const bonded = left.filter((s) =>
+    s.offer.mediators.some((m) => trusted.has(m) && m !== s.offer.account && !short.has(m)),
+  );
+  if (bonded.length === 0) {
+    const named = [...trusted].filter((m) => short.has(m)).map((m) => `${m} has ${short.get(m)!.free} free`);
+    return `no Mediator it trusts can cover its bond r·(P + D) in the market: ${named.join(", ")}`;
+  }
+  left = bonded;
 
   const mips = requiredMips(o);
   const roomy = left.filter((s) => s.offer.capacityMips >= mips && s.offer.ramMb >= o.ramMb);
@@ -119,7 +136,9 @@ export function roundStatuses(
     if (outcome.closed && !served && outcome.pieces.every((p) => p.allocation === undefined)) {
       out.set(c.id, {
         state: OfferState.ExpiredUnmatched,
-        reason: outcome.pieces.length ? whyUnmatched(input, c) : "its window passed without a match",
+        reason: outcome.pieces.length
+          ? whyUnmatched(input, c, result.shortMediators)
+          : "its window passed without a match",
       });
       continue;
     }
@@ -129,7 +148,7 @@ export function roundStatuses(
     }
     out.set(c.id, {
       state: served ? OfferState.PartlyMatched : OfferState.Open,
-      reason: whyUnmatched(input, c),
+      reason: whyUnmatched(input, c, result.shortMediators),
     });
   }
   return out;

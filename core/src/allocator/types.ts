@@ -10,6 +10,7 @@ import type {
   SupplierOffer,
   VoidAllocation,
 } from "../schemas.ts";
+import type { MarketFees, Unfunded } from "./admission.ts";
 import type { RoundMechanism } from "./mechanism.ts";
 
 /** A share of a Supplier offer's CPU and RAM already promised to an allocation, over [start, end). */
@@ -85,6 +86,15 @@ export interface AuctionParams {
   readonly reputation?: ReputationView;
   /** Allocation nonces are nonceBase + k for the k-th allocation of the round. @default 0n */
   readonly nonceBase?: bigint;
+  /**
+   * The Mediators' free balances in the market contract (less what pending allocations reserve)
+   * and the contract's fees (issue 16): a Mediator that cannot cover its bond r·(P + D) for the
+   * allocations the round would name it in is left out and the round runs again without it.
+   * Mediators missing from `free` hold nothing. @default no check (every Mediator is funded)
+   */
+  readonly mediatorFunds?: { readonly free: ReadonlyMap<Address, bigint>; readonly fees: MarketFees };
+  /** Mediators the round must not name in any allocation. @default none */
+  readonly excludedMediators?: ReadonlySet<Address>;
 }
 
 export interface AuctionInput {
@@ -123,4 +133,6 @@ export interface AuctionResult {
   readonly customers: readonly CustomerOutcome[];
   /** Σ welfare of the allocations, token base units. */
   readonly welfare: bigint;
+  /** With `mediatorFunds`: the Mediators left out because they could not cover their bond. */
+  readonly shortMediators?: readonly Unfunded[];
 }

@@ -1,6 +1,7 @@
 // A round of the auction (docs/auction.md, step 4): the greedy passes in their Customer orders and
 // the squeaky-wheel refinements over one prepared market; the best pass is kept and built.
 import { InvalidParameterError } from "../../errors.ts";
+import { shortMediators, type Unfunded } from "../admission.ts";
 import type { AuctionInput, AuctionResult } from "../types.ts";
 import { prepare } from "./market.ts";
 import { type CustomerOrder, ORDERS, orderKeys, sortByKeys } from "./orders.ts";
@@ -13,7 +14,27 @@ import { runPass } from "./sweep.ts";
  * the highest welfare is kept (the first on a tie).
  */
 export function runAuction(input: AuctionInput): AuctionResult {
-  // A round-level mechanism (mechanism.ts) runs the greedy itself, once or more, and prices the round.
+  const funds = input.params.mediatorFunds;
+  if (!funds) return runRound(input);
+  // The Mediator's bond (issue 16): a Mediator that cannot cover the bonds the round gives it is
+  // left out and the round runs again. Each run leaves out one more Mediator, so this ends.
+  const left: Unfunded[] = [];
+  let round = input;
+  for (;;) {
+    const result = runRound(round);
+    const short = shortMediators(result.allocations, funds.free, funds.fees);
+    if (short.length === 0) return left.length ? { ...result, shortMediators: left } : result;
+    left.push(...short);
+    const excluded = new Set(round.params.excludedMediators);
+    const before = excluded.size;
+    for (const u of short) excluded.add(u.account);
+    if (excluded.size === before) throw new Error("a Mediator left out of the round was named again");
+    round = { ...round, params: { ...round.params, excludedMediators: excluded } };
+  }
+}
+
+/** One round: a round-level mechanism (mechanism.ts) runs the greedy itself, once or more, and prices the round. */
+function runRound(input: AuctionInput): AuctionResult {
   const mechanism = input.params.mechanism;
   if (mechanism) return mechanism.run(input, (i) => runGreedy(i, ordersFor(i)));
   return runGreedy(input, ordersFor(input));

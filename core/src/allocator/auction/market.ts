@@ -113,7 +113,11 @@ export function prepare(input: AuctionInput): Market {
     }
     return n;
   };
-  const mediatorAddresses = [...new Set(suppliers.flatMap((s) => s.offer.mediators))].sort();
+  // Mediators left out of the round (a bond they cannot cover, issue 16) are as if nobody named them.
+  const excluded = params.excludedMediators;
+  const mediatorAddresses = [...new Set(suppliers.flatMap((s) => s.offer.mediators))]
+    .filter((a) => !excluded?.has(a))
+    .sort();
   const mediatorOf = new Map(mediatorAddresses.map((m, g) => [m, g]));
 
   const n = suppliers.length;
@@ -126,7 +130,7 @@ export function prepare(input: AuctionInput): Market {
     account: new Int32Array(n),
     mediators: suppliers.map((s) =>
       Int32Array.from(
-        s.offer.mediators.filter((m) => m !== s.offer.account),
+        s.offer.mediators.filter((m) => m !== s.offer.account && mediatorOf.has(m)),
         (m) => mediatorOf.get(m)!,
       ),
     ),

@@ -1,0 +1,158 @@
+// Issue 16, the Mediator's skin in the game: `open` locks the Mediator's bond r·(P + D), so the
+// auction must not name a Mediator whose free balance in the market cannot cover it. The
+// allocation goes to a funded Mediator, or to none, with the reason in the offer's status.
+import { getAddress } from "ethers";
+import { describe, expect, it } from "vitest";
+import {
+  type Address,
+  type Bytes32,
+  type CustomerOffer,
+  checkRound,
+  locksOf,
+  type MarketFees,
+  type OpenCustomerOffer,
+  type OpenSupplierOffer,
+  roundStatuses,
+  runAuction,
+  SCHEMA_VERSION,
+  type SupplierOffer,
+  shortMediators,
+} from "../src/index.ts";
+
+const T0 = 1_800_000_000;
+const account = (n: number) => getAddress(`0x${(n + 1).toString(16).padStart(40, "0")}`) as Address;
+const id = (n: number) => `0x${(n + 1).toString(16).padStart(64, "0")}` as Bytes32;
+const SHORT = account(9_000);
+const FUNDED = account(9_001);
+const ALLOCATOR = account(9_999);
+const fees: MarketFees = { penaltyRate: 1_000n, allocatorFee: 10n, mediatorFee: 20n };
+
+let serial = 0;
+function supplier(o: Partial<SupplierOffer> = {}): OpenSupplierOffer {
+  const n = serial++;
+  return {
+    id: id(n),
+    offer: {
+      kind: "supplier",
+      schemaVersion: SCHEMA_VERSION,
+      account: account(n),
+      nonce: 1n,
+      capacityMips: 4_000,
+      ramMb: 4_096,
+      start: T0,
+      end: T0 + 7_200,
+      minPricePerMi: 100n,
+      mediators: [SHORT, FUNDED],
+      ...o,
+    },
+  };
+}
+function customer(o: Partial<CustomerOffer> = {}): OpenCustomerOffer {
+  const n = serial++;
+  return {
+    id: id(n),
+    offer: {
+      kind: "customer",
+      schemaVersion: SCHEMA_VERSION,
+      account: account(n),
+      nonce: 1n,
+      serviceName: "people-counter",
+      serviceHash: `0x${"ab".repeat(32)}` as Bytes32,
+      miPerInput: 100,
+      ramMb: 1_024,
+      inputsPerSecond: 10,
+      start: T0,
+      end: T0 + 3_600,
+      maxPricePerMi: 200n,
+      replicas: 2,
+      minReplicas: 1,
+      minServiceSeconds: 600,
+      // The short Mediator first: on a tie the Customer's own order decides, so unchecked it wins.
+      mediators: [SHORT, FUNDED],
+      ...o,
+    },
+  };
+}
+const params = (over: object = {}) => ({
+  allocator: ALLOCATOR,
+  nowSeconds: T0 - 10,
+  penaltyRate: 1_000n,
+  ...over,
+});
+const bondOf = (a: Parameters<typeof locksOf>[0]) => locksOf(a, fees).get(a.mediator)!;
+
+describe("the Mediator's bond", () => {
+  it("without balances the auction is as before: the Customer's first Mediator wins the tie", () => {
+    const result = runAuction({
+      customers: [customer()],
+      suppliers: [supplier(), supplier()],
+      params: params(),
+    });
+    expect(result.allocations.map((p) => p.allocation.mediator)).toEqual([SHORT]);
+  });
+
+  it("goes to the funded Mediator when the Customer's first one cannot cover its bond", () => {
+    const c = customer();
+    const s = [supplier(), supplier()];
+    const unchecked = runAuction({ customers: [c], suppliers: s, params: params() });
+    const bond = bondOf(unchecked.allocations[0]!.allocation);
+    // One base unit short of the bond.
+    const free = new Map([
+      [SHORT, bond - 1n],
+      [FUNDED, bond],
+    ]);
+    const input = { customers: [c], suppliers: s, params: params({ mediatorFunds: { free, fees } }) };
+
+    const result = runAuction(input);
+
+    expect(result.allocations.map((p) => p.allocation.mediator)).toEqual([FUNDED]);
+    expect(result.allocations[0]!.allocation.suppliers).toHaveLength(2);
+    expect(shortMediators(result.allocations, free, fees)).toEqual([]);
+    expect(result.shortMediators?.map((u) => [u.account, u.needs, u.free])).toEqual([
+      [SHORT, bond, bond - 1n],
+    ]);
+    expect(checkRound(input, result)).toEqual([]);
+  });
+
+  it("counts every allocation a Mediator bonds, in the auction's order", () => {
+    const cs = [customer(), customer()];
+    const s = [supplier(), supplier(), supplier(), supplier()];
+    const unchecked = runAuction({ customers: cs, suppliers: s, params: params() });
+    expect(unchecked.allocations.map((p) => p.allocation.mediator)).toEqual([SHORT, SHORT]);
+    // Enough for one bond, not for both.
+    const free = new Map([
+      [SHORT, bondOf(unchecked.allocations[0]!.allocation)],
+      [FUNDED, 10n ** 30n],
+    ]);
+    expect(shortMediators(unchecked.allocations, free, fees).map((u) => u.account)).toEqual([SHORT]);
+
+    const result = runAuction({
+      customers: cs,
+      suppliers: s,
+      params: params({ mediatorFunds: { free, fees } }),
+    });
+
+    expect(result.allocations).toHaveLength(2);
+    expect(shortMediators(result.allocations, free, fees)).toEqual([]);
+  });
+
+  it("allocates nothing when no Mediator can cover it, and the offer's status says why", () => {
+    const c = customer({ mediators: [SHORT] });
+    const s = [supplier(), supplier()];
+    // A Mediator missing from the balances holds nothing.
+    const free = new Map<Address, bigint>([[FUNDED, 10n ** 30n]]);
+    const input = { customers: [c], suppliers: s, params: params({ mediatorFunds: { free, fees } }) };
+
+    const result = runAuction(input);
+
+    expect(result.allocations).toEqual([]);
+    expect(result.customers[0]!.closed).toBe(false);
+    const status = roundStatuses(input, result, new Map()).get(c.id);
+    expect(status?.state).toBe("open");
+    expect(status?.reason).toMatch(
+      new RegExp(
+        `^no Mediator it trusts can cover its bond r·\\(P \\+ D\\) in the market: ${SHORT} has 0 free`,
+      ),
+    );
+  });
+});
