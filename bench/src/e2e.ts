@@ -79,7 +79,7 @@ try {
   let allocations = 0;
   for (const c of m.customers) {
     const offered = m.events.find((e) => e.event === "offer.posted" && e.who === c.p.name)?.at;
-    for (const d of c.agent.deals.values()) {
+    for (const d of c.agent.allocations.values()) {
       allocations++;
       const received = at("allocation.delivered", d.id, c.p.name)[0];
       if (offered && received) offerToAllocation.push(received - offered);

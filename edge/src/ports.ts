@@ -1,6 +1,6 @@
 // What the role agents need from the outside world, as narrow interfaces. The Pulsar channel
 // layer and the chain adapter implement them; in-memory versions serve the unit tests.
-import type { Address, Allocation, Bytes32, Hex } from "@surplus/core";
+import type { Address, Allocation, AllocationState, Bytes32, Hex } from "@surplus/core";
 
 /** One received input of the allocation's input channel. */
 export interface ReceivedInput {
@@ -51,8 +51,7 @@ export interface TxOutcome {
 
 /** An allocation's record on-chain (the contract's `recordOf`). */
 export interface ChainRecord {
-  /** As the contract's `State`: 0 None, 1 Signing, 2 Running, 3 MediationRequested, 4 Closed. */
-  readonly state: number;
+  readonly state: AllocationState;
   /** Signing or mediation deadline, unix seconds (0 when none applies). */
   readonly deadline: number;
   /** Bitmask of the running (signed) Suppliers. */

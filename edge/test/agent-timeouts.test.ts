@@ -8,6 +8,7 @@ import { allocationChannels, DEFAULT_LAYOUT, marketChannels } from "@surplus/ada
 import {
   type Address,
   type Allocation,
+  AllocationState,
   allocationId,
   type Bytes32,
   checklistCommitment,
@@ -45,7 +46,15 @@ class FakeChain implements MarketChain {
   nowS = Math.floor(Date.now() / 1000);
   readonly calls: string[] = [];
   async recordOf(id: Bytes32): Promise<ChainRecord> {
-    return this.records.get(id) ?? { state: 0, deadline: 0, suppliers: 0, disputed: 0, mediating: 0 };
+    return (
+      this.records.get(id) ?? {
+        state: AllocationState.None,
+        deadline: 0,
+        suppliers: 0,
+        disputed: 0,
+        mediating: 0,
+      }
+    );
   }
   async now() {
     return this.nowS;
@@ -174,7 +183,7 @@ describe("a role agent", () => {
     expect(accepts).toHaveLength(1);
     expect(accepts[0].body).toMatchObject({ allocationId: id, account: me });
     expect(agent.counters).toMatchObject({ badMessages: 2, refused: 1 });
-    expect([...agent.deals.keys()]).toEqual([id]);
+    expect([...agent.allocations.keys()]).toEqual([id]);
   });
 
   it("lets an allocation that was never opened lapse once its period is over", async () => {
@@ -184,22 +193,26 @@ describe("a role agent", () => {
     await agent.start();
     const a = allocationFor([supplier.address as Address], 4n);
     const id = await publishAllocation(bus, a);
-    await until("the accept", () => agent.deals.get(id)?.state.phase === "accepted");
+    await until("the accept", () => agent.allocations.get(id)?.state.phase === "accepted");
     chain.nowS = a.end + 1;
-    await until("the lapse", () => agent.deals.get(id)?.state.phase === "lapsed");
+    await until("the lapse", () => agent.allocations.get(id)?.state.phase === "lapsed");
     expect(chain.calls).toEqual([]);
   });
 
   it.each([
-    ["Signing past its deadline", { state: 1, deadline: 100 }, 100],
-    ["MediationRequested past its deadline", { state: 3, deadline: 200 }, 200],
+    ["Signing past its deadline", { state: AllocationState.Signing, deadline: 100 }, 100],
+    [
+      "MediationRequested past its deadline",
+      { state: AllocationState.MediationRequested, deadline: 200 },
+      200,
+    ],
   ])("expires an allocation in %s", async (_name, record, nowS) => {
     const bus = new MemoryBus();
     const chain = new FakeChain();
     const { agent } = startSupplier(bus, chain);
     await agent.start();
     const id = await publishAllocation(bus, allocationFor([supplier.address as Address], 5n));
-    await until("the accept", () => agent.deals.get(id)?.state.phase === "accepted");
+    await until("the accept", () => agent.allocations.get(id)?.state.phase === "accepted");
     chain.records.set(id, { suppliers: 1, disputed: 0, mediating: 0, ...record });
     chain.nowS = nowS - 1;
     await new Promise((r) => setTimeout(r, 200));
@@ -215,8 +228,14 @@ describe("a role agent", () => {
     await agent.start();
     const a = allocationFor([supplier.address as Address], 6n);
     const id = await publishAllocation(bus, a);
-    await until("the accept", () => agent.deals.get(id)?.state.phase === "accepted");
-    chain.records.set(id, { state: 2, deadline: 0, suppliers: 1, disputed: 0, mediating: 0 });
+    await until("the accept", () => agent.allocations.get(id)?.state.phase === "accepted");
+    chain.records.set(id, {
+      state: AllocationState.Running,
+      deadline: 0,
+      suppliers: 1,
+      disputed: 0,
+      mediating: 0,
+    });
     chain.nowS = a.end + WINDOWS.reveal - 1;
     await new Promise((r) => setTimeout(r, 200));
     expect(chain.calls).toEqual([]);
@@ -248,11 +267,11 @@ describe("a role agent", () => {
     const first = startSupplier(bus, chain);
     await first.agent.start();
     const id = await publishAllocation(bus, allocationFor([supplier.address as Address], 7n));
-    await until("the accept", () => first.agent.deals.get(id)?.state.phase === "accepted");
+    await until("the accept", () => first.agent.allocations.get(id)?.state.phase === "accepted");
     await first.agent.stop();
     const second = startSupplier(bus, chain, first.dir);
     await second.agent.start();
-    expect(second.agent.deals.get(id)?.state.phase).toBe("accepted");
+    expect(second.agent.allocations.get(id)?.state.phase).toBe("accepted");
     await new Promise((r) => setTimeout(r, 200));
     expect(bus.messages(channels.accept)).toHaveLength(1);
     // It offered once per start: a restart keeps the offer that is still open.
@@ -294,7 +313,7 @@ describe("a role agent", () => {
     };
     const id = await publishAllocation(bus, a);
     await until("its Accept", () => bus.messages(channels.accept).length > 0);
-    const plan = agent.deals.get(id)!.state.plan;
+    const plan = agent.allocations.get(id)!.state.plan;
     const seqs = plan.testSeqs.map(BigInt);
     expect(seqs).toHaveLength(a.testCount);
     expect(new Set(seqs).size).toBe(a.testCount);
@@ -343,7 +362,13 @@ describe("a role agent", () => {
     };
     const id = await publishAllocation(bus, a);
     await until("its Accept", () => bus.messages(channels.accept).length > 0);
-    chain.records.set(id, { state: 2, deadline: 0, suppliers: 0b11, disputed: 0, mediating: 0 });
+    chain.records.set(id, {
+      state: AllocationState.Running,
+      deadline: 0,
+      suppliers: 0b11,
+      disputed: 0,
+      mediating: 0,
+    });
     const ch = allocationChannels(id, a.suppliers, DEFAULT_LAYOUT);
     // One replica echoes every input as it comes; the other stays silent until the checklist is
     // out, then answers every test position right (what a front-running lazy Supplier does).
@@ -369,7 +394,7 @@ describe("a role agent", () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     expect(chain.settled).toBeDefined();
-    const plan = agent.deals.get(id)!.state.plan;
+    const plan = agent.allocations.get(id)!.state.plan;
     const testSeqs = plan.testSeqs.map(BigInt);
     const [, salt, seqsHash, gammaC, results, disputed] = chain.settled!;
     expect(inputs).toHaveLength(40);

@@ -9,7 +9,7 @@ import { type Allocation, type Bytes32, SCHEMA_VERSION } from "@surplus/core";
 import { Wallet } from "ethers";
 import { afterAll, describe, expect, it } from "vitest";
 import {
-  DealStore,
+  AllocationStore,
   directoryServices,
   feedInputs,
   fileSource,
@@ -49,13 +49,13 @@ const allocation: Allocation = {
   nonce: 7n,
 };
 
-describe("DealStore", () => {
+describe("AllocationStore", () => {
   it("gives back what was saved, bigints included, and skips a document that does not parse", () => {
-    const store = new DealStore<{ phase: string; nextSeq: string }>(join(dir, "deals"));
+    const store = new AllocationStore<{ phase: string; nextSeq: string }>(join(dir, "allocations"));
     const id = `0x${"ab".repeat(32)}` as Bytes32;
     store.save({ id, allocation, seenAtMs: 5, state: { phase: "streaming", nextSeq: "40" } });
     store.save({ id, allocation, seenAtMs: 5, state: { phase: "streamed", nextSeq: "1200" } });
-    writeFileSync(join(dir, "deals", `0x${"cd".repeat(32)}.json`), "{ torn");
+    writeFileSync(join(dir, "allocations", `0x${"cd".repeat(32)}.json`), "{ torn");
     const bad: string[] = [];
     const loaded = store.load(
       (raw) => raw as { phase: string; nextSeq: string },

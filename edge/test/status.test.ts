@@ -71,7 +71,7 @@ describe("the status snapshot `run` writes", () => {
       {
         role: "supplier",
         address: ADDRESS,
-        deals: () => phases.map(([i, phase]) => ({ id: id(i), allocation, phase })),
+        allocations: () => phases.map(([i, phase]) => ({ id: id(i), allocation, phase })),
         inputsTotal: () => processed,
       },
       money,
@@ -97,7 +97,7 @@ describe("the status snapshot `run` writes", () => {
       {
         role: "supplier",
         address: ADDRESS,
-        deals: () => [],
+        allocations: () => [],
         inputsTotal: () => 0,
       },
       again,
@@ -113,7 +113,7 @@ describe("the status snapshot `run` writes", () => {
   it("keeps an offer posted before a restart while its window lasts, next to the newer one", async () => {
     const dir = freshDir();
     const t0 = 1_800_000_000_000;
-    const source = { role: "supplier", address: ADDRESS, deals: () => [], inputsTotal: () => 0 };
+    const source = { role: "supplier", address: ADDRESS, allocations: () => [], inputsTotal: () => 0 };
     writeFileSync(join(dir, "offer.json"), JSON.stringify({ start: t0 / 1000, end: t0 / 1000 + 100 }));
     await new StatusWriter(dir, source, fakeMoney(), 5).write(t0);
     writeFileSync(join(dir, "offer.json"), JSON.stringify({ start: t0 / 1000 + 100, end: t0 / 1000 + 200 }));

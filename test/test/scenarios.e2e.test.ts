@@ -54,7 +54,7 @@ async function outcomes(m: LocalMarket) {
     total: number;
   }> = [];
   for (const c of m.customers)
-    for (const d of c.agent.deals.values())
+    for (const d of c.agent.allocations.values())
       out.push({
         customer: c.p.name,
         id: d.id,
@@ -69,7 +69,7 @@ async function outcomes(m: LocalMarket) {
 /** Outputs delivered downstream so far, over every Customer's allocations. */
 const delivered = (m: LocalMarket) =>
   m.customers.reduce(
-    (n, c) => n + [...c.agent.deals.values()].reduce((k, d) => k + (d.state.delivered ?? 0), 0),
+    (n, c) => n + [...c.agent.allocations.values()].reduce((k, d) => k + (d.state.delivered ?? 0), 0),
     0,
   );
 
@@ -221,7 +221,7 @@ describe("the local market, end to end", () => {
     const market = m.deployed.market;
     const [settledEvent] = await market.queryFilter(market.filters.AllocationSettled!(o!.id));
     const [requested] = await market.queryFilter(market.filters.MediationRequested!(o!.id));
-    const bit = 1 << m.customers[0]!.agent.deals.get(o!.id)!.allocation.suppliers.indexOf(frontrunner);
+    const bit = 1 << m.customers[0]!.agent.allocations.get(o!.id)!.allocation.suppliers.indexOf(frontrunner);
     expect(Number((settledEvent as EventLog).args.matched) & bit).toBe(bit);
     expect(Number((requested as EventLog).args.disputed)).toBe(bit);
     // The Mediator saw its late outputs and left them out.
@@ -229,7 +229,7 @@ describe("the local market, end to end", () => {
     const delta = await changes(m);
     // Fined its whole deposit and not paid: −(D + F), as the contract's Mediated close pays.
     const { deposit: D } = amountsOf(
-      m.customers[0]!.agent.deals.get(o!.id)!.allocation,
+      m.customers[0]!.agent.allocations.get(o!.id)!.allocation,
       m.deployed.parameters,
     );
     expect(delta.frontrunner).toBe(-(D + m.deployed.parameters.allocatorFee));
@@ -352,7 +352,7 @@ describe("the local market, end to end", () => {
     expect(o!.suppliers.sort()).toEqual(["s1", "s2"]);
     // Nobody answered a test wrongly: no dispute, no mediation, nobody fined.
     expect(o!.reason).toBe(CloseReason.Settled);
-    const deal = m.customers[0]!.agent.deals.get(o!.id)!;
+    const deal = m.customers[0]!.agent.allocations.get(o!.id)!;
     const failing = [...traps, ...loops].sort((a, b) => a - b);
     for (const s of m.suppliers) {
       // Each replica kept going after every failure and published every input's result, the
@@ -408,7 +408,7 @@ describe("the local market, end to end", () => {
     const offer = m.customers[0]!.agent.offer!;
     expect(offer.end - offer.start).toBeGreaterThan(window);
     const got = await outcomes(m);
-    const deals = [...m.customers[0]!.agent.deals.values()]
+    const deals = [...m.customers[0]!.agent.allocations.values()]
       .map((d) => ({ ...d.allocation, got: got.find((o) => o.id === d.id)! }))
       .sort((a, b) => a.start - b.start);
     expect(deals.length).toBeGreaterThan(1);
@@ -492,8 +492,8 @@ describe("the local market, end to end", () => {
       })(),
     ).rejects.toThrow();
     // A forged Accept for the Customer's allocation.
-    await when("an allocation", () => m.customers[0]!.agent.deals.size > 0, 90_000);
-    const [id] = [...m.customers[0]!.agent.deals.keys()];
+    await when("an allocation", () => m.customers[0]!.agent.allocations.size > 0, 90_000);
+    const [id] = [...m.customers[0]!.agent.allocations.keys()];
     const accept = await signEnvelope(
       mallory.wallet,
       m.deployed.domain,

@@ -2,7 +2,8 @@
 //  - reads the allocations channel on a durable subscription: the Allocator's signed allocations
 //    naming it (verified: schema, signature, freshness, a trusted Allocator) and the verifier-
 //    bridge's state-change announcements, which only wake it up — the chain is the truth;
-//  - remembers each allocation it is party to in a DealStore, so a restart resumes where it was;
+//  - remembers each allocation it is party to in an AllocationStore, so a restart resumes where it
+//    was;
 //  - accepts by publishing its EIP-712 Accept on the accept channel (③);
 //  - drives each allocation with one `advance` per tick from the contract's record, so every
 //    waiting state has its timeout exit: a signing, reveal or mediation deadline that passed is
@@ -21,6 +22,7 @@ import {
 import {
   type Address,
   type Allocation,
+  AllocationState,
   allocationId,
   type Bytes32,
   type CustomerOffer,
@@ -30,14 +32,12 @@ import {
   signEnvelope,
   toWire,
   verifyParsed,
+  ZERO_HASH,
 } from "@surplus/core";
 import type { Signer } from "ethers";
 import type { ChainRecord, MarketChain, TxOutcome } from "../ports.ts";
 import type { ServiceStore } from "./services.ts";
-import { DealStore, type StoredDeal } from "./store.ts";
-
-/** The contract's `State`, as `recordOf` returns it. */
-export const ChainState = { None: 0, Signing: 1, Running: 2, MediationRequested: 3, Closed: 4 } as const;
+import { AllocationStore, type StoredAllocation } from "./store.ts";
 
 /** A structured log record: an event name and its fields (the daemon prints them as JSON lines). */
 export type AgentLog = (event: string, fields?: Record<string, unknown>) => void;
@@ -53,7 +53,7 @@ export interface AgentOptions {
   readonly chain: MarketChain;
   readonly channels: MarketChannels;
   readonly layout: ChannelLayout;
-  /** Where the agent keeps its state (deals, output ledgers). */
+  /** Where the agent keeps its state (allocations, output ledgers). */
   readonly dataDir: string;
   readonly services: ServiceStore;
   readonly log?: AgentLog;
@@ -66,7 +66,7 @@ export interface AgentOptions {
 }
 
 /** Every role's progress on an allocation starts with these two phases. */
-export interface DealState {
+export interface AllocationProgress {
   phase: string;
 }
 
@@ -77,11 +77,11 @@ export function short(hex: string): string {
   return `${hex.slice(0, 10)}…`;
 }
 
-export abstract class Agent<S extends DealState> {
+export abstract class Agent<S extends AllocationProgress> {
   readonly options: AgentOptions;
-  readonly deals = new Map<Bytes32, StoredDeal<S>>();
+  readonly allocations = new Map<Bytes32, StoredAllocation<S>>();
   protected readonly log: AgentLog;
-  protected readonly store: DealStore<S>;
+  protected readonly store: AllocationStore<S>;
   #address: Address | undefined;
   #running = false;
   #loops: Array<Promise<void>> = [];
@@ -100,7 +100,7 @@ export abstract class Agent<S extends DealState> {
     this.role = role;
     this.options = options;
     this.log = options.log ?? (() => undefined);
-    this.store = new DealStore<S>(join(options.dataDir, "allocations"));
+    this.store = new AllocationStore<S>(join(options.dataDir, "allocations"));
   }
 
   get address(): Address {
@@ -117,13 +117,13 @@ export abstract class Agent<S extends DealState> {
   /** The state of a newly seen allocation, and the commitment its Accept carries (the Customer's Γ). */
   protected abstract begin(a: Allocation, id: Bytes32): Promise<{ state: S; commitment?: Bytes32 }>;
   /** One step of the role's state machine, from the contract's record. */
-  protected abstract advance(deal: StoredDeal<S>, record: ChainRecord, nowS: number): Promise<void>;
+  protected abstract advance(stored: StoredAllocation<S>, record: ChainRecord, nowS: number): Promise<void>;
   /** Rebuilds a stored state (JSON) into S. */
   protected abstract revive(raw: unknown): S;
   /** Role-specific start-up (posting offers). */
   protected async onStart(): Promise<void> {}
   /** Clean-up once an allocation is Closed on-chain (nothing of it is needed any more). */
-  protected async onClosed(_deal: StoredDeal<S>): Promise<void> {}
+  protected async onClosed(_stored: StoredAllocation<S>): Promise<void> {}
   /** Role-specific periodic work outside allocations (re-offering). */
   protected async onTick(_nowS: number): Promise<void> {}
 
@@ -133,9 +133,9 @@ export abstract class Agent<S extends DealState> {
       (raw) => this.revive(raw),
       (file, e) => this.log("store.unreadable", { file, error: e.message }),
     )) {
-      if (!isFinal(d.state.phase)) this.deals.set(d.id, d);
+      if (!isFinal(d.state.phase)) this.allocations.set(d.id, d);
     }
-    if (this.deals.size) this.log("resumed", { allocations: [...this.deals.keys()].map(short) });
+    if (this.allocations.size) this.log("resumed", { allocations: [...this.allocations.keys()].map(short) });
     this.#watch = await this.options.bus.subscribe(
       this.options.channels.allocations,
       // Reserved to this participant's broker role by its admission: nobody else can peek, skip,
@@ -159,28 +159,28 @@ export abstract class Agent<S extends DealState> {
     this.log("stopped", {});
   }
 
-  /** Deals not yet closed or lapsed. */
-  active(): Array<StoredDeal<S>> {
-    return [...this.deals.values()].filter((d) => !isFinal(d.state.phase));
+  /** Allocations not yet closed or lapsed. */
+  active(): Array<StoredAllocation<S>> {
+    return [...this.allocations.values()].filter((d) => !isFinal(d.state.phase));
   }
 
-  protected save(deal: StoredDeal<S>, phase?: string): void {
-    if (phase && phase !== deal.state.phase) {
-      deal.state.phase = phase;
-      this.log(`allocation.${phase}`, { allocation: deal.id });
+  protected save(stored: StoredAllocation<S>, phase?: string): void {
+    if (phase && phase !== stored.state.phase) {
+      stored.state.phase = phase;
+      this.log(`allocation.${phase}`, { allocation: stored.id });
     }
-    this.store.save(deal);
+    this.store.save(stored);
   }
 
   /** Sends a transaction through `call`, logs its gas; a revert is logged and returns undefined. */
-  protected async tx(call: string, deal: StoredDeal<S>, send: () => Promise<TxOutcome>) {
+  protected async tx(call: string, stored: StoredAllocation<S>, send: () => Promise<TxOutcome>) {
     try {
       const outcome = await send();
       this.counters.txs++;
-      this.log("tx", { call, allocation: deal.id, gas: outcome.gasUsed.toString(), hash: outcome.hash });
+      this.log("tx", { call, allocation: stored.id, gas: outcome.gasUsed.toString(), hash: outcome.hash });
       return outcome;
     } catch (error) {
-      this.log("tx.failed", { call, allocation: deal.id, error: reason(error) });
+      this.log("tx.failed", { call, allocation: stored.id, error: reason(error) });
       return undefined;
     }
   }
@@ -227,28 +227,28 @@ export abstract class Agent<S extends DealState> {
    * retried by the next ticks with a growing pause (1, 2, 4, 8 s), and the same error is logged
    * once: e.g. the allocation's channels a moment before the bridge has granted them.
    */
-  protected spawn(deal: StoredDeal<S>, what: string, work: () => Promise<void>): void {
-    if (this.tasks.has(deal.id)) return;
-    const retry = this.#retries.get(deal.id);
+  protected spawn(stored: StoredAllocation<S>, what: string, work: () => Promise<void>): void {
+    if (this.tasks.has(stored.id)) return;
+    const retry = this.#retries.get(stored.id);
     if (retry && Date.now() < retry.at) return;
     const task = work()
-      .then(() => void this.#retries.delete(deal.id))
+      .then(() => void this.#retries.delete(stored.id))
       .catch((error) => {
         const message = reason(error);
         const failures = (retry?.failures ?? 0) + 1;
-        this.#retries.set(deal.id, {
+        this.#retries.set(stored.id, {
           at: Date.now() + Math.min(8_000, 500 * 2 ** failures),
           failures,
           message,
         });
         if (message !== retry?.message)
-          this.log(`${what}.failed`, { allocation: deal.id, error: message, retrying: true });
+          this.log(`${what}.failed`, { allocation: stored.id, error: message, retrying: true });
       })
       .finally(() => {
-        this.tasks.delete(deal.id);
-        this.#wake.add(deal.id);
+        this.tasks.delete(stored.id);
+        this.#wake.add(stored.id);
       });
-    this.tasks.set(deal.id, task);
+    this.tasks.set(stored.id, task);
   }
 
   async #pump(): Promise<void> {
@@ -278,7 +278,7 @@ export abstract class Agent<S extends DealState> {
     const type = m.properties.type;
     if (type === "AllocationStateChanged") {
       const id = m.properties.allocationId as Bytes32 | undefined;
-      if (id && this.deals.has(id)) this.#wake.add(id);
+      if (id && this.allocations.has(id)) this.#wake.add(id);
       return;
     }
     if (type !== "Allocation") return; // voids and other announcements are not for agents
@@ -302,7 +302,7 @@ export abstract class Agent<S extends DealState> {
     if (v.type !== "Allocation") throw new Error(`expected an Allocation, got ${v.type}`);
     const a = v.body;
     const id = allocationId(this.options.domain, a);
-    if (this.deals.has(id)) return; // a redelivery or a republished allocation
+    if (this.allocations.has(id)) return; // a redelivery or a republished allocation
     const trusted = this.options.allocators;
     if (trusted?.length && !trusted.some((t) => t.toLowerCase() === a.allocator.toLowerCase())) {
       this.counters.refused++;
@@ -319,10 +319,10 @@ export abstract class Agent<S extends DealState> {
       this.log("allocation.refused", { allocation: id, reason: reason(error) });
       return;
     }
-    const deal: StoredDeal<S> = { id, allocation: a, seenAtMs: Date.now(), state: begun.state };
+    const stored: StoredAllocation<S> = { id, allocation: a, seenAtMs: Date.now(), state: begun.state };
     this.#busy.add(id); // the ticker leaves it alone until the Accept is out
-    this.deals.set(id, deal);
-    this.save(deal);
+    this.allocations.set(id, stored);
+    this.save(stored);
     this.log("allocation.received", {
       allocation: id,
       customer: a.customer,
@@ -333,33 +333,33 @@ export abstract class Agent<S extends DealState> {
       end: a.end,
     });
     try {
-      await this.#accept(deal, begun.commitment);
+      await this.#accept(stored, begun.commitment);
     } finally {
       this.#busy.delete(id);
     }
   }
 
-  async #accept(deal: StoredDeal<S>, commitment?: Bytes32): Promise<void> {
+  async #accept(stored: StoredAllocation<S>, commitment?: Bytes32): Promise<void> {
     const producer = await this.options.bus.createProducer(this.options.channels.accept, {
-      producerName: `accept-${this.address}-${deal.id.slice(2, 18)}`,
+      producerName: `accept-${this.address}-${stored.id.slice(2, 18)}`,
     });
     try {
       const env = await signEnvelope(
         this.options.signer,
         this.options.domain,
         "Accept",
-        { allocationId: deal.id, account: this.address, commitment: commitment ?? ZERO32 },
+        { allocationId: stored.id, account: this.address, commitment: commitment ?? ZERO_HASH },
         Date.now(),
       );
       await producer.send({
         payload: encoder.encode(toWire(env)),
-        key: deal.id,
+        key: stored.id,
         properties: { type: "Accept" },
       });
     } finally {
       await producer.close().catch(() => undefined);
     }
-    this.save(deal, "accepted");
+    this.save(stored, "accepted");
   }
 
   async #ticker(): Promise<void> {
@@ -368,7 +368,7 @@ export abstract class Agent<S extends DealState> {
     while (this.#running) {
       const due = Date.now() - last >= every;
       if (due) last = Date.now();
-      const ids = due ? [...this.deals.keys()] : [...this.#wake];
+      const ids = due ? [...this.allocations.keys()] : [...this.#wake];
       this.#wake.clear();
       if (ids.length || due) {
         let nowS = Math.floor(Date.now() / 1000);
@@ -385,24 +385,24 @@ export abstract class Agent<S extends DealState> {
   }
 
   async #step(id: Bytes32, nowS: number): Promise<void> {
-    const deal = this.deals.get(id);
-    if (!deal || this.#busy.has(id) || isFinal(deal.state.phase)) return;
+    const stored = this.allocations.get(id);
+    if (!stored || this.#busy.has(id) || isFinal(stored.state.phase)) return;
     this.#busy.add(id);
     try {
-      if (deal.state.phase === "allocated") {
+      if (stored.state.phase === "allocated") {
         // Crashed between storing the allocation and sending the Accept: send it now.
-        await this.#accept(deal, (deal.state as { commitment?: Bytes32 }).commitment);
+        await this.#accept(stored, (stored.state as { commitment?: Bytes32 }).commitment);
       }
       const record = await this.options.chain.recordOf(id);
-      if (record.state === ChainState.Closed) {
+      if (record.state === AllocationState.Closed) {
         if (!this.tasks.has(id)) {
-          this.save(deal, "closed");
-          await this.onClosed(deal);
+          this.save(stored, "closed");
+          await this.onClosed(stored);
         }
         return;
       }
-      await this.#timeouts(deal, record, nowS);
-      await this.advance(deal, record, nowS);
+      await this.#timeouts(stored, record, nowS);
+      await this.advance(stored, record, nowS);
     } catch (error) {
       this.log("step.failed", { allocation: id, error: reason(error) });
     } finally {
@@ -411,24 +411,22 @@ export abstract class Agent<S extends DealState> {
   }
 
   /** The exits of the waiting states every party may take (the contract decides who gets what). */
-  async #timeouts(deal: StoredDeal<S>, record: ChainRecord, nowS: number): Promise<void> {
-    const a = deal.allocation;
+  async #timeouts(stored: StoredAllocation<S>, record: ChainRecord, nowS: number): Promise<void> {
+    const a = stored.allocation;
     const w = await this.options.chain.windows();
-    if (record.state === ChainState.None) {
+    if (record.state === AllocationState.None) {
       // Never opened: not every party accepted before the allocation's period was over.
-      const waitedS = (Date.now() - deal.seenAtMs) / 1000;
-      if (nowS > a.end || waitedS > 2 * w.signing) this.save(deal, "lapsed");
+      const waitedS = (Date.now() - stored.seenAtMs) / 1000;
+      if (nowS > a.end || waitedS > 2 * w.signing) this.save(stored, "lapsed");
       return;
     }
     const due =
-      (record.state === ChainState.Signing && nowS >= record.deadline) ||
-      (record.state === ChainState.MediationRequested && nowS >= record.deadline) ||
-      (record.state === ChainState.Running && nowS >= a.end + w.reveal && this.role !== "customer");
-    if (due) await this.tx("expire", deal, () => this.options.chain.expire(a));
+      (record.state === AllocationState.Signing && nowS >= record.deadline) ||
+      (record.state === AllocationState.MediationRequested && nowS >= record.deadline) ||
+      (record.state === AllocationState.Running && nowS >= a.end + w.reveal && this.role !== "customer");
+    if (due) await this.tx("expire", stored, () => this.options.chain.expire(a));
   }
 }
-
-export const ZERO32 = `0x${"00".repeat(32)}` as Bytes32;
 
 export function isFinal(phase: string): boolean {
   return phase === "closed" || phase === "lapsed";

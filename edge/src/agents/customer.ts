@@ -14,6 +14,7 @@ import { NO_RESULT } from "@surplus/contracts";
 import {
   type Address,
   type Allocation,
+  AllocationState,
   type Bytes32,
   type CustomerOffer,
   SCHEMA_VERSION,
@@ -22,9 +23,9 @@ import {
 import { MarketRevertError } from "../channels/chain.ts";
 import { inputPublisher, seqOf } from "../channels/pulsar.ts";
 import type { ChainRecord, InputPublisher, SignedResult } from "../ports.ts";
-import { feedInputs, OutputCollector, tapTests } from "../roles/customer.ts";
 import { ServiceSandbox, serviceHash } from "../sandbox/index.ts";
 import type { InputSource } from "../sources/index.ts";
+import { feedInputs, OutputCollector, tapTests } from "../stream/customer-stream.ts";
 import {
   gammaOfPlan,
   isTestPosition,
@@ -33,8 +34,8 @@ import {
   seqsHashOf,
   type TestPlan,
 } from "../verification/test-plan.ts";
-import { Agent, type AgentOptions, ChainState, type DealState, sleep } from "./agent.ts";
-import type { StoredDeal } from "./store.ts";
+import { Agent, type AgentOptions, type AllocationProgress, sleep } from "./agent.ts";
+import type { StoredAllocation } from "./store.ts";
 
 export interface CustomerJob {
   /** The service's WebAssembly module; its keccak256 is the id the offer and allocation name. */
@@ -80,7 +81,7 @@ interface WirePlan {
   readonly testSeqs: readonly string[];
 }
 
-export interface CustomerState extends DealState {
+export interface CustomerState extends AllocationProgress {
   /** allocated → accepted → streaming → streamed → revealed → settled → closed (or lapsed). */
   phase: "allocated" | "accepted" | "streaming" | "streamed" | "revealed" | "settled" | "closed" | "lapsed";
   commitment: Bytes32;
@@ -132,7 +133,7 @@ export class CustomerAgent extends Agent<CustomerState> {
   /** True once its offer is over and every allocation it got has closed or lapsed. */
   finished(nowS = Date.now() / 1000): boolean {
     if (!this.#offer) return false;
-    const all = [...this.deals.values()];
+    const all = [...this.allocations.values()];
     const open = all.some((d) => d.state.phase !== "closed" && d.state.phase !== "lapsed");
     return !open && (all.length > 0 || nowS > this.#offer.end);
   }
@@ -221,17 +222,18 @@ export class CustomerAgent extends Agent<CustomerState> {
     return offer;
   }
 
-  protected async advance(deal: StoredDeal<CustomerState>, record: ChainRecord): Promise<void> {
-    if (record.state === ChainState.Running && deal.state.phase === "accepted") this.save(deal, "streaming");
-    const p = deal.state.phase;
+  protected async advance(stored: StoredAllocation<CustomerState>, record: ChainRecord): Promise<void> {
+    if (record.state === AllocationState.Running && stored.state.phase === "accepted")
+      this.save(stored, "streaming");
+    const p = stored.state.phase;
     const withheld = this.options.reveal === false && p === "streamed";
     if (
-      record.state === ChainState.Running &&
+      record.state === AllocationState.Running &&
       !withheld &&
       (p === "streaming" || p === "streamed" || p === "revealed")
     )
-      this.spawn(deal, "stream", () => this.#run(deal, record.suppliers));
-    if (record.state === ChainState.MediationRequested && p !== "settled") this.save(deal, "settled");
+      this.spawn(stored, "stream", () => this.#run(stored, record.suppliers));
+    if (record.state === AllocationState.MediationRequested && p !== "settled") this.save(stored, "settled");
   }
 
   /**
@@ -239,15 +241,15 @@ export class CustomerAgent extends Agent<CustomerState> {
    * dispute mask, ⑥ reveal the checklist, collect the sealed results, ⑧ settle with the mask —
    * resumable from each stored phase.
    */
-  async #run(deal: StoredDeal<CustomerState>, running: number): Promise<void> {
-    const a = deal.allocation;
-    const ch = allocationChannels(deal.id, a.suppliers, this.options.layout);
-    const plan = toPlan(deal.id, deal.state.plan);
-    deal.state.expected ??= {};
+  async #run(stored: StoredAllocation<CustomerState>, running: number): Promise<void> {
+    const a = stored.allocation;
+    const ch = allocationChannels(stored.id, a.suppliers, this.options.layout);
+    const plan = toPlan(stored.id, stored.state.plan);
+    stored.state.expected ??= {};
     const total = BigInt(a.inputsPerSecond * (a.end - a.start));
-    deal.state.delivered = 0;
+    stored.state.delivered = 0;
     const collector = new OutputCollector(plan, a.suppliers, (seq, output, from) => {
-      deal.state.delivered!++;
+      stored.state.delivered!++;
       this.options.deliver?.(seq, output, from);
     });
     const results = new Map<Address, SignedResult>();
@@ -263,41 +265,41 @@ export class CustomerAgent extends Agent<CustomerState> {
     const progress = setInterval(
       () =>
         this.log("stream.progress", {
-          allocation: deal.id,
-          sent: deal.state.nextSeq,
-          delivered: deal.state.delivered,
+          allocation: stored.id,
+          sent: stored.state.nextSeq,
+          delivered: stored.state.delivered,
           total: total.toString(),
         }),
       10_000,
     );
     const runningSuppliers = a.suppliers.filter((_, i) => (running & (1 << i)) !== 0);
     try {
-      if (deal.state.phase === "streaming") {
+      if (stored.state.phase === "streaming") {
         while (this.running && Date.now() / 1000 < a.start) await sleep(100);
         const tests = new TestRunner(this.options.job.wasm, a.serviceHash, (seq, hash, error) => {
-          deal.state.expected[seq.toString()] = hash;
-          delete deal.state.pendingTests?.[seq.toString()];
-          this.store.save(deal);
-          if (error) this.log("test.failed", { allocation: deal.id, seq: seq.toString(), error });
+          stored.state.expected[seq.toString()] = hash;
+          delete stored.state.pendingTests?.[seq.toString()];
+          this.store.save(stored);
+          if (error) this.log("test.failed", { allocation: stored.id, seq: seq.toString(), error });
         });
         const inner = await inputPublisher(this.options.bus, ch.input, `input-${this.address}`);
         const publisher: InputPublisher = {
           publish: async (batch) => {
             await inner.publish(batch);
-            deal.state.pendingTests ??= {};
-            const pending = deal.state.pendingTests;
+            stored.state.pendingTests ??= {};
+            const pending = stored.state.pendingTests;
             for (const i of batch)
               if (isTestPosition(plan, i.seq))
                 pending[i.seq.toString()] = Buffer.from(i.payload).toString("base64");
-            deal.state.nextSeq = (batch[batch.length - 1]!.seq + 1n).toString();
-            this.store.save(deal);
+            stored.state.nextSeq = (batch[batch.length - 1]!.seq + 1n).toString();
+            this.store.save(stored);
           },
         };
         const ctl = new AbortController();
         const watchStop = setInterval(() => !this.running && ctl.abort(), 200);
         this.log("stream.started", {
-          allocation: deal.id,
-          from: deal.state.nextSeq,
+          allocation: stored.id,
+          from: stored.state.nextSeq,
           total: total.toString(),
           tests: plan.testSeqs.length,
         });
@@ -306,7 +308,7 @@ export class CustomerAgent extends Agent<CustomerState> {
             publisher,
             inputsPerSecond: a.inputsPerSecond,
             total,
-            fromSeq: BigInt(deal.state.nextSeq),
+            fromSeq: BigInt(stored.state.nextSeq),
             source: () => this.options.source.next(),
             // After the batch is out, so a test position costs the stream no time.
             sent: tapTests(plan, (seq, input) => tests.run(seq, input)),
@@ -318,13 +320,13 @@ export class CustomerAgent extends Agent<CustomerState> {
           await tests.close();
         }
         if (!this.running) return;
-        this.save(deal, "streamed");
+        this.save(stored, "streamed");
       }
       if (this.options.reveal === false) {
-        this.log("reveal.withheld", { allocation: deal.id });
+        this.log("reveal.withheld", { allocation: stored.id });
         return;
       }
-      if (deal.state.phase === "streamed") {
+      if (stored.state.phase === "streamed") {
         // Let the end pass on the chain (settle needs it) and the last outputs arrive: answers at
         // the test positions count until every running replica gave them, at most a tenth of the
         // reveal window (4–15 s) after the end — a replica further behind is not live.
@@ -333,68 +335,68 @@ export class CustomerAgent extends Agent<CustomerState> {
         const until = Date.now() + Math.min(15_000, Math.max(4_000, revealS * 100));
         const answered = () =>
           runningSuppliers.every((s) => collector.replicas.get(s)!.atTests.size === plan.testSeqs.length);
-        while (this.running && Date.now() < until && (deal.state.delivered! < Number(total) || !answered()))
+        while (this.running && Date.now() < until && (stored.state.delivered! < Number(total) || !answered()))
           await sleep(100);
         if (!this.running) return;
-        await this.#completeTests(deal, plan);
+        await this.#completeTests(stored, plan);
         // Frozen before the reveal: an answer that comes once the positions are known is not live.
         collector.freeze();
-        const expected = expectedOf(deal.state);
+        const expected = expectedOf(stored.state);
         // A mask stored before a crash was frozen before any reveal: keep it.
-        deal.state.disputed ??= collector.disputeMask(a.suppliers, expected) & running;
+        stored.state.disputed ??= collector.disputeMask(a.suppliers, expected) & running;
         this.log("stream.ended", {
-          allocation: deal.id,
-          delivered: deal.state.delivered,
+          allocation: stored.id,
+          delivered: stored.state.delivered,
           total: total.toString(),
-          disputed: deal.state.disputed,
+          disputed: stored.state.disputed,
         });
         a.suppliers.forEach((s, i) => {
           this.log("replica.checked", {
-            allocation: deal.id,
+            allocation: stored.id,
             supplier: s,
             rightTests: collector.rightTests(s, expected).length,
             tests: plan.testSeqs.length,
             outputs: collector.replicas.get(s)!.outputs,
-            disputed: (deal.state.disputed! & (1 << i)) !== 0,
+            disputed: (stored.state.disputed! & (1 << i)) !== 0,
           });
         });
-        this.store.save(deal);
+        this.store.save(stored);
         const producer = await this.options.bus.createProducer(ch.checklist, {
           producerName: `checklist-${this.address}`,
         });
         try {
           await producer.send({
             payload: new TextEncoder().encode(
-              toWire({ allocationId: deal.id, salt: plan.salt, testSeqs: plan.testSeqs }),
+              toWire({ allocationId: stored.id, salt: plan.salt, testSeqs: plan.testSeqs }),
             ),
             properties: { type: "Checklist" },
           });
         } finally {
           await producer.close().catch(() => undefined);
         }
-        this.save(deal, "revealed");
+        this.save(stored, "revealed");
       }
-      if (deal.state.phase !== "revealed") return;
-      const gammaC = gammaOfPlan(plan, expectedOf(deal.state));
+      if (stored.state.phase !== "revealed") return;
+      const gammaC = gammaOfPlan(plan, expectedOf(stored.state));
       if (!gammaC) throw new Error("the Customer's own outputs at the test positions are incomplete");
       const reveal = (await this.options.chain.windows()).reveal;
       const waitUntil = Date.now() + (this.options.resultWaitMs ?? Math.min(30_000, (reveal * 1000) / 3));
       while (this.running && Date.now() < waitUntil && runningSuppliers.some((s) => !results.has(s)))
         await sleep(100);
       if (!this.running) return;
-      const mask = deal.state.disputed ?? 0;
+      const mask = stored.state.disputed ?? 0;
       const args = a.suppliers.map((s) => {
         const r = results.get(s);
         return r ? { seal: r.seal, signature: r.signature } : NO_RESULT;
       });
       this.log("results.collected", {
-        allocation: deal.id,
+        allocation: stored.id,
         results: a.suppliers.filter((s) => results.has(s)).length,
         disputed: mask,
       });
       // The chain's clock may trail the wall clock by a second or two: settle as soon as the
       // contract sees the end (DeadlineNotReached), for at most 30 s.
-      const settled = await this.tx("settle", deal, async () => {
+      const settled = await this.tx("settle", stored, async () => {
         for (let attempt = 0; ; attempt++) {
           try {
             return await this.options.chain.settle(a, plan.salt, seqsHashOf(plan), gammaC, args, mask);
@@ -405,8 +407,8 @@ export class CustomerAgent extends Agent<CustomerState> {
           }
         }
       });
-      if (settled || (await this.options.chain.recordOf(deal.id)).state !== ChainState.Running)
-        this.save(deal, "settled");
+      if (settled || (await this.options.chain.recordOf(stored.id)).state !== AllocationState.Running)
+        this.save(stored, "settled");
     } finally {
       clearInterval(progress);
       reading = false;
@@ -419,20 +421,20 @@ export class CustomerAgent extends Agent<CustomerState> {
    * Runs the service on test positions it has no output for yet: their inputs were stored with the
    * stream position, and a restart mid-stream lost the queued executions.
    */
-  async #completeTests(deal: StoredDeal<CustomerState>, plan: TestPlan): Promise<void> {
-    const missing = plan.testSeqs.filter((seq) => deal.state.expected[seq.toString()] === undefined);
+  async #completeTests(stored: StoredAllocation<CustomerState>, plan: TestPlan): Promise<void> {
+    const missing = plan.testSeqs.filter((seq) => stored.state.expected[seq.toString()] === undefined);
     if (missing.length === 0) return;
     const runner = new TestRunner(this.options.job.wasm, this.serviceHash, (seq, hash) => {
-      deal.state.expected[seq.toString()] = hash;
-      delete deal.state.pendingTests?.[seq.toString()];
+      stored.state.expected[seq.toString()] = hash;
+      delete stored.state.pendingTests?.[seq.toString()];
     });
     for (const seq of missing) {
-      const input = deal.state.pendingTests?.[seq.toString()];
+      const input = stored.state.pendingTests?.[seq.toString()];
       if (input !== undefined) runner.run(seq, new Uint8Array(Buffer.from(input, "base64")));
     }
     await runner.close();
-    this.store.save(deal);
-    this.log("tests.recovered", { allocation: deal.id, missing: missing.length });
+    this.store.save(stored);
+    this.log("tests.recovered", { allocation: stored.id, missing: missing.length });
   }
 
   /** One replica's output channel: outputs into the collector, its sealed result into `results`. */

@@ -9,6 +9,7 @@ import { NO_RESULT } from "@surplus/contracts";
 import {
   type Address,
   type Allocation,
+  AllocationState,
   type Bytes32,
   checklist as checklistSchema,
   type Hex,
@@ -16,12 +17,12 @@ import {
 } from "@surplus/core";
 import { readStream, seqOf } from "../channels/pulsar.ts";
 import type { ChainRecord, ResultArg } from "../ports.ts";
-import { liveOutputs, mediate } from "../roles/mediator.ts";
 import { ServiceSandbox } from "../sandbox/index.ts";
-import { Agent, type AgentOptions, ChainState, type DealState } from "./agent.ts";
-import type { StoredDeal } from "./store.ts";
+import { liveOutputs, mediate } from "../verification/mediation.ts";
+import { Agent, type AgentOptions, type AllocationProgress } from "./agent.ts";
+import type { StoredAllocation } from "./store.ts";
 
-export interface MediatorState extends DealState {
+export interface MediatorState extends AllocationProgress {
   /** allocated → accepted → mediating → mediated → closed (or lapsed). */
   phase: "allocated" | "accepted" | "mediating" | "mediated" | "closed" | "lapsed";
 }
@@ -45,22 +46,27 @@ export class MediatorAgent extends Agent<MediatorState> {
     return { state: { phase: "allocated" } };
   }
 
-  protected async advance(deal: StoredDeal<MediatorState>, record: ChainRecord, nowS: number): Promise<void> {
-    if (record.state !== ChainState.MediationRequested || nowS >= record.deadline) return;
-    if (deal.state.phase === "accepted") this.save(deal, "mediating");
-    if (deal.state.phase === "mediating") this.spawn(deal, "mediation", () => this.#mediate(deal, record));
+  protected async advance(
+    stored: StoredAllocation<MediatorState>,
+    record: ChainRecord,
+    nowS: number,
+  ): Promise<void> {
+    if (record.state !== AllocationState.MediationRequested || nowS >= record.deadline) return;
+    if (stored.state.phase === "accepted") this.save(stored, "mediating");
+    if (stored.state.phase === "mediating")
+      this.spawn(stored, "mediation", () => this.#mediate(stored, record));
   }
 
-  async #mediate(deal: StoredDeal<MediatorState>, record: ChainRecord): Promise<void> {
-    const a = deal.allocation;
-    const ch = allocationChannels(deal.id, a.suppliers, this.options.layout);
+  async #mediate(stored: StoredAllocation<MediatorState>, record: ChainRecord): Promise<void> {
+    const a = stored.allocation;
+    const ch = allocationChannels(stored.id, a.suppliers, this.options.layout);
     const started = Date.now();
     const m = await this.firstMessage(ch.checklist, 10_000);
     if (!m) throw new Error("the checklist channel is empty");
     const c = parse(checklistSchema, JSON.parse(new TextDecoder().decode(m.payload)), "checklist");
     const wanted = new Set(c.testSeqs);
     this.log("mediation.started", {
-      allocation: deal.id,
+      allocation: stored.id,
       tests: c.testSeqs.length,
       mediating: record.mediating,
     });
@@ -75,13 +81,13 @@ export class MediatorAgent extends Agent<MediatorState> {
       published.set(s, found.live);
       results.push(await this.#resultOf(topic, s));
     }
-    if (late) this.log("mediation.late-outputs", { allocation: deal.id, late });
+    if (late) this.log("mediation.late-outputs", { allocation: stored.id, late });
     const wasm = await this.options.services.get(a.serviceHash);
     const sandbox = ServiceSandbox.load(wasm, { expectedHash: a.serviceHash });
     let finding: Awaited<ReturnType<typeof mediate>>;
     try {
       finding = await mediate({
-        checklist: { allocationId: deal.id, salt: c.salt, testSeqs: c.testSeqs },
+        checklist: { allocationId: stored.id, salt: c.salt, testSeqs: c.testSeqs },
         inputs: new Map([...inputs].map(([s, msg]) => [s, msg.payload])),
         published,
         suppliers: a.suppliers,
@@ -92,12 +98,12 @@ export class MediatorAgent extends Agent<MediatorState> {
     }
     if (!finding.gammaM) throw new Error("a test input is missing from the retained input channel");
     const lazy = finding.lazyMask & record.mediating;
-    const tx = await this.tx("mediate", deal, () =>
+    const tx = await this.tx("mediate", stored, () =>
       this.options.chain.mediate(a, finding.gammaM as Bytes32, lazy, results),
     );
     if (tx) {
-      this.save(deal, "mediated");
-      this.log("mediation.done", { allocation: deal.id, lazyMask: lazy, ms: Date.now() - started });
+      this.save(stored, "mediated");
+      this.log("mediation.done", { allocation: stored.id, lazyMask: lazy, ms: Date.now() - started });
     }
   }
 

@@ -5,7 +5,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 
 import { join } from "node:path";
 import { type Allocation, allocation, type Bytes32, parse, toWire } from "@surplus/core";
 
-export interface StoredDeal<S> {
+export interface StoredAllocation<S> {
   readonly id: Bytes32;
   readonly allocation: Allocation;
   /** Milliseconds since the epoch at which this agent first saw the allocation. */
@@ -14,7 +14,7 @@ export interface StoredDeal<S> {
   state: S;
 }
 
-export class DealStore<S> {
+export class AllocationStore<S> {
   readonly #dir: string;
 
   constructor(dir: string) {
@@ -22,17 +22,17 @@ export class DealStore<S> {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
-  save(deal: StoredDeal<S>): void {
-    const file = join(this.#dir, `${deal.id}.json`);
+  save(stored: StoredAllocation<S>): void {
+    const file = join(this.#dir, `${stored.id}.json`);
     const tmp = `${file}.${process.pid}.tmp`;
     // The Customer's document holds its secret test plan: readable by this user only.
-    writeFileSync(tmp, toWire(deal), { mode: 0o600 });
+    writeFileSync(tmp, toWire(stored), { mode: 0o600 });
     renameSync(tmp, file);
   }
 
-  /** Every stored deal; a document that does not parse is reported through `onBad` and skipped. */
-  load(revive: (raw: unknown) => S, onBad: (file: string, error: Error) => void): Array<StoredDeal<S>> {
-    const out: Array<StoredDeal<S>> = [];
+  /** Every stored allocation; a document that does not parse is reported through `onBad` and skipped. */
+  load(revive: (raw: unknown) => S, onBad: (file: string, error: Error) => void): Array<StoredAllocation<S>> {
+    const out: Array<StoredAllocation<S>> = [];
     for (const name of readdirSync(this.#dir)) {
       if (!/^0x[0-9a-f]{64}\.json$/.test(name)) continue;
       try {

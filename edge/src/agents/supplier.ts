@@ -10,6 +10,7 @@ import { NO_RESULT } from "@surplus/contracts";
 import {
   type Address,
   type Allocation,
+  AllocationState,
   type Bytes32,
   type Checklist,
   checklist as checklistSchema,
@@ -21,13 +22,13 @@ import {
 } from "@surplus/core";
 import { outputPublisher, readStream, subscribeInputs } from "../channels/pulsar.ts";
 import type { ChainRecord, SignedResult } from "../ports.ts";
-import { SupplierJob } from "../roles/supplier-job.ts";
 import { type Isolation, ServiceSandbox } from "../sandbox/index.ts";
+import { SupplierJob } from "../stream/supplier-job.ts";
 import { OutputLedger } from "../verification/ledger.ts";
 import type { SupplierStrategy } from "../verification/strategy.ts";
 import { FAILED_OUTPUT } from "../verification/test-plan.ts";
-import { Agent, type AgentOptions, ChainState, type DealState, sleep } from "./agent.ts";
-import type { StoredDeal } from "./store.ts";
+import { Agent, type AgentOptions, type AllocationProgress, sleep } from "./agent.ts";
+import type { StoredAllocation } from "./store.ts";
 
 export interface SupplierOfferTerms {
   /** I_s, million instructions per second offered. */
@@ -54,7 +55,7 @@ export interface SupplierAgentOptions extends AgentOptions {
   readonly batchSize?: number;
 }
 
-export interface SupplierState extends DealState {
+export interface SupplierState extends AllocationProgress {
   /** allocated → accepted → running → processed → sealed → closed (or lapsed). */
   phase: "allocated" | "accepted" | "running" | "processed" | "sealed" | "closed" | "lapsed";
 }
@@ -148,29 +149,32 @@ export class SupplierAgent extends Agent<SupplierState> {
   }
 
   /** Paper ⑥ clean-up: once Closed, the outputs' record is no longer evidence for anything. */
-  protected override async onClosed(deal: StoredDeal<SupplierState>): Promise<void> {
-    rmSync(this.#ledgerFile(deal.id), { force: true });
+  protected override async onClosed(stored: StoredAllocation<SupplierState>): Promise<void> {
+    rmSync(this.#ledgerFile(stored.id), { force: true });
   }
 
   #ledgerFile(id: Bytes32): string {
     return join(this.options.dataDir, "ledgers", `${id}.jsonl`);
   }
 
-  protected async advance(deal: StoredDeal<SupplierState>, record: ChainRecord): Promise<void> {
-    const phase = deal.state.phase;
-    const running = record.state === ChainState.Running || record.state === ChainState.MediationRequested;
+  protected async advance(stored: StoredAllocation<SupplierState>, record: ChainRecord): Promise<void> {
+    const phase = stored.state.phase;
+    const running =
+      record.state === AllocationState.Running || record.state === AllocationState.MediationRequested;
     if (!running) return;
-    const index = deal.allocation.suppliers.findIndex((s) => s.toLowerCase() === this.address.toLowerCase());
+    const index = stored.allocation.suppliers.findIndex(
+      (s) => s.toLowerCase() === this.address.toLowerCase(),
+    );
     if ((record.suppliers & (1 << index)) === 0) return; // it did not sign in time: not running
-    if (phase === "accepted") this.save(deal, "running");
-    if (deal.state.phase === "running" || deal.state.phase === "processed")
-      this.spawn(deal, "job", () => this.#work(deal));
+    if (phase === "accepted") this.save(stored, "running");
+    if (stored.state.phase === "running" || stored.state.phase === "processed")
+      this.spawn(stored, "job", () => this.#work(stored));
   }
 
   /** Runs the job to the end of the stream, then answers the checklist with the sealed result. */
-  async #work(deal: StoredDeal<SupplierState>): Promise<void> {
-    const a = deal.allocation;
-    const id = deal.id;
+  async #work(stored: StoredAllocation<SupplierState>): Promise<void> {
+    const a = stored.allocation;
+    const id = stored.id;
     const ch = allocationChannels(id, a.suppliers, this.options.layout);
     const outTopic = ch.outputs[this.address.toLowerCase()]!;
     const ledger = new OutputLedger(this.#ledgerFile(id));
@@ -196,7 +200,7 @@ export class SupplierAgent extends Agent<SupplierState> {
       ...(this.options.strategy ? { strategy: this.options.strategy } : {}),
     });
     try {
-      if (deal.state.phase === "running") {
+      if (stored.state.phase === "running") {
         this.log("job.started", {
           allocation: id,
           service: a.serviceHash,
@@ -214,7 +218,7 @@ export class SupplierAgent extends Agent<SupplierState> {
         await job.flush();
         this.#count(job.progress, seen);
         if (!this.running) return; // stopped: resumes from the ledger on the next start
-        this.save(deal, "processed");
+        this.save(stored, "processed");
         this.log("job.done", {
           allocation: id,
           outputs: ledger.size,
@@ -227,9 +231,9 @@ export class SupplierAgent extends Agent<SupplierState> {
       const w = await this.options.chain.windows();
       const c = await this.#checklist(ch.checklist, id, (a.end + w.reveal) * 1000);
       if (!c) return; // the Customer never revealed: the reveal timeout pays this Supplier
-      if (this.options.strategy?.frontRun) await this.#answerLate(deal, c, ledger, sandbox, outTopic);
+      if (this.options.strategy?.frontRun) await this.#answerLate(stored, c, ledger, sandbox, outTopic);
       const result = await job.result(c, this.options.signer, this.options.domain);
-      if (this.options.strategy?.frontRun) await this.#settleFirst(deal, c, ledger, result);
+      if (this.options.strategy?.frontRun) await this.#settleFirst(stored, c, ledger, result);
       const producer = await this.options.bus.createProducer(outTopic, {
         producerName: `result-${this.address}`,
       });
@@ -241,7 +245,7 @@ export class SupplierAgent extends Agent<SupplierState> {
       } finally {
         await producer.close().catch(() => undefined);
       }
-      this.save(deal, "sealed");
+      this.save(stored, "sealed");
       this.log("result.posted", { allocation: id, seal: result.seal });
     } finally {
       await sandbox.close();
@@ -258,14 +262,14 @@ export class SupplierAgent extends Agent<SupplierState> {
    * the Mediator counts only outputs published before the checklist.
    */
   async #answerLate(
-    deal: StoredDeal<SupplierState>,
+    stored: StoredAllocation<SupplierState>,
     c: Checklist,
     ledger: OutputLedger,
     sandbox: ServiceSandbox,
     outTopic: string,
   ): Promise<void> {
-    const a = deal.allocation;
-    const ch = allocationChannels(deal.id, a.suppliers, this.options.layout);
+    const a = stored.allocation;
+    const ch = allocationChannels(stored.id, a.suppliers, this.options.layout);
     const missing = new Set(c.testSeqs.filter((seq) => !ledger.has(seq)));
     if (missing.size === 0) return;
     const inputs = [...(await readStream(this.options.bus, ch.input, missing))].sort(([x], [y]) =>
@@ -283,7 +287,7 @@ export class SupplierAgent extends Agent<SupplierState> {
       await late.close().catch(() => undefined);
     }
     ledger.record(outputs.map((o) => ({ seq: o.seq, output: o.payload })));
-    this.log("frontrun.late-outputs", { allocation: deal.id, outputs: outputs.length });
+    this.log("frontrun.late-outputs", { allocation: stored.id, outputs: outputs.length });
   }
 
   /**
@@ -291,23 +295,23 @@ export class SupplierAgent extends Agent<SupplierState> {
    * closed the allocation Settled and paid it P + D before the fix. Only the Customer may settle now.
    */
   async #settleFirst(
-    deal: StoredDeal<SupplierState>,
+    stored: StoredAllocation<SupplierState>,
     c: Checklist,
     ledger: OutputLedger,
     own: SignedResult,
   ): Promise<void> {
-    const a = deal.allocation;
-    const g = ledger.gamma(deal.id, c.salt, c.testSeqs);
+    const a = stored.allocation;
+    const g = ledger.gamma(stored.id, c.salt, c.testSeqs);
     if (!g) return;
     const results = a.suppliers.map((s) =>
       s.toLowerCase() === this.address.toLowerCase()
         ? { seal: own.seal, signature: own.signature }
         : NO_RESULT,
     );
-    const tx = await this.tx("settle", deal, () =>
+    const tx = await this.tx("settle", stored, () =>
       this.options.chain.settle(a, c.salt, testSeqsHash(c.testSeqs), g, results, 0),
     );
-    this.log(tx ? "frontrun.settled" : "frontrun.refused", { allocation: deal.id });
+    this.log(tx ? "frontrun.settled" : "frontrun.refused", { allocation: stored.id });
   }
 
   #count(now: SupplierTotals, before: SupplierTotals): void {

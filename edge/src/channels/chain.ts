@@ -1,7 +1,7 @@
 // The participant's side of the market contract over ethers v6: any Signer connected to a
 // JSON-RPC provider (a Hardhat node, a testnet). Implements the MarketChain port the agents use.
 import { connectMarket, toTerms } from "@surplus/contracts";
-import type { Allocation, Bytes32, Hex } from "@surplus/core";
+import { type Allocation, allocationStateOf, type Bytes32, type Hex } from "@surplus/core";
 import type { Contract, ContractTransactionResponse, Signer } from "ethers";
 import type { ChainRecord, MarketChain, ResultArg, TxOutcome } from "../ports.ts";
 
@@ -21,7 +21,7 @@ export class EthersMarketChain implements MarketChain {
   async recordOf(id: Bytes32): Promise<ChainRecord> {
     const r = (await this.#market.getFunction("recordOf")(id)) as unknown as bigint[];
     return {
-      state: Number(r[0]),
+      state: allocationStateOf(r[0]!),
       deadline: Number(r[1]),
       suppliers: Number(r[2]),
       disputed: Number(r[5]),

@@ -12,7 +12,13 @@ import {
 } from "@surplus/adapters/pulsar";
 import { type MarketDomain, SurplusError } from "@surplus/core";
 import { JsonRpcProvider } from "ethers";
-import { type Agent, type AgentLog, type AgentOptions, type DealState, short } from "../agents/agent.ts";
+import {
+  type Agent,
+  type AgentLog,
+  type AgentOptions,
+  type AllocationProgress,
+  short,
+} from "../agents/agent.ts";
 import { CustomerAgent } from "../agents/customer.ts";
 import { MediatorAgent } from "../agents/mediator.ts";
 import { directoryServices, firstOf, httpServices } from "../agents/services.ts";
@@ -133,7 +139,7 @@ export async function run(config: EdgeConfig, o: RunOptions): Promise<number> {
     log,
     allocators: config.allocators,
   };
-  let agent: Agent<DealState>;
+  let agent: Agent<AllocationProgress>;
   let status: () => Record<string, unknown>;
   let inputsTotal: () => number = () => 0;
   if (config.role === "supplier") {
@@ -151,7 +157,7 @@ export async function run(config: EdgeConfig, o: RunOptions): Promise<number> {
       sandbox: s.sandbox,
       batchSize: s.batchSize,
     });
-    agent = supplier as unknown as Agent<DealState>;
+    agent = supplier as unknown as Agent<AllocationProgress>;
     status = () => ({ ...supplier.totals });
     inputsTotal = () => supplier.totals.processed;
   } else if (config.role === "customer") {
@@ -186,12 +192,13 @@ export async function run(config: EdgeConfig, o: RunOptions): Promise<number> {
           }
         : {}),
     });
-    agent = customer as unknown as Agent<DealState>;
-    const delivered = () => [...customer.deals.values()].reduce((n, d) => n + (d.state.delivered ?? 0), 0);
+    agent = customer as unknown as Agent<AllocationProgress>;
+    const delivered = () =>
+      [...customer.allocations.values()].reduce((n, d) => n + (d.state.delivered ?? 0), 0);
     status = () => ({ delivered: delivered(), finished: customer.finished() });
     inputsTotal = delivered;
   } else {
-    agent = new MediatorAgent(base) as unknown as Agent<DealState>;
+    agent = new MediatorAgent(base) as unknown as Agent<AllocationProgress>;
     status = () => ({});
   }
 
@@ -204,7 +211,7 @@ export async function run(config: EdgeConfig, o: RunOptions): Promise<number> {
   await agent.start();
   const statusLine = () => {
     const phases: Record<string, number> = {};
-    for (const d of agent.deals.values()) phases[d.state.phase] = (phases[d.state.phase] ?? 0) + 1;
+    for (const d of agent.allocations.values()) phases[d.state.phase] = (phases[d.state.phase] ?? 0) + 1;
     log("status", { allocations: phases, ...agent.counters, ...status() });
   };
   const timer = setInterval(statusLine, 10_000);
@@ -214,8 +221,12 @@ export async function run(config: EdgeConfig, o: RunOptions): Promise<number> {
     {
       role: config.role,
       address: wallet.address,
-      deals: () =>
-        [...agent.deals.values()].map((d) => ({ id: d.id, allocation: d.allocation, phase: d.state.phase })),
+      allocations: () =>
+        [...agent.allocations.values()].map((d) => ({
+          id: d.id,
+          allocation: d.allocation,
+          phase: d.state.phase,
+        })),
       inputsTotal,
     },
     new EthersMoney(config.chain.market, provider),

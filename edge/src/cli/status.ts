@@ -66,7 +66,7 @@ export interface StatusSource {
   readonly role: string;
   readonly address: string;
   /** Phase of each allocation the agent holds. */
-  deals(): Iterable<{ readonly id: Bytes32; readonly allocation: Allocation; readonly phase: string }>;
+  allocations(): Iterable<{ readonly id: Bytes32; readonly allocation: Allocation; readonly phase: string }>;
   /** Inputs handled since start (a running count). */
   inputsTotal(): number;
 }
@@ -117,7 +117,7 @@ export class StatusWriter {
     const allocations: Record<string, number> = {};
     const address = this.#source.address as Address;
     let settledNow = false;
-    for (const d of this.#source.deals()) {
+    for (const d of this.#source.allocations()) {
       allocations[d.phase] = (allocations[d.phase] ?? 0) + 1;
       if (d.phase !== "closed" || this.#settlements[d.id]) continue;
       const s = await this.#money

@@ -59,7 +59,7 @@ export class ThroughputSampler {
       if (!m) return;
       const now = Date.now();
       for (const c of m.customers)
-        for (const d of c.agent.deals.values()) {
+        for (const d of c.agent.allocations.values()) {
           const sent = Number(d.state.nextSeq ?? 0);
           const last = this.#last.get(d.id as Bytes32);
           this.#last.set(d.id as Bytes32, { at: now, sent });
@@ -122,7 +122,7 @@ export async function snapshot(
   const allocations: ConsoleSnapshot["allocations"] = [];
   const latencies: ConsoleSnapshot["latencies"] = [];
   for (const c of m.customers)
-    for (const d of c.agent.deals.values()) {
+    for (const d of c.agent.allocations.values()) {
       const a = d.allocation;
       const id = d.id as Bytes32;
       const mirrored = await m.bridgeRegistry.chainStateOf(id);

@@ -11,6 +11,7 @@ import {
   type MarketDomain,
   seal,
   signTyped,
+  ZERO_HASH,
 } from "@surplus/core";
 import type { Signer } from "ethers";
 import type { InputSubscription, OutputPublisher, PublishedOutput, SignedResult } from "../ports.ts";
@@ -155,9 +156,7 @@ export class SupplierJob {
    */
   async result(checklist: Checklist, signer: Signer, domain: MarketDomain): Promise<SignedResult> {
     await this.flush();
-    const g =
-      this.#o.ledger.gamma(this.#o.allocationId, checklist.salt, checklist.testSeqs) ??
-      (`0x${"00".repeat(32)}` as Bytes32);
+    const g = this.#o.ledger.gamma(this.#o.allocationId, checklist.salt, checklist.testSeqs) ?? ZERO_HASH;
     const s = seal(this.#o.supplier, this.#o.allocationId, g);
     const signature = await signTyped(signer, domain, "SupplierResult", {
       allocationId: this.#o.allocationId,

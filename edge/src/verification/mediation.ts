@@ -5,7 +5,7 @@
 // the mask.
 import { type Address, type Bytes32, type Checklist, gamma, hashBytes } from "@surplus/core";
 import type { ServiceSandbox } from "../sandbox/index.ts";
-import { FAILED_OUTPUT } from "../verification/test-plan.ts";
+import { FAILED_OUTPUT } from "./test-plan.ts";
 
 export interface MediationInputs {
   readonly checklist: Checklist;

@@ -1,6 +1,6 @@
-// One allocation played through the role logic with in-memory channels (the integration tests do
-// the same over the real broker and chain): an honest and a cheating replica, a crash and restart,
-// the Customer's checks and the Mediator's finding.
+// One allocation played through the stream and mediation logic with in-memory channels (the
+// integration tests do the same over the real broker and chain): an honest and a cheating replica,
+// a crash and restart, the Customer's checks and the Mediator's finding.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -75,7 +75,7 @@ let plan: TestPlan;
 /** The Customer's own output hashes at its test positions, computed as they passed. */
 const expected = new Map<bigint, Bytes32>();
 let gammaC: Bytes32;
-const dir = mkdtempSync(join(tmpdir(), "roles-"));
+const dir = mkdtempSync(join(tmpdir(), "stream-"));
 const topic = new MemoryTopic();
 
 beforeAll(async () => {
@@ -99,7 +99,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe("an allocation through the role logic", () => {
+describe("an allocation through the stream and mediation logic", () => {
   const published = new Map<Address, PublishedOutput[]>(suppliers.map((s) => [s, []]));
   let cheaterJob: SupplierJob;
   /** The honest Supplier's job: its ledger file survives from one instance (process) to the next. */

@@ -1,3 +1,0 @@
-export * from "./customer.ts";
-export * from "./mediator.ts";
-export * from "./supplier-job.ts";

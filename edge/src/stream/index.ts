@@ -1,0 +1,2 @@
+export * from "./customer-stream.ts";
+export * from "./supplier-job.ts";
