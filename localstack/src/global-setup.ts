@@ -10,7 +10,7 @@ type ServiceSetup = (project: TestProject) => Promise<Teardown>;
 /** The services integration tests need, started in this order and stopped in reverse. */
 const services: Array<[name: string, load: () => Promise<{ setup: ServiceSetup }>]> = [
   ["dynamodb", () => import("./dynamodb.ts")],
-  ["pulsar", () => import("./pulsar.ts")],
+  ["pulsar", () => import("./pulsar/test-setup.ts")],
   ["chain", () => import("./chain.ts")],
 ];
 

@@ -17,7 +17,7 @@ import { startConsole } from "./console/server.ts";
 import { startLocalDynamoDb } from "./dynamodb.ts";
 import { LocalMarket, type MarketEvent, type MarketScenario } from "./market/harness.ts";
 import { say, short } from "./market/log.ts";
-import { startPulsar, stopPulsar } from "./pulsar.ts";
+import { startPulsar, stopPulsar } from "./pulsar/index.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const { values: args } = parseArgs({
@@ -310,7 +310,7 @@ const firstTx = (call: string, id: string) =>
   m.events.find((e) => e.event === "tx" && e.fields.call === call && e.fields.allocation === id)?.at;
 const timelines: Array<Record<string, number | undefined>> = [];
 for (const c of m.customers) {
-  for (const d of c.agent.allocations.values()) {
+  for (const d of c.agent.deals.values()) {
     const a = d.allocation;
     const t = {
       offered: offerPostedAt.get(c.p.name),
@@ -372,8 +372,7 @@ writeFileSync(join(reportDir, "report.md"), `${report}\n`);
 console.log(`\n${report}\n\nwritten to .data/market/report.md`);
 
 const allClosed =
-  cleared &&
-  m.customers.every((c) => [...c.agent.allocations.values()].every((d) => d.state.phase === "closed"));
+  cleared && m.customers.every((c) => [...c.agent.deals.values()].every((d) => d.state.phase === "closed"));
 if (args["keep-up"]) {
   // In this run's own folder: a second run must never pick up the first run's accounts or offers.
   const attach = await m.attachConfigs(join(m.dataDir, "attach"));
