@@ -310,7 +310,7 @@ const firstTx = (call: string, id: string) =>
   m.events.find((e) => e.event === "tx" && e.fields.call === call && e.fields.allocation === id)?.at;
 const timelines: Array<Record<string, number | undefined>> = [];
 for (const c of m.customers) {
-  for (const d of c.agent.deals.values()) {
+  for (const d of c.agent.allocations.values()) {
     const a = d.allocation;
     const t = {
       offered: offerPostedAt.get(c.p.name),
@@ -372,7 +372,8 @@ writeFileSync(join(reportDir, "report.md"), `${report}\n`);
 console.log(`\n${report}\n\nwritten to .data/market/report.md`);
 
 const allClosed =
-  cleared && m.customers.every((c) => [...c.agent.deals.values()].every((d) => d.state.phase === "closed"));
+  cleared &&
+  m.customers.every((c) => [...c.agent.allocations.values()].every((d) => d.state.phase === "closed"));
 if (args["keep-up"]) {
   // In this run's own folder: a second run must never pick up the first run's accounts or offers.
   const attach = await m.attachConfigs(join(m.dataDir, "attach"));
