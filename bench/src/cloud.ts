@@ -35,6 +35,7 @@ import {
   signEnvelope,
   toWire,
   verifyEnvelope,
+  ZERO_HASH,
 } from "@surplus/core";
 import { startChain } from "@surplus/localstack/chain";
 import { startLocalDynamoDb } from "@surplus/localstack/dynamodb";
@@ -76,7 +77,6 @@ const customers = Array.from({ length: pairs }, (_, i) => key(2 * i));
 const suppliers = Array.from({ length: pairs }, (_, i) => key(2 * i + 1));
 const mediator = key(9_000);
 const allocator = key(9_001);
-const ZERO: Bytes32 = `0x${"00".repeat(32)}`;
 const GAMMA: Bytes32 = `0x${"77".repeat(32)}`;
 
 const suffix = `${process.pid}-${Date.now().toString(36)}`;
@@ -168,7 +168,7 @@ try {
     for (const party of parties) {
       const w = byAddress.get(party.toLowerCase());
       if (!w) throw new Error(`no key for party ${party}`);
-      const commitment = party === customer ? GAMMA : ZERO;
+      const commitment = party === customer ? GAMMA : ZERO_HASH;
       signed.push(
         await signEnvelope(
           w,

@@ -6,7 +6,6 @@
 // `ISurplusMarket.State`): one type for every package.
 import {
   type Allocation,
-  AllocationStateCode,
   type Bytes32,
   type Hex,
   type MarketDomain,
@@ -22,9 +21,6 @@ export const SURPLUS_MARKET_ABI = surplusMarketArtifact.abi;
 export const TEST_TOKEN_ABI = testTokenArtifact.abi;
 export const SURPLUS_MARKET_BYTECODE = surplusMarketArtifact.bytecode as Hex;
 export const TEST_TOKEN_BYTECODE = testTokenArtifact.bytecode as Hex;
-
-/** @deprecated core's `AllocationStateCode`; goes once the last importer has moved. */
-export const State = AllocationStateCode;
 
 /** Why an allocation closed, as `ISurplusMarket.CloseReason`. */
 export const CloseReason = {

@@ -6,6 +6,7 @@ import {
   type GameParameters,
   supplierBestP,
   supplierStationaryP,
+  ZERO_HASH,
 } from "@surplus/core";
 import fc from "fast-check";
 import type { ExperimentParameters } from "./parameters.ts";
@@ -20,16 +21,15 @@ export function typicalAllocation(p: ExperimentParameters): Allocation {
   const { inputsPerSecond, durationSeconds, miPerInput, pricePerMi } = p.service;
   const inputs = BigInt(inputsPerSecond * durationSeconds);
   const n = Number((inputs + p.market.penaltyRate - 1n) / p.market.penaltyRate);
-  const zero = `0x${"00".repeat(32)}` as const;
   return {
     schemaVersion: 1,
     allocator: "0x00000000000000000000000000000000000000a1",
     customer: "0x00000000000000000000000000000000000000c0",
     suppliers: ["0x0000000000000000000000000000000000000050"],
     mediator: "0x000000000000000000000000000000000000003e",
-    customerOffer: zero,
-    supplierOffers: [zero],
-    serviceHash: zero,
+    customerOffer: ZERO_HASH,
+    supplierOffers: [ZERO_HASH],
+    serviceHash: ZERO_HASH,
     start: 1_000,
     end: 1_000 + durationSeconds,
     pricePerMi,

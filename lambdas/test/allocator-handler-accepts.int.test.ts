@@ -15,15 +15,17 @@ import {
   PulsarTimeoutError,
   WebSocketMessageBus,
 } from "@surplus/adapters/pulsar";
-import { type DeployedMarket, deployMarket, State } from "@surplus/contracts";
+import { type DeployedMarket, deployMarket } from "@surplus/contracts";
 import {
   type Address,
   type Allocation,
+  AllocationStateCode,
   allocationId,
   type Bytes32,
   signEnvelope,
   toWire,
   verifyEnvelope,
+  ZERO_HASH,
 } from "@surplus/core";
 import { GAMMA } from "@surplus/operator/test-support/accept-scenario";
 import {
@@ -47,7 +49,6 @@ const provider = new JsonRpcProvider(inject("chainRpcUrl"), undefined, { polling
 const suppliers = [wallet(0), wallet(1)];
 const customer = wallet(10);
 const mediator = wallet(901);
-const ZERO: Bytes32 = `0x${"00".repeat(32)}`;
 // A Lambda context whose remaining time counts down: 7.5 s with the 5 s stop margin leaves the
 // invocation three rounds a second apart (shared/cadence.ts).
 const context = () => {
@@ -165,8 +166,8 @@ describe("allocator handler: offers → allocation → accepts → open", () => 
       );
     await send(topics.accept, [
       await accept(customer, GAMMA),
-      await accept(mediator, ZERO),
-      ...(await Promise.all(suppliers.map((s) => accept(s, ZERO)))),
+      await accept(mediator, ZERO_HASH),
+      ...(await Promise.all(suppliers.map((s) => accept(s, ZERO_HASH)))),
     ]);
 
     const sentBefore = await provider.getTransactionCount(allocatorWallet.address);
@@ -175,7 +176,7 @@ describe("allocator handler: offers → allocation → accepts → open", () => 
 
     expect(opened.accepts).toMatchObject({ read: 4, recorded: 4, rejected: 0, opened: [id], failed: 0 });
     const [state] = (await m.market.getFunction("recordOf")(id)) as [bigint];
-    expect(Number(state)).toBe(State.Running);
+    expect(Number(state)).toBe(AllocationStateCode.Running);
     expect((await m.market.getFunction("recordOf")(id))[3]).toBe(true); // the Customer's Accept (Γ) recorded
     expect(next.accepts).toMatchObject({ read: 0, opened: [], alreadyOpen: 0 });
     expect(await provider.getTransactionCount(allocatorWallet.address)).toBe(sentBefore + 1);

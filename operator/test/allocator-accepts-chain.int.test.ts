@@ -12,16 +12,18 @@ import {
   tableNames,
 } from "@surplus/adapters/dynamodb";
 import { PulsarAdmin, PulsarOfferSource, WebSocketMessageBus } from "@surplus/adapters/pulsar";
-import { type DeployedMarket, deployMarket, State } from "@surplus/contracts";
+import { type DeployedMarket, deployMarket } from "@surplus/contracts";
 import {
   type Address,
   type Allocation,
+  AllocationStateCode,
   allocationId,
   type Bytes32,
   offerId,
   SCHEMA_VERSION,
   signEnvelope,
   toWire,
+  ZERO_HASH,
 } from "@surplus/core";
 import { type Contract, JsonRpcProvider, type JsonRpcSigner } from "ethers";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -32,7 +34,6 @@ const pulsar = inject("pulsar");
 const suffix = `${process.pid}-${Date.now().toString(36)}`;
 const topic = `persistent://public/default/accept-${suffix}`;
 const provider = new JsonRpcProvider(inject("chainRpcUrl"), undefined, { pollingInterval: 100 });
-const ZERO: Bytes32 = `0x${"00".repeat(32)}`;
 let m: DeployedMarket;
 let allocator: JsonRpcSigner;
 let customer: JsonRpcSigner;
@@ -97,7 +98,7 @@ async function acceptAll(a: Allocation, parties: JsonRpcSigner[]): Promise<void>
       p,
       m.domain,
       "Accept",
-      { allocationId: id, account, commitment: account === a.customer ? GAMMA : ZERO },
+      { allocationId: id, account, commitment: account === a.customer ? GAMMA : ZERO_HASH },
       Date.now(),
     );
     await producer.send({ payload: new TextEncoder().encode(toWire(env)), key: id });
@@ -162,7 +163,7 @@ describe("accept round on Pulsar, DynamoDB (moto) and the market contract", () =
       expect.objectContaining({ allocationId: id, state: "Running", gasUsed: expect.any(BigInt) }),
     ]);
     expect(report.opened[0]!.gasUsed).toBeGreaterThan(100_000n);
-    expect(await stateOf(id)).toBe(State.Running);
+    expect(await stateOf(id)).toBe(AllocationStateCode.Running);
     expect((await m.market.getFunction("recordOf")(id))[3]).toBe(true); // the Customer's Accept (Γ) recorded
     expect((await registry.progress(id))?.status).toBe("opened");
     expect(next).toMatchObject({ read: 0, opened: [], alreadyOpen: [], failed: [] });
@@ -204,7 +205,7 @@ describe("accept round on Pulsar, DynamoDB (moto) and the market contract", () =
     ]);
 
     expect(outcomes.map((o) => o.kind).sort()).toEqual(["already-open", "opened"]);
-    expect(await stateOf(idB)).toBe(State.Running);
+    expect(await stateOf(idB)).toBe(AllocationStateCode.Running);
   });
 
   it("opens an allocation whose Customer lacks funds in Signing: the contract skips a short signer, it does not revert", async () => {
@@ -218,7 +219,7 @@ describe("accept round on Pulsar, DynamoDB (moto) and the market contract", () =
     // open revert by withdrawing); the Customer may still sign on-chain before the deadline.
     expect(report.failed).toEqual([]);
     expect(report.opened).toEqual([expect.objectContaining({ allocationId: id, state: "Signing" })]);
-    expect(await stateOf(id)).toBe(State.Signing);
+    expect(await stateOf(id)).toBe(AllocationStateCode.Signing);
     expect((await m.market.getFunction("recordOf")(id))[3]).toBe(false); // the Customer's Accept not recorded
     expect((await registry.progress(id))?.status).toBe("opened");
   });

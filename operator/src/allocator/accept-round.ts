@@ -27,6 +27,7 @@ import {
   RecordRefusedError,
   toWire,
   verifyEnvelope,
+  ZERO_HASH,
 } from "@surplus/core";
 import type {
   AcceptRegistry,
@@ -35,8 +36,6 @@ import type {
   OfferSource,
   OpenProgress,
 } from "../ports.ts";
-
-const ZERO: Bytes32 = `0x${"00".repeat(32)}`;
 
 export interface AcceptRoundDeps {
   /** The accept channel (read like the offers channel: ordered messages after a position). */
@@ -191,7 +190,7 @@ async function recordOne(
     const terms = await termsFor(deps.registry, config, id, account);
     // The contract checks the other parties' Accept over a zero commitment: any other value
     // would make the whole `open` revert.
-    if (account !== terms.customer && commitment !== ZERO)
+    if (account !== terms.customer && commitment !== ZERO_HASH)
       throw new RejectedAccept(`${account}'s accept of ${id} carries a commitment; only the Customer's does`);
     const outcome = await deps.registry.recordAccept({
       allocationId: id,
