@@ -4,13 +4,14 @@
 // when the stack deploys); secrets are never put in the environment (anyone allowed
 // lambda:GetFunctionConfiguration could read them): the functions get the secret's ARN and
 // read it at start-up with their role's grant.
+import { TABLE_PREFIX_ENV } from "@surplus/adapters/dynamodb";
 
 /** Variables set on the allocator and the verifier-bridge. */
 export const MARKET_ENV = {
   /** The market's name (resource names, SSM paths). */
   market: "SURPLUS_MARKET",
   /** Table-name prefix the adapters' `tableNames()` reads (`${market}-`). */
-  tablePrefix: "SURPLUS_TABLE_PREFIX",
+  tablePrefix: TABLE_PREFIX_ENV,
   offersTable: "SURPLUS_OFFERS_TABLE",
   allocationsTable: "SURPLUS_ALLOCATIONS_TABLE",
   participantsTable: "SURPLUS_PARTICIPANTS_TABLE",

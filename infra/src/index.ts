@@ -16,15 +16,7 @@ export {
 } from "./constructs/self-hosted-pulsar.ts";
 export { chainParameterNames, MARKET_ENV } from "./environment.ts";
 export { SurplusConfigError } from "./errors.ts";
-export {
-  fromCreateTable,
-  REGISTRY_NAMES,
-  type RegistryName,
-  registryTableNames,
-  registryTables,
-  type TableDefinition,
-  TTL_ATTRIBUTES,
-} from "./registries/tables.ts";
+export { fromCreateTable, registryTables, type TableDefinition } from "./registries/tables.ts";
 export {
   DEFAULT_ENTRIES,
   MarketFunctionsStack,

@@ -18,11 +18,10 @@ import { EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand } from "@
 import { GetFunctionCommand, LambdaClient, ListFunctionsCommand } from "@aws-sdk/client-lambda";
 import { GetQueueAttributesCommand, ListQueuesCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
-import { tableDefinitions } from "@surplus/adapters/dynamodb";
+import { tableDefinitions, tableNames } from "@surplus/adapters/dynamodb";
 import { MOTO_ACCOUNT, type MotoServer, startMotoServer } from "@surplus/localstack/moto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chainParameterNames, MARKET_ENV } from "../src/environment.ts";
-import { registryTableNames } from "../src/registries/tables.ts";
 import { ROOT } from "./support/app.ts";
 
 const MARKET = "moto";
@@ -132,7 +131,7 @@ describe("cdk deploy to moto's server", () => {
 
   it("creates the registries with the adapters' names, keys and indexes", async () => {
     const dynamo = new DynamoDBClient(clientConfig());
-    for (const request of tableDefinitions(registryTableNames(`${MARKET}-`))) {
+    for (const request of tableDefinitions(tableNames(`${MARKET}-`))) {
       const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: request.TableName }));
       expect(Table?.TableStatus, request.TableName).toBe("ACTIVE");
       expect(Table?.KeySchema).toEqual(request.KeySchema);

@@ -1,11 +1,10 @@
-import { tableDefinitions } from "@surplus/adapters/dynamodb";
+import { TABLES, tableDefinitions, tableNames } from "@surplus/adapters/dynamodb";
 import { App, Duration } from "aws-cdk-lib";
 import { Annotations, Match, type Template } from "aws-cdk-lib/assertions";
 import type { CfnRole } from "aws-cdk-lib/aws-iam";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MARKET_ENV } from "../src/environment.ts";
 import { SurplusConfigError } from "../src/errors.ts";
-import { REGISTRY_NAMES, registryTableNames } from "../src/registries/tables.ts";
 import { addSurplusStacks } from "../src/surplus-app.ts";
 import {
   type BuiltApp,
@@ -43,7 +42,7 @@ function mentioning(statements: Statement[], needle: string): Statement[] {
   return statements.filter((s) => JSON.stringify(s.Resource).includes(needle));
 }
 
-function exportOf(built: BuiltApp, registry: (typeof REGISTRY_NAMES)[number]): string {
+function exportOf(built: BuiltApp, registry: (typeof TABLES)[number]): string {
   return built.stacks.registries.getLogicalId(
     built.stacks.registries.registries.tables[registry].table.node.defaultChild as never,
   );
@@ -62,9 +61,9 @@ describe("the market's stacks (managed Pulsar, cdk.json's context)", () => {
 
   describe("registries", () => {
     it("creates the adapters' tables (same names, keys, attributes and indexes), on demand", () => {
-      registries.resourceCountIs("AWS::DynamoDB::Table", REGISTRY_NAMES.length);
+      registries.resourceCountIs("AWS::DynamoDB::Table", TABLES.length);
       // The one definition the handlers and the local endpoint (moto) use, with the market's prefix.
-      for (const request of tableDefinitions(registryTableNames("surplus-"))) {
+      for (const request of tableDefinitions(tableNames("surplus-"))) {
         const sortByName = <T extends { AttributeName?: string; IndexName?: string }>(xs: T[] | undefined) =>
           [...(xs ?? [])].sort((a, b) =>
             (a.AttributeName ?? a.IndexName ?? "").localeCompare(b.AttributeName ?? b.IndexName ?? ""),

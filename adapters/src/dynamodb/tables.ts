@@ -8,14 +8,12 @@
 //                recordedAtMs (N), and openKind (S = kind) only while open.
 //                GSI byOpenKind: PK openKind, SK offerId — sparse: lists only open offers, so a
 //                round queries them instead of scanning the table.
-//                GSI byAccount: PK account, SK offerId — a participant's offers.
 // allocations    PK allocationId (S): the EIP-712 digest of the allocation, or `void#<offerId>`.
-//                Attributes: kind (allocation | void), body (S, wire JSON), customerOfferId,
+//                Attributes: kind (allocation | void), body (S, wire JSON),
 //                commitment (S, JSON: the share it took of each Supplier offer, given back if it
 //                lapses), status (committed | published), createdAtMs, and outbox (S = "pending")
 //                until published.
 //                GSI byOutbox: PK outbox, SK allocationId — sparse: what is left to publish.
-//                GSI byCustomerOffer: PK customerOfferId, SK allocationId — the chunks of one offer.
 //                Accept round (accept-registry.ts): `accept:<address>` (M) per party that accepted
 //                (signature, commitment, envelope, recordedAtMs), openStatus (awaiting |
 //                submitting | opened | lapsed), openClaimedAtMs, openTx, openedAtMs, lapsedAtMs,
@@ -25,7 +23,10 @@
 //                allocations still collecting accepts or being opened.
 // participants   PK account (S): kinds (SS), firstSeenMs, lastOfferMs, offers (N).
 // cursors        PK name (S): position (S), updatedAtMs (N) — moved with compare-and-set.
-// idempotency    PK id (S): Powertools idempotency records; TTL on `expiration`.
+// idempotency    PK id (S): Powertools idempotency records and the verifier-bridge's applied-event
+//                markers; TTL on `expiration`.
+// Names, keys, indexes and TTL are defined here only: the local tables (createTables) and the CDK
+// stacks (infra/src/registries/tables.ts) are both built from these definitions.
 import {
   CreateTableCommand,
   type CreateTableCommandInput,
@@ -35,16 +36,15 @@ import {
   UpdateTimeToLiveCommand,
 } from "@aws-sdk/client-dynamodb";
 
-export interface TableNames {
-  readonly offers: string;
-  readonly allocations: string;
-  readonly participants: string;
-  readonly cursors: string;
-  readonly idempotency: string;
-}
+/** The registries by logical name; a table's physical name is `${prefix}${name}`. */
+export const TABLES = ["offers", "allocations", "participants", "cursors", "idempotency"] as const;
+export type TableName = (typeof TABLES)[number];
+export type TableNames = { readonly [name in TableName]: string };
 
 /** Env var with the table-name prefix (the CDK stack sets the real names through the same prefix). */
 export const TABLE_PREFIX_ENV = "SURPLUS_TABLE_PREFIX";
+/** The prefix when none is configured (local market, tests, and the CDK construct's default). */
+export const DEFAULT_TABLE_PREFIX = "surplus-";
 
 /**
  * The idempotency table's TTL attribute (epoch seconds): Powertools' idempotency records and the
@@ -53,20 +53,20 @@ export const TABLE_PREFIX_ENV = "SURPLUS_TABLE_PREFIX";
  */
 export const IDEMPOTENCY_TTL_ATTRIBUTE = "expiration";
 
-export function tableNames(prefix = process.env[TABLE_PREFIX_ENV] ?? "surplus-"): TableNames {
-  return {
-    offers: `${prefix}offers`,
-    allocations: `${prefix}allocations`,
-    participants: `${prefix}participants`,
-    cursors: `${prefix}cursors`,
-    idempotency: `${prefix}idempotency`,
-  };
+/**
+ * The tables whose items DynamoDB's TTL deletes, with the attribute it reads. The other
+ * registries are the market's books and are kept.
+ */
+export const TTL_ATTRIBUTES: { readonly [name in TableName]?: string } = {
+  idempotency: IDEMPOTENCY_TTL_ATTRIBUTE,
+};
+
+export function tableNames(prefix = process.env[TABLE_PREFIX_ENV] ?? DEFAULT_TABLE_PREFIX): TableNames {
+  return Object.fromEntries(TABLES.map((name) => [name, `${prefix}${name}`])) as Record<TableName, string>;
 }
 
 export const OFFERS_BY_OPEN_KIND = "byOpenKind";
-export const OFFERS_BY_ACCOUNT = "byAccount";
 export const ALLOCATIONS_BY_OUTBOX = "byOutbox";
-export const ALLOCATIONS_BY_CUSTOMER_OFFER = "byCustomerOffer";
 export const ALLOCATIONS_BY_AWAITING_OPEN = "byAwaitingOpen";
 
 const S = "S" as const;
@@ -82,7 +82,6 @@ export function tableDefinitions(names: TableNames): CreateTableCommandInput[] {
       AttributeDefinitions: [
         { AttributeName: "offerId", AttributeType: S },
         { AttributeName: "openKind", AttributeType: S },
-        { AttributeName: "account", AttributeType: S },
       ],
       GlobalSecondaryIndexes: [
         {
@@ -93,14 +92,6 @@ export function tableDefinitions(names: TableNames): CreateTableCommandInput[] {
           ],
           Projection: allProjected,
         },
-        {
-          IndexName: OFFERS_BY_ACCOUNT,
-          KeySchema: [
-            { AttributeName: "account", KeyType: "HASH" },
-            { AttributeName: "offerId", KeyType: "RANGE" },
-          ],
-          Projection: { ProjectionType: "KEYS_ONLY" },
-        },
       ],
     },
     {
@@ -110,7 +101,6 @@ export function tableDefinitions(names: TableNames): CreateTableCommandInput[] {
       AttributeDefinitions: [
         { AttributeName: "allocationId", AttributeType: S },
         { AttributeName: "outbox", AttributeType: S },
-        { AttributeName: "customerOfferId", AttributeType: S },
         { AttributeName: "awaitingOpen", AttributeType: S },
       ],
       GlobalSecondaryIndexes: [
@@ -121,14 +111,6 @@ export function tableDefinitions(names: TableNames): CreateTableCommandInput[] {
             { AttributeName: "allocationId", KeyType: "RANGE" },
           ],
           Projection: allProjected,
-        },
-        {
-          IndexName: ALLOCATIONS_BY_CUSTOMER_OFFER,
-          KeySchema: [
-            { AttributeName: "customerOfferId", KeyType: "HASH" },
-            { AttributeName: "allocationId", KeyType: "RANGE" },
-          ],
-          Projection: { ProjectionType: "KEYS_ONLY" },
         },
         {
           IndexName: ALLOCATIONS_BY_AWAITING_OPEN,
@@ -181,15 +163,17 @@ export async function createTables(client: DynamoDBClient, names: TableNames = t
       await new Promise((r) => setTimeout(r, 500));
     }
   }
-  await client
-    .send(
-      new UpdateTimeToLiveCommand({
-        TableName: names.idempotency,
-        TimeToLiveSpecification: { AttributeName: IDEMPOTENCY_TTL_ATTRIBUTE, Enabled: true },
-      }),
-    )
-    .catch((err: Error) => {
-      // Enabling TTL twice is rejected; anything else is real.
-      if (!/already enabled|TimeToLive is already/i.test(err.message)) throw err;
-    });
+  for (const [name, attribute] of Object.entries(TTL_ATTRIBUTES) as Array<[TableName, string]>) {
+    await client
+      .send(
+        new UpdateTimeToLiveCommand({
+          TableName: names[name],
+          TimeToLiveSpecification: { AttributeName: attribute, Enabled: true },
+        }),
+      )
+      .catch((err: Error) => {
+        // Enabling TTL twice is rejected; anything else is real.
+        if (!/already enabled|TimeToLive is already/i.test(err.message)) throw err;
+      });
+  }
 }

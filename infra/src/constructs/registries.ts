@@ -1,3 +1,4 @@
+import { DEFAULT_TABLE_PREFIX, TABLES, type TableName, tableNames } from "@surplus/adapters/dynamodb";
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as kms from "aws-cdk-lib/aws-kms";
@@ -6,9 +7,6 @@ import { SurplusConfigError } from "../errors.ts";
 import {
   type IndexDefinition,
   type KeyDefinition,
-  REGISTRY_NAMES,
-  type RegistryName,
-  registryTableNames,
   registryTables,
   type TableDefinition,
 } from "../registries/tables.ts";
@@ -85,7 +83,7 @@ function attribute(key: KeyDefinition): dynamodb.Attribute {
  */
 export class Registries extends Construct {
   /** The tables by registry name, each with the names of its indexes. */
-  readonly tables: Readonly<Record<RegistryName, RegistryTable>>;
+  readonly tables: Readonly<Record<TableName, RegistryTable>>;
   /** What the physical table names start with (`SURPLUS_TABLE_PREFIX`). */
   readonly tablePrefix: string;
   /** The key every table is encrypted with. */
@@ -100,14 +98,14 @@ export class Registries extends Construct {
         `Registries: recoveryPeriodInDays must be an integer in 1..35, got ${recoveryPeriodInDays}`,
       );
     }
-    const tablePrefix = props.tablePrefix ?? "surplus-";
+    const tablePrefix = props.tablePrefix ?? DEFAULT_TABLE_PREFIX;
     if (!TABLE_PREFIX.test(tablePrefix)) {
       throw new SurplusConfigError(
         `Registries: tablePrefix must match ${TABLE_PREFIX}, got "${tablePrefix}"`,
       );
     }
     this.tablePrefix = tablePrefix;
-    const names = registryTableNames(tablePrefix);
+    const names = tableNames(tablePrefix);
     const definitions = registryTables();
     const retain = removalPolicy === RemovalPolicy.RETAIN || removalPolicy === RemovalPolicy.SNAPSHOT;
 
@@ -121,8 +119,8 @@ export class Registries extends Construct {
         pendingWindow: Duration.days(30),
       });
 
-    const tables: Partial<Record<RegistryName, RegistryTable>> = {};
-    for (const name of REGISTRY_NAMES) {
+    const tables: Partial<Record<TableName, RegistryTable>> = {};
+    for (const name of TABLES) {
       const definition: TableDefinition = definitions[name];
       const table = new dynamodb.Table(this, `${name[0]!.toUpperCase()}${name.slice(1)}Table`, {
         tableName: names[name],
@@ -147,6 +145,6 @@ export class Registries extends Construct {
       }
       tables[name] = { table, indexNames: definition.indexes.map((index) => index.indexName) };
     }
-    this.tables = tables as Record<RegistryName, RegistryTable>;
+    this.tables = tables as Record<TableName, RegistryTable>;
   }
 }

@@ -4,27 +4,13 @@
 // what the CDK adds on top — encryption, point-in-time recovery, TTL, removal policy — is
 // deployment policy, decided in the Registries construct.
 import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
-import { IDEMPOTENCY_TTL_ATTRIBUTE, type TableNames, tableDefinitions } from "@surplus/adapters/dynamodb";
-
-/** The logical name of a registry table. */
-export type RegistryName = keyof TableNames;
-
-export const REGISTRY_NAMES: readonly RegistryName[] = [
-  "offers",
-  "allocations",
-  "participants",
-  "cursors",
-  "idempotency",
-] as const;
-
-/**
- * Attributes DynamoDB's TTL deletes expired items by (epoch seconds). Only Powertools
- * idempotency records expire (the adapters enable the same TTL on the local tables); offers,
- * allocations, participants and cursors are the market's books and are kept.
- */
-export const TTL_ATTRIBUTES: Readonly<Partial<Record<RegistryName, string>>> = {
-  idempotency: IDEMPOTENCY_TTL_ATTRIBUTE,
-};
+import {
+  TABLES,
+  type TableName,
+  TTL_ATTRIBUTES,
+  tableDefinitions,
+  tableNames,
+} from "@surplus/adapters/dynamodb";
 
 export interface KeyDefinition {
   readonly name: string;
@@ -44,17 +30,6 @@ export interface TableDefinition {
   readonly sortKey?: KeyDefinition;
   readonly indexes: readonly IndexDefinition[];
   readonly ttlAttribute?: string;
-}
-
-/** The physical table names for a market: `${market}-offers`, … (what SURPLUS_TABLE_PREFIX gives the handlers). */
-export function registryTableNames(tablePrefix: string): TableNames {
-  return {
-    offers: `${tablePrefix}offers`,
-    allocations: `${tablePrefix}allocations`,
-    participants: `${tablePrefix}participants`,
-    cursors: `${tablePrefix}cursors`,
-    idempotency: `${tablePrefix}idempotency`,
-  };
 }
 
 function keys(
@@ -78,7 +53,7 @@ function keys(
 }
 
 /** Translates one CreateTable request of the adapters into CDK-ready settings. */
-export function fromCreateTable(name: RegistryName, request: CreateTableCommandInput): TableDefinition {
+export function fromCreateTable(name: TableName, request: CreateTableCommandInput): TableDefinition {
   const types = new Map(
     (request.AttributeDefinitions ?? []).map((a) => [a.AttributeName ?? "", a.AttributeType ?? ""]),
   );
@@ -100,21 +75,19 @@ export function fromCreateTable(name: RegistryName, request: CreateTableCommandI
 }
 
 /** Every registry's settings, read from the adapters' definitions. */
-export function registryTables(): Readonly<Record<RegistryName, TableDefinition>> {
+export function registryTables(): Readonly<Record<TableName, TableDefinition>> {
   // Names are only used to pair each request with its registry.
-  const names = registryTableNames("");
+  const names = tableNames("");
   const requests = tableDefinitions(names);
   const byName = new Map(requests.map((r) => [r.TableName, r]));
-  const result: Partial<Record<RegistryName, TableDefinition>> = {};
-  for (const name of REGISTRY_NAMES) {
+  const result: Partial<Record<TableName, TableDefinition>> = {};
+  for (const name of TABLES) {
     const request = byName.get(names[name]);
     if (!request) throw new Error(`@surplus/adapters defines no ${name} table`);
     result[name] = fromCreateTable(name, request);
   }
-  if (requests.length !== REGISTRY_NAMES.length) {
-    throw new Error(
-      `@surplus/adapters defines ${requests.length} tables; infra knows ${REGISTRY_NAMES.join(", ")}`,
-    );
+  if (requests.length !== TABLES.length) {
+    throw new Error(`@surplus/adapters defines ${requests.length} tables; it names ${TABLES.join(", ")}`);
   }
-  return result as Record<RegistryName, TableDefinition>;
+  return result as Record<TableName, TableDefinition>;
 }
