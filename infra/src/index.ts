@@ -17,6 +17,7 @@ export {
 export { chainParameterNames, MARKET_ENV } from "./environment.ts";
 export { SurplusConfigError } from "./errors.ts";
 export { fromCreateTable, registryTables, type TableDefinition } from "./registries/tables.ts";
+export { CONSOLE_SOURCES, ConsoleStack, type ConsoleStackProps } from "./stacks/console-stack.ts";
 export {
   DEFAULT_ENTRIES,
   MarketFunctionsStack,

@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { type App, type Environment, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { readConfig, type SurplusConfig } from "./config.ts";
+import { ConsoleStack } from "./stacks/console-stack.ts";
 import { MarketFunctionsStack } from "./stacks/market-functions-stack.ts";
 import { MessagingStack } from "./stacks/messaging-stack.ts";
 import { RegistriesStack } from "./stacks/registries-stack.ts";
@@ -11,6 +12,7 @@ export interface SurplusStacks {
   readonly messaging: MessagingStack;
   readonly registries: RegistriesStack;
   readonly functions: MarketFunctionsStack;
+  readonly console: ConsoleStack;
 }
 
 export interface AddSurplusOptions {
@@ -59,6 +61,13 @@ export function addSurplusStacks(app: App, options: AddSurplusOptions = {}): Sur
   });
   functions.addStackDependency(registries);
   functions.addStackDependency(messaging);
+  const consoleStack = new ConsoleStack(app, `${prefix}-console`, {
+    ...env,
+    description: "Surplus: the market console (page on CloudFront, read-only API behind IAM)",
+    market: config.market,
+    registries: registries.registries,
+  });
+  consoleStack.addStackDependency(registries);
   if (options.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
-  return { config, messaging, registries, functions };
+  return { config, messaging, registries, functions, console: consoleStack };
 }

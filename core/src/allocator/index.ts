@@ -3,6 +3,7 @@
 export * from "./admission.ts";
 export * from "./auction/index.ts";
 export * from "./capacity.ts";
+export * from "./lapse.ts";
 export * from "./offer-status.ts";
 export * from "./ports.ts";
 export * from "./price-rules.ts";

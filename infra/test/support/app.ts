@@ -41,6 +41,7 @@ export interface BuiltApp {
     readonly messaging: Template;
     readonly registries: Template;
     readonly functions: Template;
+    readonly console: Template;
   };
   /** Folder the cloud assembly was written to. */
   readonly outdir: string;
@@ -68,6 +69,7 @@ export function buildApp(overrides: Record<string, unknown> = {}, options: { nag
       messaging: Template.fromStack(stacks.messaging),
       registries: Template.fromStack(stacks.registries),
       functions: Template.fromStack(stacks.functions),
+      console: Template.fromStack(stacks.console),
     },
   };
 }

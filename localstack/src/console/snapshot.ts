@@ -1,10 +1,10 @@
 // What the market console shows (issue 17), read from a running local market: the registries
-// (offer statuses, the bridge's mirror of each allocation, reputations), the chain (balances,
-// close payouts) and the run's own log (gas, stage times, stream counters). Read-only.
-import type { Address, Bytes32, OfferStatus, Reputation } from "@surplus/core";
+// (offer statuses, the bridge's mirror of each allocation, reputations) through the read model the
+// deployed console shares (@surplus/adapters/console), plus what only a local run knows: balance
+// changes since the start, gas per call, stage times and stream counters. Read-only.
+import { type AllocationView, readMarket } from "@surplus/adapters/console";
+import type { Address, Allocation, Bytes32, OfferStatus, Reputation } from "@surplus/core";
 import type { LocalMarket } from "../market/harness.ts";
-
-const CLOSE_REASONS = ["settled", "mediated", "mediator timeout", "reveal timeout", "signing failed"];
 
 export interface ConsoleSnapshot {
   readonly at: number;
@@ -15,37 +15,17 @@ export interface ConsoleSnapshot {
     kind: string;
     address: Address;
     balance: string;
-    change: string;
+    change?: string;
     reputation?: Reputation;
   }>;
   readonly balanceCheck?: { sum: string; ok: boolean };
   readonly offers: Array<OfferStatus & { name: string }>;
-  readonly allocations: Array<{
-    id: Bytes32;
-    customer: string;
-    suppliers: string[];
-    mediator: string;
-    pricePerMi: string;
-    testCount: number;
-    state?: string;
-    timeline: Array<{ event: string; block: number; at: number; args: Record<string, unknown> }>;
-    verification?: string;
-    closeReason?: string;
-    payouts?: Record<string, string>;
-    gas: Array<{ call: string; by: string; gas: string }>;
-  }>;
+  readonly allocations: Array<AllocationView & { gas: Array<{ call: string; by: string; gas: string }> }>;
   /** Seconds between stages, per allocation (offer → allocated → accepted → running → closed). */
   readonly latencies: Array<{ allocation: Bytes32; stage: string; seconds: number }>;
   /** Inputs sent per second per allocation, sampled every second while the page is served. */
   readonly throughput: Array<{ at: number; allocation: Bytes32; perSecond: number }>;
 }
-
-const bits = (mask: unknown, n: number) =>
-  Array.from({ length: n }, (_, i) => ((Number(mask ?? 0) >> i) & 1) === 1);
-const parse = (args: unknown): Record<string, unknown> =>
-  typeof args === "string"
-    ? (JSON.parse(args) as Record<string, unknown>)
-    : ((args ?? {}) as Record<string, unknown>);
 
 /** Samples each allocation's stream counter every second, for the throughput plot. */
 export class ThroughputSampler {
@@ -98,9 +78,20 @@ export async function snapshot(
   const nameOf = (a: string) =>
     m.participants.find((p) => p.address.toLowerCase() === a.toLowerCase())?.name ??
     (a.toLowerCase() === m.treasury?.toLowerCase() ? "treasury" : a);
-  const [reputations, statuses, changes] = await Promise.all([
-    m.reputations.reputations(),
-    m.offerStatuses.statuses(),
+  // The Customers' agents know every allocation of the run, including any no status names yet.
+  const terms = new Map<Bytes32, Allocation>();
+  for (const c of m.customers)
+    for (const d of c.agent.allocations.values()) terms.set(d.id as Bytes32, d.allocation);
+  const [view, changes] = await Promise.all([
+    readMarket(
+      {
+        statuses: m.offerStatuses,
+        reputations: m.reputations,
+        mirror: m.bridgeRegistry,
+        terms: async (id) => terms.get(id),
+      },
+      { nameOf, allocationIds: [...terms.keys()] },
+    ),
     m.balanceChanges(),
   ]);
   let sum = 0n;
@@ -108,7 +99,7 @@ export async function snapshot(
     sum += b.change;
     const p = m.participants.find((x) => x.name === b.name);
     const address = (p?.address ?? m.treasury) as Address;
-    const reputation = reputations.get(address.toLowerCase() as Address);
+    const reputation = view.reputations.get(address.toLowerCase() as Address);
     return {
       name: b.name,
       kind: p?.kind ?? "treasury",
@@ -119,58 +110,10 @@ export async function snapshot(
     };
   });
 
-  const allocations: ConsoleSnapshot["allocations"] = [];
   const latencies: ConsoleSnapshot["latencies"] = [];
   for (const c of m.customers)
     for (const d of c.agent.allocations.values()) {
-      const a = d.allocation;
       const id = d.id as Bytes32;
-      const mirrored = await m.bridgeRegistry.chainStateOf(id);
-      const history = (mirrored?.history ?? []).map((h) => ({
-        event: String(h["event"]),
-        block: Number(h["blockNumber"]),
-        at: Number(h["timestamp"]) * 1000,
-        args: parse(h["args"]),
-      }));
-      const find = (name: string) => history.find((h) => h.event === name)?.args;
-      const n = a.suppliers.length;
-      const settled = find("AllocationSettled");
-      const mediated = find("AllocationMediated");
-      const closed = find("AllocationClosed");
-      const verification = settled
-        ? a.suppliers
-            .map((s, i) => {
-              const matched = bits(settled["matched"], n)[i];
-              const faulty = mediated && bits(mediated["faultySuppliers"], n)[i];
-              return `${nameOf(s)}: ${faulty ? "faulty (mediation)" : matched ? "seal matched γ_c" : "seal did not match"}`;
-            })
-            .join("; ")
-        : undefined;
-      const payouts: Record<string, string> = {};
-      if (closed) {
-        const supplierPayouts = (closed["supplierPayouts"] as unknown[] | undefined) ?? [];
-        a.suppliers.forEach((s, i) => {
-          payouts[nameOf(s)] = String(supplierPayouts[i] ?? "0");
-        });
-        payouts[nameOf(a.customer)] = String(closed["customerPayout"] ?? "0");
-        payouts[nameOf(a.mediator)] = String(closed["mediatorPayout"] ?? "0");
-        payouts["treasury"] = String(closed["treasuryPayout"] ?? "0");
-      }
-      allocations.push({
-        id,
-        customer: nameOf(a.customer),
-        suppliers: a.suppliers.map(nameOf),
-        mediator: nameOf(a.mediator),
-        pricePerMi: a.pricePerMi.toString(),
-        testCount: a.testCount,
-        ...(mirrored?.state ? { state: mirrored.state } : {}),
-        timeline: history,
-        ...(verification ? { verification } : {}),
-        ...(closed ? { closeReason: CLOSE_REASONS[Number(closed["reason"])] ?? "?", payouts } : {}),
-        gas: m.gas
-          .filter((g) => g.allocation === id)
-          .map((g) => ({ call: g.call, by: g.by, gas: g.gas.toString() })),
-      });
       // Stage times from the run's log and the Allocator's open, as the terminal summary has them.
       const first = (event: string) =>
         m.events.find((e) => e.event === event && e.fields["allocation"] === id && e.who === c.p.name)?.at;
@@ -199,8 +142,13 @@ export async function snapshot(
     market: m.deployed.marketAddress,
     participants,
     balanceCheck: { sum: sum.toString(), ok: sum === 0n },
-    offers: statuses.map((s) => ({ ...s, name: nameOf(s.account) })),
-    allocations,
+    offers: view.offers,
+    allocations: view.allocations.map((a) => ({
+      ...a,
+      gas: m.gas
+        .filter((g) => g.allocation === a.id)
+        .map((g) => ({ call: g.call, by: g.by, gas: g.gas.toString() })),
+    })),
     latencies,
     throughput: sampler?.series ?? [],
   };
