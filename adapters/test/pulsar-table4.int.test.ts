@@ -9,6 +9,7 @@ import {
   allocationGrants,
   allocationTopics,
   allowedActions,
+  inputSubscription,
   MAX_MARKET_MESSAGE_BYTES,
   type MessageBus,
   marketChannels,
@@ -189,6 +190,64 @@ describe("subscriptions belong to their owner (issue 16)", () => {
     expect(stats.subscriptions[mine]?.msgBacklog).toBe(3);
   });
 
+  it("denies a Supplier peek, skip, reset, delete and consume on another Supplier's input subscription", async () => {
+    // The input channel is consumed by every Supplier of the allocation: without a subscription
+    // grant, Supplier 1 could empty Supplier 2's backlog, which then fails its hidden tests.
+    const theirs = inputSubscription(s2);
+    const victim = buses.get("supplier 2") as MessageBus;
+    await (await victim.subscribe(channels.input, theirs, { initialPosition: "Latest" })).close();
+    const before = Date.now();
+    const producer = await (buses.get("customer") as MessageBus).createProducer(channels.input);
+    for (const n of [1, 2, 3]) await producer.send({ payload: text(`input ${n}`) });
+    await producer.close();
+    const rival = await adminAs(s1);
+
+    const tried = {
+      peek: await attempt(rival.peekMessage(channels.input, theirs)),
+      skip: await attempt(rival.skipAllMessages(channels.input, theirs)),
+      reset: await attempt(rival.resetCursor(channels.input, theirs, Date.now())),
+      delete: await attempt(rival.deleteSubscription(channels.input, theirs)),
+      consume: (await can("supplier 1", "consume-as", channels.input, theirs)) ? "allowed" : "denied",
+    };
+
+    for (const [op, outcome] of Object.entries(tried))
+      expect(`${op}: ${outcome}`).toMatch(new RegExp(`^${op}: denied`));
+    expect(await broker().admin.subscriptionPermissions(channels.namespace)).toEqual({
+      [inputSubscription(s1)]: [s1.toLowerCase()],
+      [inputSubscription(s2)]: [s2.toLowerCase()],
+    });
+    const backlog = async () =>
+      (
+        (await broker().admin.topicStats(channels.input)) as {
+          subscriptions: Record<string, { msgBacklog: number }>;
+        }
+      ).subscriptions[theirs]?.msgBacklog;
+    expect(await backlog()).toBe(3);
+    // The owner's own operations still work: peek, skip, reset back, delete.
+    const owner = await adminAs(s2);
+    expect(str(await owner.peekMessage(channels.input, theirs))).toBe("input 1");
+    await owner.skipAllMessages(channels.input, theirs);
+    expect(await backlog()).toBe(0);
+    await owner.resetCursor(channels.input, theirs, before);
+    expect(await backlog()).toBe(3);
+    await owner.deleteSubscription(channels.input, theirs);
+    expect(await backlog()).toBeUndefined();
+    // And it consumes on it over the WebSocket API, as the edge Supplier does.
+    await expect(can("supplier 2", "consume-as", channels.input, theirs)).resolves.toBe(true);
+  });
+
+  it("lets the Customer skip, reset and delete its own durable subscription", async () => {
+    const m = marketChannels();
+    const mine = ownSubscription(parties.customer, "agent");
+    const customer = buses.get("customer") as MessageBus;
+    await (await customer.subscribe(m.allocations, mine, { initialPosition: "Latest" })).close();
+    const own = await adminAs(parties.customer as `0x${string}`);
+    await own.skipAllMessages(m.allocations, mine);
+    await own.resetCursor(m.allocations, mine, Date.now());
+    await own.deleteSubscription(m.allocations, mine);
+    expect(await broker().admin.subscriptions(m.allocations)).not.toContain(mine);
+  });
+
   it("refuses messages over 64 KiB on the public channels at the broker", async () => {
     const m = marketChannels();
     const producer = await (buses.get("supplier 1") as MessageBus).createProducer(m.offers, {
@@ -221,5 +280,7 @@ describe("closing the allocation", () => {
       can("allocator", "produce", channels.cleanup),
     ]);
     expect(after).toEqual([false, false, false, false, false]);
+    // The Suppliers' input-subscription grants go too.
+    expect(await broker().admin.subscriptionPermissions(channels.namespace)).toEqual({});
   });
 });

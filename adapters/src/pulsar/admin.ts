@@ -145,11 +145,21 @@ export class PulsarAdmin {
     );
   }
 
+  /** Withdraws `role` from `subscription`'s grant (the broker's path has no `subscription/` here). */
   async revokeSubscription(namespace: string, subscription: string, role: string): Promise<void> {
     await this.#request(
       "DELETE",
-      `/admin/v2/namespaces/${nsPath(namespace)}/permissions/subscription/${enc(subscription)}/${enc(role)}`,
+      `/admin/v2/namespaces/${nsPath(namespace)}/permissions/${enc(subscription)}/${enc(role)}`,
       `subscription ${subscription} of ${namespace}`,
+    );
+  }
+
+  /** The namespace's subscription grants: subscription name → roles. */
+  subscriptionPermissions(namespace: string): Promise<Record<string, string[]>> {
+    return this.#json(
+      "GET",
+      `/admin/v2/namespaces/${nsPath(namespace)}/permissions/subscription`,
+      `subscription permissions of ${namespace}`,
     );
   }
 

@@ -50,6 +50,7 @@
 // `provisionAllocationChannels` when all parties accepted an allocation (④); and
 // `revokeAllocationChannels` when it closes (⑪/⑫): every grant is withdrawn (the topics are kept
 // for audit unless `deleteTopics`).
+import { getAddress } from "ethers";
 import { AuthAction as Action, type AuthAction, type PulsarAdmin } from "./admin.ts";
 import { ADMIN_ROLE, participantRole } from "./auth.ts";
 import { PulsarConflictError, PulsarNotFoundError } from "./errors.ts";
@@ -330,6 +331,15 @@ export function ownSubscription(address: string, purpose: string): string {
   return `${participantRole(address)}-${assertSegment("subscription", purpose)}`;
 }
 
+/**
+ * The name of a Supplier's durable subscription of an allocation's input channel, as the edge
+ * Supplier subscribes (`supplier-` and its checksummed address): provisioning grants it to that
+ * Supplier alone, so another Supplier of the allocation cannot skip or reset its inputs.
+ */
+export function inputSubscription(supplier: string): string {
+  return `supplier-${getAddress(supplier)}`;
+}
+
 /** Grants a participant its market-channel rights (idempotent). */
 export async function admitParticipant(
   admin: PulsarAdmin,
@@ -361,6 +371,12 @@ export async function provisionAllocationChannels(
   await ignoreConflict(admin.createNamespace(channels.namespace));
   await ensureTopics(admin, allocationTopics(channels));
   for (const g of allocationGrants(parties, layout)) await admin.grantTopic(g.topic, g.role, g.actions);
+  // Each Supplier's durable subscription of the input channel is its own (issue 16): the other
+  // Suppliers' consume grant no longer lets them peek, skip, reset or delete it.
+  for (const supplier of parties.suppliers)
+    await admin.grantSubscription(channels.namespace, inputSubscription(supplier), [
+      participantRole(supplier),
+    ]);
   return channels;
 }
 
@@ -378,6 +394,10 @@ export async function revokeAllocationChannels(
 ): Promise<void> {
   const channels = allocationChannels(parties.allocationId, parties.suppliers, layout);
   for (const g of allocationGrants(parties, layout)) await ignoreNotFound(admin.revokeTopic(g.topic, g.role));
+  for (const supplier of parties.suppliers)
+    await ignoreNotFound(
+      admin.revokeSubscription(channels.namespace, inputSubscription(supplier), participantRole(supplier)),
+    );
   if (options.deleteTopics) {
     await ignoreNotFound(admin.deleteNamespace(channels.namespace, true));
   }
