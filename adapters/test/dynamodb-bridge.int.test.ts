@@ -6,12 +6,12 @@ import { PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import {
   as,
   createNetwork,
-  deal,
   deployFunded,
   makeAllocation,
   openRunning,
   results,
   settleArgs,
+  testAllocation,
   toEnd,
 } from "@surplus/contracts/test-support";
 import { type Allocation, type BridgeRegistry, type Bytes32, toWire } from "@surplus/core";
@@ -40,7 +40,7 @@ beforeAll(async () => {
   const net = await createNetwork();
   const m = await deployFunded(net);
   const a: Allocation = await makeAllocation(m, { replicas: 1 });
-  const d = deal(m, a);
+  const d = testAllocation(m, a);
   id = d.id;
   // The allocation item as the Allocator's registry writes it when it commits an allocation.
   await documentClient(client).send(

@@ -4,12 +4,12 @@
 import {
   as,
   createNetwork,
-  deal,
   deployFunded,
   makeAllocation,
   openRunning,
   results,
   settleArgs,
+  testAllocation,
   toEnd,
 } from "@surplus/contracts/test-support";
 import type { Allocation } from "@surplus/core";
@@ -26,7 +26,7 @@ beforeAll(async () => {
   const net = await createNetwork();
   const m = await deployFunded(net);
   const a = await makeAllocation(m, { replicas: 1 });
-  const d = deal(m, a);
+  const d = testAllocation(m, a);
   allocationId = d.id;
   await openRunning(m, d);
   await toEnd(m, d);

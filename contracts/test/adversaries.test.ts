@@ -10,8 +10,6 @@ import {
   as,
   balances,
   createNetwork,
-  type Deal,
-  deal,
   delta,
   deployFunded,
   eventsOf,
@@ -24,6 +22,8 @@ import {
   settleArgs,
   signatures,
   stateOf,
+  type TestAllocation,
+  testAllocation,
   testOutputs,
   toEnd,
 } from "./support/fixture.ts";
@@ -77,15 +77,15 @@ async function withoutAutomine<T>(body: () => Promise<T>): Promise<T> {
   }
 }
 
-async function runningDeal(replicas = 1): Promise<Deal> {
-  const d = deal(m, await makeAllocation(m, { replicas }));
+async function runningAllocation(replicas = 1): Promise<TestAllocation> {
+  const d = testAllocation(m, await makeAllocation(m, { replicas }));
   await openRunning(m, d);
   return d;
 }
 
 describe("threat 1: settle closes the dispute window, and anyone may call it", () => {
   it("a lazy Supplier front-running the Customer's settle (higher tip) reverts; the Customer's dispute stands and the Supplier is fined", async () => {
-    const d = deal(m, await makeAllocation(m, { replicas: 1 }));
+    const d = testAllocation(m, await makeAllocation(m, { replicas: 1 }));
     const before = await balances(m);
     await openRunning(m, d);
     await toEnd(m, d);
@@ -113,7 +113,7 @@ describe("threat 1: settle closes the dispute window, and anyone may call it", (
   });
 
   it("nobody but the Customer can settle, with any results: honest Suppliers cannot be pushed into mediation", async () => {
-    const d = await runningDeal(2);
+    const d = await runningAllocation(2);
     await toEnd(m, d);
     for (const who of [
       m.parties.outsider,
@@ -133,7 +133,7 @@ describe("threat 1: settle closes the dispute window, and anyone may call it", (
 
 describe("threat 2: honest Suppliers paid for a silent Mediator", () => {
   it("a false dispute with a silent Mediator: the honest Supplier still gains P − F; the Customer+Mediator coalition loses", async () => {
-    const d = deal(m, await makeAllocation(m, { replicas: 1 }));
+    const d = testAllocation(m, await makeAllocation(m, { replicas: 1 }));
     const before = await balances(m);
     await openRunning(m, d);
     await toEnd(m, d);
@@ -161,7 +161,7 @@ describe("threat 2: honest Suppliers paid for a silent Mediator", () => {
 
   it("lazy Supplier + silent Mediator earn less together than with an honest verdict", async () => {
     // Silent path.
-    const d = await runningDeal(1);
+    const d = await runningAllocation(1);
     await toEnd(m, d);
     const res = await results(m, d); // the lazy Supplier's late seal matches
     const before = await balances(m);
@@ -173,7 +173,7 @@ describe("threat 2: honest Suppliers paid for a silent Mediator", () => {
     const silent = delta(before, await balances(m));
     // Honest path, same terms from the same state.
     m = await net.networkHelpers.loadFixture(fixture);
-    const e = await runningDeal(1);
+    const e = await runningAllocation(1);
     await toEnd(m, e);
     const res2 = await results(m, e);
     const before2 = await balances(m);
@@ -196,7 +196,7 @@ describe("threat 3: the treasury as a party", () => {
       const a = await makeAllocation(m);
       const patched =
         role === "supplier" ? { ...a, suppliers: [treasury] } : ({ ...a, [role]: treasury } as typeof a);
-      const d = deal(m, patched);
+      const d = testAllocation(m, patched);
       const opener = role === "allocator" ? m.parties.treasury : m.parties.allocator;
       await expectRevert(
         as(m, opener).getFunction("open")(d.terms, await signatures(m, d)),
@@ -241,7 +241,7 @@ describe("threat 4: any ERC-20 accepted", () => {
 
 describe("threat 5: Accepts never expire, and bounds are loose", () => {
   it("a zero price is refused", async () => {
-    const d = deal(m, { ...(await makeAllocation(m)), pricePerMi: 0n });
+    const d = testAllocation(m, { ...(await makeAllocation(m)), pricePerMi: 0n });
     await expectRevert(
       as(m, m.parties.allocator).getFunction("open")(d.terms, await signatures(m, d)),
       "ZeroPrice",
@@ -249,7 +249,7 @@ describe("threat 5: Accepts never expire, and bounds are loose", () => {
   });
 
   it("Accepts collected before the start cannot open the allocation near its end (or at all once it started)", async () => {
-    const d = deal(m, await makeAllocation(m, { duration: 200 }));
+    const d = testAllocation(m, await makeAllocation(m, { duration: 200 }));
     const sigs = await signatures(m, d); // signed now …
     await net.networkHelpers.time.increaseTo(d.a.end - 2); // … used 2 s before the end
     await expectRevert(as(m, m.parties.allocator).getFunction("open")(d.terms, sigs), "InvalidWindow");
@@ -258,12 +258,12 @@ describe("threat 5: Accepts never expire, and bounds are loose", () => {
   it("an end far in the future or a start far ahead is refused (deposits are not locked for ever)", async () => {
     const now = await net.networkHelpers.time.latest();
     const a = await makeAllocation(m);
-    const long = deal(m, { ...a, end: a.start + 31 * 86_400 });
+    const long = testAllocation(m, { ...a, end: a.start + 31 * 86_400 });
     await expectRevert(
       as(m, m.parties.allocator).getFunction("open")(long.terms, await signatures(m, long)),
       "InvalidWindow",
     );
-    const far = deal(m, { ...a, start: now + 8 * 86_400, end: now + 8 * 86_400 + 200 });
+    const far = testAllocation(m, { ...a, start: now + 8 * 86_400, end: now + 8 * 86_400 + 200 });
     await expectRevert(
       as(m, m.parties.allocator).getFunction("open")(far.terms, await signatures(m, far)),
       "InvalidWindow",
@@ -273,10 +273,10 @@ describe("threat 5: Accepts never expire, and bounds are loose", () => {
 
 describe("threat 6: γ not bound to its allocation", () => {
   it("a γ revealed in one allocation is worthless in another with the same salt and test outputs", async () => {
-    const first = deal(m, await makeAllocation(m));
-    const second0 = deal(m, await makeAllocation(m));
+    const first = testAllocation(m, await makeAllocation(m));
+    const second0 = testAllocation(m, await makeAllocation(m));
     // The Customer reuses its salt and test positions (and the outputs are the same).
-    const second: Deal = {
+    const second: TestAllocation = {
       ...second0,
       outputs: testOutputs(second0.id, second0.a.testCount, first.outputs.salt),
     };
@@ -307,7 +307,7 @@ describe("threat 6: γ not bound to its allocation", () => {
 
 describe("threat 7: cheap griefs", () => {
   it("a front-run `sign` (higher tip) no longer makes the Allocator's batch revert", async () => {
-    const d = deal(m, await makeAllocation(m, { replicas: 2 }));
+    const d = testAllocation(m, await makeAllocation(m, { replicas: 2 }));
     const all = await signatures(m, d);
     await (
       await as(m, m.parties.allocator).getFunction("open")(d.terms, {
@@ -333,7 +333,7 @@ describe("threat 7: cheap griefs", () => {
   });
 
   it("a signer that withdraws before `open` does not make it revert: it counts as not signed", async () => {
-    const d = deal(m, await makeAllocation(m, { replicas: 1 }));
+    const d = testAllocation(m, await makeAllocation(m, { replicas: 1 }));
     const sigs = await signatures(m, d);
     const s0 = m.parties.suppliers[0]!;
     const free: bigint = await m.market.getFunction("balanceOf")(s0.address);
@@ -355,7 +355,7 @@ describe("threat 7: cheap griefs", () => {
     }
     const a = await makeAllocation(m, { testCount: 1, duration: 1 });
     // π_s = 10^71, D = ρ·π_s = 10^74: D · 2,500 > 2^256 ≈ 1.16·10^77.
-    const d = deal(m, { ...a, inputsPerSecond: 1, miPerInput: 1000, pricePerMi: 10n ** 68n });
+    const d = testAllocation(m, { ...a, inputsPerSecond: 1, miPerInput: 1000, pricePerMi: 10n ** 68n });
     expect(d.amounts.deposit * m.parameters.timeoutFineBps).toBeGreaterThan(MaxUint256);
     await openRunning(m, d);
     await toEnd(m, d);

@@ -19,7 +19,6 @@ import { toTerms } from "../src/index.ts";
 import {
   as,
   createNetwork,
-  deal,
   deployFunded,
   eventsOf,
   type Market,
@@ -28,6 +27,7 @@ import {
   results,
   settleArgs,
   stateOf,
+  testAllocation,
   toEnd,
 } from "./support/fixture.ts";
 
@@ -111,7 +111,7 @@ describe("allocation id", () => {
 
 describe("Γ and seal", () => {
   it("the contract opens exactly core's Γ = checklistCommitment(id, salt, T), and accepts core's seals of γ", async () => {
-    const d = deal(m, await makeAllocation(m, { replicas: 2 }));
+    const d = testAllocation(m, await makeAllocation(m, { replicas: 2 }));
     expect(checklistCommitment(d.id, d.outputs.salt, d.outputs.testSeqs)).toBe(d.outputs.commitment);
     expect(testSeqsHash(d.outputs.testSeqs)).toBe(d.outputs.seqsHash);
     expect(gamma(d.id, d.outputs.salt, d.outputs.items)).toBe(d.outputs.gamma);

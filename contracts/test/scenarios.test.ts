@@ -8,7 +8,6 @@ import {
   as,
   balances,
   createNetwork,
-  deal,
   delta,
   deployFunded,
   type Market,
@@ -18,6 +17,7 @@ import {
   results,
   settleArgs,
   signatures,
+  testAllocation,
   toEnd,
 } from "./support/fixture.ts";
 
@@ -44,7 +44,7 @@ const other = () => hexlify(randomBytes(32)) as Bytes32;
 
 describe("happy path", () => {
   it("r=1: the Supplier gets P + D, the Customer D back, the Mediator M, the Allocator 2F", async () => {
-    const d = deal(m, await makeAllocation(m, { replicas: 1 }));
+    const d = testAllocation(m, await makeAllocation(m, { replicas: 1 }));
     const before = await balances(m);
     await openRunning(m, d);
     expect(await stateOf(d.id)).toBe(BigInt(AllocationStateCode.Running));
@@ -64,7 +64,7 @@ describe("happy path", () => {
   });
 
   it("r=3: every Supplier gets P + D back, the Allocator 4F", async () => {
-    const d = deal(m, await makeAllocation(m, { replicas: 3 }));
+    const d = testAllocation(m, await makeAllocation(m, { replicas: 3 }));
     const before = await balances(m);
     await openRunning(m, d);
     await toEnd(m, d);
@@ -89,7 +89,7 @@ describe("happy path", () => {
 
 describe("cheating Supplier", () => {
   it("a Supplier that sealed a wrong γ loses D and P; the Mediator gets M + n·π_s; the rest goes to the treasury", async () => {
-    const d = deal(m, await makeAllocation(m, { replicas: 3 }));
+    const d = testAllocation(m, await makeAllocation(m, { replicas: 3 }));
     const before = await balances(m);
     await openRunning(m, d);
     await toEnd(m, d);
@@ -121,7 +121,7 @@ describe("cheating Supplier", () => {
 
 describe("cheating Customer", () => {
   it("a Customer that committed to wrong test outputs is fined D; honest Suppliers are paid", async () => {
-    const d = deal(m, await makeAllocation(m, { replicas: 1 }));
+    const d = testAllocation(m, await makeAllocation(m, { replicas: 1 }));
     const before = await balances(m);
     await openRunning(m, d);
     await toEnd(m, d);
@@ -150,7 +150,7 @@ describe("cheating Customer", () => {
 
 describe("Supplier timeout", () => {
   it("a Supplier that posts no result is fined the timeout share of D and not paid", async () => {
-    const d = deal(m, await makeAllocation(m, { replicas: 3 }));
+    const d = testAllocation(m, await makeAllocation(m, { replicas: 3 }));
     const before = await balances(m);
     await openRunning(m, d);
     await toEnd(m, d);
@@ -175,7 +175,7 @@ describe("Supplier timeout", () => {
   });
 
   it("a Supplier whose result reached only the Mediator is judged on it (no exclusion by the settler)", async () => {
-    const d = deal(m, await makeAllocation(m, { replicas: 1 }));
+    const d = testAllocation(m, await makeAllocation(m, { replicas: 1 }));
     const before = await balances(m);
     await openRunning(m, d);
     await toEnd(m, d);
@@ -197,7 +197,7 @@ describe("Supplier timeout", () => {
 
 describe("Mediator timeout", () => {
   it("no fine without fault: the Mediator's bond pays the P of the Suppliers in mediation, the Customer is refunded, the Mediator loses M and its bond", async () => {
-    const d = deal(m, await makeAllocation(m, { replicas: 3 }));
+    const d = testAllocation(m, await makeAllocation(m, { replicas: 3 }));
     const before = await balances(m);
     await openRunning(m, d);
     await toEnd(m, d);
@@ -226,7 +226,7 @@ describe("Mediator timeout", () => {
 
 describe("refusal to sign", () => {
   it("a Supplier that never signs: after the deadline the allocation closes and signers get their locks back", async () => {
-    const d = deal(m, await makeAllocation(m, { replicas: 2 }));
+    const d = testAllocation(m, await makeAllocation(m, { replicas: 2 }));
     const before = await balances(m);
     const sigs = await signatures(m, d, { suppliers: [0] });
     await (await as(m, m.parties.allocator).getFunction("open")(d.terms, sigs)).wait();
@@ -248,7 +248,7 @@ describe("refusal to sign", () => {
 
 describe("r_min reached", () => {
   it("2 of 3 Suppliers sign with r_min = 2: Running with those two; the Customer gets the third P back", async () => {
-    const d = deal(m, await makeAllocation(m, { replicas: 3, minReplicas: 2 }));
+    const d = testAllocation(m, await makeAllocation(m, { replicas: 3, minReplicas: 2 }));
     const before = await balances(m);
     const sigs = await signatures(m, d, { suppliers: [0, 2] });
     await (await as(m, m.parties.allocator).getFunction("open")(d.terms, sigs)).wait();
@@ -275,7 +275,7 @@ describe("r_min reached", () => {
   });
 
   it("below r_min: closes and refunds", async () => {
-    const d = deal(m, await makeAllocation(m, { replicas: 3, minReplicas: 2 }));
+    const d = testAllocation(m, await makeAllocation(m, { replicas: 3, minReplicas: 2 }));
     const before = await balances(m);
     await (
       await as(m, m.parties.allocator).getFunction("open")(
@@ -292,7 +292,7 @@ describe("r_min reached", () => {
 
 describe("Customer withholds γ", () => {
   it("nobody settles before end + revealWindow: the Customer loses D, Suppliers and Mediator are paid", async () => {
-    const d = deal(m, await makeAllocation(m, { replicas: 2 }));
+    const d = testAllocation(m, await makeAllocation(m, { replicas: 2 }));
     const before = await balances(m);
     await openRunning(m, d);
     await net.networkHelpers.time.increaseTo(BigInt(d.a.end) + m.parameters.revealWindow);

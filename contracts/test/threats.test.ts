@@ -16,8 +16,6 @@ import {
   as,
   balances,
   createNetwork,
-  type Deal,
-  deal,
   delta,
   deployFunded,
   expectRevert,
@@ -30,6 +28,8 @@ import {
   settleArgs,
   signatures,
   stateOf,
+  type TestAllocation,
+  testAllocation,
   toEnd,
 } from "./support/fixture.ts";
 
@@ -53,8 +53,8 @@ const fn = (signer: keyof Market["parties"] | number, name: string) =>
     : as(m, m.parties[signer] as never)
   ).getFunction(name);
 
-async function runningDeal(replicas = 1): Promise<Deal> {
-  const d = deal(m, await makeAllocation(m, { replicas }));
+async function runningAllocation(replicas = 1): Promise<TestAllocation> {
+  const d = testAllocation(m, await makeAllocation(m, { replicas }));
   await openRunning(m, d);
   return d;
 }
@@ -68,7 +68,7 @@ async function held(): Promise<bigint> {
 
 describe("threat model", () => {
   it("a Supplier cannot copy another Supplier's posted value: seals are bound to the Supplier's address", async () => {
-    const d = await runningDeal(2);
+    const d = await runningAllocation(2);
     await toEnd(m, d);
     const [honest] = await results(m, d);
     // Supplier 1 processed nothing; it re-uses Supplier 0's seal and signs it as its own result.
@@ -118,10 +118,10 @@ describe("threat model", () => {
 
   it("a Customer that commits to too few test outputs is found at fault by the Mediator", async () => {
     const a = await makeAllocation(m, { replicas: 1 });
-    const d0 = deal(m, a);
+    const d0 = testAllocation(m, a);
     // The Customer reveals γ over n − 1 outputs; honest Supplier and Mediator compute γ over all n.
     const fewer = gamma(d0.id, d0.outputs.salt, d0.outputs.items.slice(1));
-    const d: Deal = { ...d0, outputs: { ...d0.outputs, gamma: fewer } };
+    const d: TestAllocation = { ...d0, outputs: { ...d0.outputs, gamma: fewer } };
     await (await fn("allocator", "open")(d.terms, await signatures(m, d))).wait();
     await toEnd(m, d);
     const full = d0.outputs.gamma;
@@ -137,7 +137,7 @@ describe("threat model", () => {
   });
 
   it("a lazy Supplier that computed only the test outputs after the stream is caught by dispute + mediation", async () => {
-    const d = await runningDeal(2);
+    const d = await runningAllocation(2);
     // Supplier 1 skipped the stream, then computed the n test outputs late: its seal matches. The
     // Customer saw wrong/missing outputs in its live stream at test positions and disputes it in
     // its settle.
@@ -154,7 +154,7 @@ describe("threat model", () => {
 
 describe("defects of the reference contract", () => {
   it("no freeze while Running: if every party goes silent, anyone closes it after end + revealWindow", async () => {
-    const d = await runningDeal(2);
+    const d = await runningAllocation(2);
     const heldBefore = await held();
     expect(heldBefore).toBeGreaterThan(0n);
     await net.networkHelpers.time.increaseTo(BigInt(d.a.end) + m.parameters.revealWindow);
@@ -164,7 +164,7 @@ describe("defects of the reference contract", () => {
   });
 
   it("clearMarket had no state guard: our payouts happen once — settle, mediate and expire refuse a Closed allocation", async () => {
-    const d = await runningDeal();
+    const d = await runningAllocation();
     await toEnd(m, d);
     const res = await results(m, d);
     await (await fn("customer", "settle")(...settleArgs(d, d.outputs.gamma, res))).wait();
@@ -183,7 +183,7 @@ describe("defects of the reference contract", () => {
   });
 
   it("returnDeposits refunded the Customer once per Supplier: ours refunds exactly what was locked", async () => {
-    const d = deal(m, await makeAllocation(m, { replicas: 3 }));
+    const d = testAllocation(m, await makeAllocation(m, { replicas: 3 }));
     const before = await balances(m);
     await (
       await fn("allocator", "open")(
@@ -198,7 +198,7 @@ describe("defects of the reference contract", () => {
   });
 
   it("createAllocation/setup were open to anyone: only the named Allocator opens, and nothing can be reconfigured", async () => {
-    const d = deal(m, await makeAllocation(m));
+    const d = testAllocation(m, await makeAllocation(m));
     for (const who of ["customer", "mediator", "outsider", "treasury"] as const) {
       await expectRevert(fn(who, "open")(d.terms, NO_SIGNATURES), "UnauthorizedCaller");
     }
@@ -211,7 +211,7 @@ describe("defects of the reference contract", () => {
   });
 
   it("the allocation cost was paid twice on the mediation path: the Allocator is paid (1 + r)·F once", async () => {
-    const d = await runningDeal(1);
+    const d = await runningAllocation(1);
     await toEnd(m, d);
     const before = await balances(m);
     const wrong = await results(m, d, () => hexlify(randomBytes(32)) as Bytes32);
@@ -221,7 +221,7 @@ describe("defects of the reference contract", () => {
   });
 
   it("fines were stranded in the contract: after any close, every wei is in a named party's balance", async () => {
-    const d = await runningDeal(3);
+    const d = await runningAllocation(3);
     await toEnd(m, d);
     const res = await results(m, d, (i) =>
       i === 0 ? undefined : i === 1 ? (hexlify(randomBytes(32)) as Bytes32) : d.outputs.gamma,
@@ -232,7 +232,7 @@ describe("defects of the reference contract", () => {
   });
 
   it("postOutput published the output hash in the clear: copying γ or Γ itself does not pass", async () => {
-    const d = await runningDeal(1);
+    const d = await runningAllocation(1);
     await toEnd(m, d);
     const s0 = m.parties.suppliers[0]!;
     // Posting the commitment or the Customer's γ as the seal: neither is seal(s, id, γ).
@@ -263,7 +263,7 @@ describe("defects of the reference contract", () => {
       { seq: 2n, output: toUtf8Bytes("c") },
     ];
     expect(gamma(id, salt, items)).not.toBe(gamma(id, salt, shifted));
-    const d = deal(m, await makeAllocation(m));
+    const d = testAllocation(m, await makeAllocation(m));
     expect(await m.market.getFunction("allocationId")(d.terms)).toBe(d.id);
   });
 });

@@ -7,8 +7,6 @@ import {
   as,
   balances,
   createNetwork,
-  type Deal,
-  deal,
   delta,
   deployFunded,
   expectRevert,
@@ -21,6 +19,8 @@ import {
   settleArgs,
   signatures,
   stateOf,
+  type TestAllocation,
+  testAllocation,
   toEnd,
 } from "./support/fixture.ts";
 
@@ -43,8 +43,8 @@ const by = (signer: keyof Market["parties"] | number): Contract =>
 const fn = (signer: keyof Market["parties"] | number, name: string) => by(signer).getFunction(name);
 const random32 = () => hexlify(randomBytes(32)) as Bytes32;
 
-async function runningDeal(replicas = 1): Promise<Deal> {
-  const d = deal(m, await makeAllocation(m, { replicas }));
+async function runningAllocation(replicas = 1): Promise<TestAllocation> {
+  const d = testAllocation(m, await makeAllocation(m, { replicas }));
   await openRunning(m, d);
   return d;
 }
@@ -66,7 +66,7 @@ describe("deposit / withdraw", () => {
   });
 
   it("withdraws free balance, never locked funds", async () => {
-    const d = await runningDeal();
+    const d = await runningAllocation();
     const free: bigint = await m.market.getFunction("balanceOf")(m.parties.customer.address);
     await expectRevert(fn("customer", "withdraw")(free + 1n), "InsufficientBalance", [
       m.parties.customer.address,
@@ -81,7 +81,7 @@ describe("deposit / withdraw", () => {
 
 describe("open", () => {
   it("only the allocation's Allocator may open it", async () => {
-    const d = deal(m, await makeAllocation(m));
+    const d = testAllocation(m, await makeAllocation(m));
     await expectRevert(fn("customer", "open")(d.terms, await signatures(m, d)), "UnauthorizedCaller", [
       d.id,
       m.parties.customer.address,
@@ -90,7 +90,7 @@ describe("open", () => {
   });
 
   it("cannot open the same terms twice", async () => {
-    const d = await runningDeal();
+    const d = await runningAllocation();
     await expectRevert(fn("allocator", "open")(d.terms, NO_SIGNATURES), "AllocationUnexpectedState", [
       d.id,
       AllocationStateCode.Running,
@@ -99,7 +99,7 @@ describe("open", () => {
   });
 
   it("with some signatures: Signing, and only the signers' deposits are locked", async () => {
-    const d = deal(m, await makeAllocation(m, { replicas: 2 }));
+    const d = testAllocation(m, await makeAllocation(m, { replicas: 2 }));
     const before = await balances(m);
     await (
       await fn("allocator", "open")(d.terms, await signatures(m, d, { mediator: false, suppliers: [1] }))
@@ -112,7 +112,7 @@ describe("open", () => {
   });
 
   it("rejects a signature by someone else, or over another commitment", async () => {
-    const d = deal(m, await makeAllocation(m));
+    const d = testAllocation(m, await makeAllocation(m));
     const sigs = await signatures(m, d);
     await expectRevert(
       fn("allocator", "open")(d.terms, {
@@ -130,7 +130,7 @@ describe("open", () => {
   });
 
   it("a signer without enough free balance counts as not signed: Signing, nothing of it locked", async () => {
-    const d = deal(m, await makeAllocation(m));
+    const d = testAllocation(m, await makeAllocation(m));
     const free: bigint = await m.market.getFunction("balanceOf")(m.parties.customer.address);
     await (await fn("customer", "withdraw")(free)).wait();
     const before = await balances(m);
@@ -177,16 +177,16 @@ describe("open", () => {
     if (p.mediator === "treasury") p.mediator = treasury;
     if (p.customer === "treasury") p.customer = treasury;
     if (Array.isArray(p.suppliers) && p.suppliers[0] === "treasury") p.suppliers = [treasury];
-    const d = deal(m, { ...a, ...p } as typeof a);
+    const d = testAllocation(m, { ...a, ...p } as typeof a);
     await expectRevert(fn("allocator", "open")(d.terms, NO_SIGNATURES), error);
   });
 
   it("rejects duplicate Suppliers and more than 16", async () => {
     const a = await makeAllocation(m, { replicas: 2 });
-    const dup = deal(m, { ...a, suppliers: [a.suppliers[0]!, a.suppliers[0]!] });
+    const dup = testAllocation(m, { ...a, suppliers: [a.suppliers[0]!, a.suppliers[0]!] });
     await expectRevert(fn("allocator", "open")(dup.terms, NO_SIGNATURES), "DuplicateParty");
     const many = Array.from({ length: 17 }, () => hexlify(randomBytes(20)) as `0x${string}`);
-    const big = deal(m, {
+    const big = testAllocation(m, {
       ...a,
       suppliers: many,
       supplierOffers: many.map(() => random32()),
@@ -198,7 +198,7 @@ describe("open", () => {
 
 describe("sign", () => {
   it("anyone may submit signatures; the last one makes the allocation Running", async () => {
-    const d = deal(m, await makeAllocation(m, { replicas: 2 }));
+    const d = testAllocation(m, await makeAllocation(m, { replicas: 2 }));
     const all = await signatures(m, d);
     await (
       await fn("allocator", "open")(d.terms, {
@@ -214,7 +214,7 @@ describe("sign", () => {
   });
 
   it("skips a second signature of the same party (no revert, nothing locked twice)", async () => {
-    const d = deal(m, await makeAllocation(m, { replicas: 2 }));
+    const d = testAllocation(m, await makeAllocation(m, { replicas: 2 }));
     const all = await signatures(m, d, { suppliers: [0] });
     await (await fn("allocator", "open")(d.terms, all)).wait();
     const before = await balances(m);
@@ -224,7 +224,7 @@ describe("sign", () => {
   });
 
   it("only while Signing and before the signing deadline", async () => {
-    const d = deal(m, await makeAllocation(m, { replicas: 2 }));
+    const d = testAllocation(m, await makeAllocation(m, { replicas: 2 }));
     const all = await signatures(m, d);
     await expectRevert(fn("outsider", "sign")(d.terms, all), "AllocationUnexpectedState", [
       d.id,
@@ -242,7 +242,7 @@ describe("sign", () => {
 
 describe("expire", () => {
   it("nothing to expire before open and after close (terminal states are final)", async () => {
-    const d = deal(m, await makeAllocation(m));
+    const d = testAllocation(m, await makeAllocation(m));
     await expectRevert(fn("outsider", "expire")(d.terms), "NothingToExpire", [
       d.id,
       AllocationStateCode.None,
@@ -257,13 +257,13 @@ describe("expire", () => {
   });
 
   it("Signing: not before the signing deadline", async () => {
-    const d = deal(m, await makeAllocation(m));
+    const d = testAllocation(m, await makeAllocation(m));
     await (await fn("allocator", "open")(d.terms, NO_SIGNATURES)).wait();
     await expectRevert(fn("outsider", "expire")(d.terms), "DeadlineNotReached");
   });
 
   it("Running: not before end + revealWindow", async () => {
-    const d = await runningDeal();
+    const d = await runningAllocation();
     await toEnd(m, d);
     await expectRevert(fn("outsider", "expire")(d.terms), "DeadlineNotReached", [
       d.id,
@@ -273,7 +273,7 @@ describe("expire", () => {
   });
 
   it("MediationRequested: not before the mediation deadline", async () => {
-    const d = await runningDeal();
+    const d = await runningAllocation();
     await toEnd(m, d);
     await (
       await fn("customer", "settle")(...settleArgs(d, d.outputs.gamma, await results(m, d, () => random32())))
@@ -284,7 +284,7 @@ describe("expire", () => {
 
 describe("settle", () => {
   it("only the Customer; the dispute mask only names running Suppliers", async () => {
-    const d = deal(m, await makeAllocation(m, { replicas: 3, minReplicas: 2 }));
+    const d = testAllocation(m, await makeAllocation(m, { replicas: 3, minReplicas: 2 }));
     await (await fn("allocator", "open")(d.terms, await signatures(m, d, { suppliers: [0, 1] }))).wait();
     await net.networkHelpers.time.increase(m.parameters.signingWindow);
     await (await fn("outsider", "expire")(d.terms)).wait();
@@ -304,7 +304,7 @@ describe("settle", () => {
   });
 
   it("a disputed Supplier goes to mediation even though its seal matched", async () => {
-    const d = await runningDeal(2);
+    const d = await runningAllocation(2);
     await toEnd(m, d);
     const receipt = await (
       await fn("customer", "settle")(...settleArgs(d, d.outputs.gamma, await results(m, d), 0b01))
@@ -316,7 +316,7 @@ describe("settle", () => {
   });
 
   it("rejects an opening of Γ with another salt or other test positions", async () => {
-    const d = await runningDeal();
+    const d = await runningAllocation();
     await toEnd(m, d);
     const res = await results(m, d);
     const [terms, salt, seqsHash, g] = settleArgs(d, d.outputs.gamma, res);
@@ -328,7 +328,7 @@ describe("settle", () => {
   });
 
   it("not before end, not after end + revealWindow", async () => {
-    const d = await runningDeal();
+    const d = await runningAllocation();
     const res = await results(m, d);
     await expectRevert(
       fn("customer", "settle")(...settleArgs(d, d.outputs.gamma, res)),
@@ -339,7 +339,7 @@ describe("settle", () => {
   });
 
   it("sends every Supplier to mediation when γ_c is not theirs; rejects results not aligned with the Suppliers", async () => {
-    const d = await runningDeal();
+    const d = await runningAllocation();
     await toEnd(m, d);
     const res = await results(m, d);
     await expectRevert(
@@ -352,7 +352,7 @@ describe("settle", () => {
   });
 
   it("settles once: a second settle finds the allocation Closed", async () => {
-    const d = await runningDeal();
+    const d = await runningAllocation();
     await toEnd(m, d);
     const res = await results(m, d);
     await (await fn("customer", "settle")(...settleArgs(d, d.outputs.gamma, res))).wait();
@@ -364,7 +364,7 @@ describe("settle", () => {
   });
 
   it("a result signed by someone other than its Supplier does not count", async () => {
-    const d = await runningDeal();
+    const d = await runningAllocation();
     await toEnd(m, d);
     const [honest] = await results(m, d);
     const forged = {
@@ -393,8 +393,8 @@ describe("settle", () => {
 });
 
 describe("mediate", () => {
-  async function inMediation(): Promise<Deal> {
-    const d = await runningDeal(2);
+  async function inMediation(): Promise<TestAllocation> {
+    const d = await runningAllocation(2);
     await toEnd(m, d);
     await (
       await fn(
@@ -425,7 +425,7 @@ describe("mediate", () => {
   });
 
   it("only from MediationRequested: a Running allocation cannot be mediated", async () => {
-    const d = await runningDeal();
+    const d = await runningAllocation();
     await expectRevert(
       fn("mediator", "mediate")(d.terms, d.outputs.gamma, 0, await results(m, d)),
       "AllocationUnexpectedState",
@@ -434,7 +434,7 @@ describe("mediate", () => {
   });
 
   it("a Customer that disputed a Supplier the Mediator finds honest is at fault", async () => {
-    const d = await runningDeal(1);
+    const d = await runningAllocation(1);
     await toEnd(m, d);
     const res = await results(m, d);
     await (await fn("customer", "settle")(...settleArgs(d, d.outputs.gamma, res, 1))).wait();
@@ -452,7 +452,7 @@ describe("mediate", () => {
 
 describe("state getters", () => {
   it("recordOf keeps one slot's facts: signers, then the masks of mediation", async () => {
-    const d = await runningDeal(2);
+    const d = await runningAllocation(2);
     expect((await m.market.getFunction("recordOf")(d.id)).slice(2).map(String)).toEqual([
       "3",
       "true",

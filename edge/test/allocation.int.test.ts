@@ -20,13 +20,13 @@ import {
   as,
   balances,
   createNetwork,
-  type Deal,
-  deal,
   delta,
   deployFunded,
   type Market,
   makeAllocation,
   openRunning,
+  type TestAllocation,
+  testAllocation,
   toEnd,
 } from "@surplus/contracts/test-support";
 import type { Address, Bytes32 } from "@surplus/core";
@@ -58,7 +58,7 @@ const wasm = (name: string) => readFileSync(new URL(`../build/${name}.wasm`, imp
 const dir = mkdtempSync(join(tmpdir(), "edge-int-"));
 const buses: MessageBus[] = [];
 let m: Market;
-let d: Deal;
+let d: TestAllocation;
 let plan: TestPlan;
 let channels: AllocationChannels;
 /** The Customer's own output hashes at its test positions. */
@@ -86,7 +86,7 @@ beforeAll(async () => {
   const service = wasm("people-counter");
   const a = { ...(await makeAllocation(m, { replicas: 2 })), serviceHash: serviceHash(service) };
   total = BigInt(a.inputsPerSecond * (a.end - a.start));
-  const base = deal(m, a);
+  const base = testAllocation(m, a);
   // The Customer's secret checklist: n positions of its live stream, and Γ its Accept signs.
   plan = prepareTestPlan(base.id, a.testCount, Number(total));
   d = { ...base, outputs: { ...base.outputs, commitment: plan.commitment } };

@@ -352,12 +352,12 @@ describe("the local market, end to end", () => {
     expect(o!.suppliers.sort()).toEqual(["s1", "s2"]);
     // Nobody answered a test wrongly: no dispute, no mediation, nobody fined.
     expect(o!.reason).toBe(CloseReason.Settled);
-    const deal = m.customers[0]!.agent.allocations.get(o!.id)!;
+    const stored = m.customers[0]!.agent.allocations.get(o!.id)!;
     const failing = [...traps, ...loops].sort((a, b) => a - b);
     for (const s of m.suppliers) {
       // Each replica kept going after every failure and published every input's result, the
       // failed ones with the reason.
-      const published = await publishedOutputs(m, o!.id, deal.allocation.suppliers, s.p.address);
+      const published = await publishedOutputs(m, o!.id, stored.allocation.suppliers, s.p.address);
       expect(published.size).toBe(o!.total);
       const errors = [...published].filter(([, error]) => error !== undefined).sort(([a], [b]) => a - b);
       expect(errors.map(([seq]) => seq)).toEqual(failing);
@@ -408,22 +408,22 @@ describe("the local market, end to end", () => {
     const offer = m.customers[0]!.agent.offer!;
     expect(offer.end - offer.start).toBeGreaterThan(window);
     const got = await outcomes(m);
-    const deals = [...m.customers[0]!.agent.allocations.values()]
+    const chunks = [...m.customers[0]!.agent.allocations.values()]
       .map((d) => ({ ...d.allocation, got: got.find((o) => o.id === d.id)! }))
       .sort((a, b) => a.start - b.start);
-    expect(deals.length).toBeGreaterThan(1);
+    expect(chunks.length).toBeGreaterThan(1);
     // Consecutive: together they tile the requested time, each within one Supplier window.
-    expect(deals[0]!.start).toBe(offer.start);
-    expect(deals.at(-1)!.end).toBe(offer.end);
-    deals.forEach((d, i) => {
-      if (i > 0) expect(d.start).toBe(deals[i - 1]!.end);
+    expect(chunks[0]!.start).toBe(offer.start);
+    expect(chunks.at(-1)!.end).toBe(offer.end);
+    chunks.forEach((d, i) => {
+      if (i > 0) expect(d.start).toBe(chunks[i - 1]!.end);
       expect(d.end - d.start).toBeGreaterThanOrEqual(offer.minServiceSeconds);
       expect(d.end - d.start).toBeLessThanOrEqual(window);
       // Each ran and closed settled, every one of its inputs delivered.
       expect(d.got.reason).toBe(CloseReason.Settled);
       expect(d.got.delivered).toBe(d.got.total);
     });
-    expect(deals.reduce((n, d) => n + d.got.total, 0)).toBe(
+    expect(chunks.reduce((n, d) => n + d.got.total, 0)).toBe(
       offer.inputsPerSecond * (offer.end - offer.start),
     );
     // A Supplier's offers follow one another and never overlap (capacity is counted per offer).

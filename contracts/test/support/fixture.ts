@@ -128,7 +128,7 @@ export async function makeAllocation(m: Market, o: AllocationOptions = {}): Prom
 }
 
 /** Everything a test needs about one allocation. */
-export interface Deal {
+export interface TestAllocation {
   readonly a: Allocation;
   readonly terms: ReturnType<typeof toTerms>;
   readonly id: Bytes32;
@@ -136,7 +136,7 @@ export interface Deal {
   readonly amounts: ReturnType<typeof amountsOf>;
 }
 
-export function deal(m: Market, a: Allocation): Deal {
+export function testAllocation(m: Market, a: Allocation): TestAllocation {
   const id = allocationId(m.domain, a);
   return {
     a,
@@ -148,7 +148,7 @@ export function deal(m: Market, a: Allocation): Deal {
 }
 
 /** The arguments of the Customer's `settle`: terms, the checklist's opening, γ_c, results, dispute mask. */
-export function settleArgs(d: Deal, gammaC: Bytes32, res: readonly unknown[], disputed = 0) {
+export function settleArgs(d: TestAllocation, gammaC: Bytes32, res: readonly unknown[], disputed = 0) {
   return [d.terms, d.outputs.salt, d.outputs.seqsHash, gammaC, res, disputed] as const;
 }
 
@@ -160,7 +160,7 @@ export interface SignOptions {
 }
 
 /** The `Signatures` argument of `open`, with the chosen parties' Accept signatures. */
-export async function signatures(m: Market, d: Deal, o: SignOptions = {}) {
+export async function signatures(m: Market, d: TestAllocation, o: SignOptions = {}) {
   const supplierIdx = o.suppliers ?? d.a.suppliers.map((_, i) => i);
   const suppliers: Hex[] = [];
   for (let i = 0; i < d.a.suppliers.length; i++) {
@@ -185,14 +185,14 @@ export function as(m: Market, signer: HardhatEthersSigner): Contract {
 }
 
 /** Opens `d` with every signature, so it is Running. */
-export async function openRunning(m: Market, d: Deal): Promise<void> {
+export async function openRunning(m: Market, d: TestAllocation): Promise<void> {
   await (await as(m, m.parties.allocator).getFunction("open")(d.terms, await signatures(m, d))).wait();
 }
 
 /** Signed results of the Suppliers: honest ones seal the Customer's γ, others `gammaFor(i)`. */
 export async function results(
   m: Market,
-  d: Deal,
+  d: TestAllocation,
   gammaFor: (i: number) => Bytes32 | undefined = () => d.outputs.gamma,
 ) {
   const out: Array<{ seal: Bytes32; signature: Hex }> = [];
@@ -204,7 +204,7 @@ export async function results(
 }
 
 /** Advances time to the allocation's `end` (if it is not past it already). */
-export async function toEnd(m: Market, d: Deal): Promise<void> {
+export async function toEnd(m: Market, d: TestAllocation): Promise<void> {
   if ((await m.net.networkHelpers.time.latest()) < d.a.end)
     await m.net.networkHelpers.time.increaseTo(d.a.end);
 }
