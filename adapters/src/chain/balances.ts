@@ -3,7 +3,7 @@
 // block some confirmations deep). Also the contract's fee parameters, which decide what `open`
 // locks: read from the contract, the one source of truth.
 import { connectMarket } from "@surplus/contracts";
-import type { Address, FreeBalances, MarketFees } from "@surplus/core";
+import { type Address, type FreeBalances, type MarketFees, mapLimited } from "@surplus/core";
 import type { Contract, ContractRunner } from "ethers";
 
 export interface ContractBalancesOptions {
@@ -23,23 +23,15 @@ export class ContractFreeBalances implements FreeBalances {
   }
 
   async freeBalances(accounts: readonly Address[]): Promise<Map<Address, bigint>> {
-    const out = new Map<Address, bigint>();
     const unique = [...new Set(accounts)];
-    let next = 0;
     const balanceOf = this.#market.getFunction("balanceOf");
-    const worker = async () => {
-      while (next < unique.length) {
-        const account = unique[next++]!;
-        const balance = (await balanceOf(account, {
-          blockTag: this.#options.blockTag ?? "latest",
-        })) as bigint;
-        out.set(account, balance);
-      }
-    };
-    await Promise.all(
-      Array.from({ length: Math.min(this.#options.concurrency ?? 8, unique.length) }, worker),
+    const balances = await mapLimited(
+      unique,
+      this.#options.concurrency ?? 8,
+      async (account) =>
+        (await balanceOf(account, { blockTag: this.#options.blockTag ?? "latest" })) as bigint,
     );
-    return out;
+    return new Map(unique.map((account, i) => [account, balances[i]!]));
   }
 }
 

@@ -6,10 +6,11 @@
 // - the `open` submission is claimed with compare-and-set on openStatus (awaiting → submitting),
 //   so two runs never both send it; a claim whose run crashed is taken over by naming its time;
 // - opened and lapsed are terminal, and leave the sparse byAwaitingOpen index;
-// - a lapse gives back, in the same transaction, the allocation's commitment on each Supplier
-//   offer and its window on the Customer offer (reopened unless expired), each conditioned on the
-//   offer's version as read: so it is given back exactly once, by the run whose lapse landed, and
-//   never over an offer round's concurrent commit (that cancels it; it is rebuilt and retried).
+// - a lapse writes, in the same transaction, what core's `giveBack` says to give back (the
+//   allocation's commitment on each Supplier offer, its window on the Customer offer), each write
+//   conditioned on the offer's version as read: so it is given back exactly once, by the run whose
+//   lapse landed, and never over an offer round's concurrent commit (that cancels it; it is
+//   rebuilt and retried).
 import { ConditionalCheckFailedException, TransactionCanceledException } from "@aws-sdk/client-dynamodb";
 import {
   type DynamoDBDocumentClient,
@@ -29,14 +30,14 @@ import {
   type Commitment,
   customerOffer as customerOfferSchema,
   DEFAULT_DELAYS,
+  giveBack,
   type Hex,
-  isExpired,
+  type LapsingCustomer,
   type OpenProgress,
   type OpenStatus,
   type ProtocolDelays,
   type RecordedAccept,
   RecordRefusedError,
-  requiredMips,
   type TimeWindow,
 } from "@surplus/core";
 import { DynamoAllocatorRegistry } from "./registry.ts";
@@ -48,30 +49,10 @@ const OPENED: OpenStatus = "opened";
 const LAPSED: OpenStatus = "lapsed";
 const ACCEPT_PREFIX = "accept:";
 const OFFER_OPEN = "open";
-const OFFER_CLOSED = "closed";
 /** Transactions a lapse tries before giving up for this run (each loses only to an offer round's commit). */
 const MAX_GIVE_BACK_ATTEMPTS = 5;
 
 type TransactItem = NonNullable<TransactWriteCommandInput["TransactItems"]>[number];
-
-/** `list` without one commitment equal to `c`; undefined when there is none. */
-function withoutOne(list: readonly Commitment[], c: Commitment): Commitment[] | undefined {
-  const i = list.findIndex(
-    (x) => x.start === c.start && x.end === c.end && x.mips === c.mips && x.ramMb === c.ramMb,
-  );
-  return i < 0 ? undefined : [...list.slice(0, i), ...list.slice(i + 1)];
-}
-
-/** Ascending, disjoint: overlapping or touching windows joined. */
-function mergeWindows(windows: readonly TimeWindow[]): TimeWindow[] {
-  const out: Array<{ start: number; end: number }> = [];
-  for (const w of [...windows].sort((x, y) => x.start - y.start)) {
-    const last = out.at(-1);
-    if (last && w.start <= last.end) last.end = Math.max(last.end, w.end);
-    else out.push({ start: w.start, end: w.end });
-  }
-  return out;
-}
 
 /** Still collecting accepts (or being opened); also true of allocations committed before the accept round existed. */
 const COLLECTING = "(attribute_not_exists(openStatus) OR openStatus IN (:awaiting, :submitting))";
@@ -281,7 +262,7 @@ export class DynamoAcceptRegistry implements AcceptRegistry {
     }
   }
 
-  /** The conditional updates that give a lapsing allocation's share back to its offers. */
+  /** The conditional updates that write core's give-back of a lapsing allocation to its offers. */
   async #giveBack(
     item: Record<string, unknown>,
     atMs: number,
@@ -297,16 +278,40 @@ export class DynamoAcceptRegistry implements AcceptRegistry {
         return Item;
       }),
     );
-    const customerBody = customer
-      ? customerOfferSchema.parse(JSON.parse(customer["offer"] as string))
-      : undefined;
-    const share: Commitment | undefined =
-      item["commitment"] !== undefined
-        ? (JSON.parse(item["commitment"] as string) as Commitment)
-        : customerBody && { start: a.start, end: a.end, mips: requiredMips(a), ramMb: customerBody.ramMb };
-    const updates: TransactItem[] = [];
-    const versioned = (offerId: string, version: number, set: string, values: Record<string, unknown>) =>
-      updates.push({
+    const back = giveBack({
+      allocation: a,
+      ...(item["commitment"] !== undefined
+        ? { share: JSON.parse(item["commitment"] as string) as Commitment }
+        : {}),
+      ...(customer
+        ? {
+            customer: {
+              offer: customerOfferSchema.parse(JSON.parse(customer["offer"] as string)),
+              status: customer["status"] as LapsingCustomer["status"],
+              openWindows: JSON.parse(customer["openWindows"] as string) as TimeWindow[],
+            },
+          }
+        : {}),
+      suppliers: suppliers.flatMap((s) =>
+        s
+          ? [
+              {
+                offerId: s["offerId"] as Bytes32,
+                commitments: JSON.parse(s["commitments"] as string) as Commitment[],
+              },
+            ]
+          : [],
+      ),
+      nowMs: atMs,
+      delays,
+    });
+    // Each write is conditioned on the version read, so it lands over nothing a round did since.
+    const versions = new Map(
+      [customer, ...suppliers].flatMap((i) => (i ? [[i["offerId"] as string, i["version"] as number]] : [])),
+    );
+    const versioned = (offerId: string, set: string, values: Record<string, unknown>): TransactItem => {
+      const version = versions.get(offerId)!;
+      return {
         Update: {
           TableName: this.#t.offers,
           Key: { offerId },
@@ -315,34 +320,22 @@ export class DynamoAcceptRegistry implements AcceptRegistry {
           ...(set.includes("#s") ? { ExpressionAttributeNames: { "#s": "status" } } : {}),
           ExpressionAttributeValues: { ":v": version, ":next": version + 1, ...values },
         },
-      });
-    for (const s of suppliers) {
-      if (!s || !share) continue;
-      const left = withoutOne(JSON.parse(s["commitments"] as string) as Commitment[], share);
-      if (left)
-        versioned(s["offerId"] as string, s["version"] as number, "commitments = :c", {
-          ":c": JSON.stringify(left),
-        });
-    }
-    const status = customer?.["status"];
-    if (
-      customer &&
-      customerBody &&
-      (status === OFFER_OPEN || status === OFFER_CLOSED) &&
-      !isExpired(customerBody, Math.floor(atMs / 1000), delays)
-    ) {
-      const windows = mergeWindows([
-        ...(JSON.parse(customer["openWindows"] as string) as TimeWindow[]),
-        { start: a.start, end: a.end },
-      ]);
-      versioned(
-        a.customerOffer,
-        customer["version"] as number,
-        "openWindows = :w, #s = :open, openKind = :kind",
-        { ":w": JSON.stringify(windows), ":open": OFFER_OPEN, ":kind": "customer" },
-      );
-    }
-    return updates;
+      };
+    };
+    return [
+      ...back.suppliers.map((s) =>
+        versioned(s.offerId, "commitments = :c", { ":c": JSON.stringify(s.commitments) }),
+      ),
+      ...(back.customer
+        ? [
+            versioned(back.customer.offerId, "openWindows = :w, #s = :open, openKind = :kind", {
+              ":w": JSON.stringify(back.customer.openWindows),
+              ":open": OFFER_OPEN,
+              ":kind": "customer",
+            }),
+          ]
+        : []),
+    ];
   }
 
   cursor(name: string): Promise<string | undefined> {

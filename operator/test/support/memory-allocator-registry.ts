@@ -8,12 +8,10 @@ import {
   type CustomerCommit,
   DEFAULT_DELAYS,
   type GroupCommit,
-  isExpired,
   type PendingPublication,
   type ProtocolDelays,
   type RecordedOffer,
-  requiredMips,
-  type TimeWindow,
+  giveBack as sharesToGiveBack,
   type VersionedCustomer,
   type VersionedSupplier,
   type VoidAllocation,
@@ -120,41 +118,32 @@ export class MemoryAllocatorRegistry implements AllocatorRegistry {
     const a = entry.allocation;
     const customer = this.offers.get(a.customerOffer);
     const customerOffer = customer?.record.offer.kind === "customer" ? customer.record.offer : undefined;
-    const share =
-      entry.commitment ??
-      (customerOffer && { start: a.start, end: a.end, mips: requiredMips(a), ramMb: customerOffer.ramMb });
-    for (const id of new Set(a.supplierOffers)) {
-      const row = this.offers.get(id);
-      const i =
-        row && share
-          ? row.commitments.findIndex(
-              (c) =>
-                c.start === share.start &&
-                c.end === share.end &&
-                c.mips === share.mips &&
-                c.ramMb === share.ramMb,
-            )
-          : -1;
-      if (!row || i < 0) continue;
-      row.commitments = row.commitments.filter((_, k) => k !== i);
+    const back = sharesToGiveBack({
+      allocation: a,
+      ...(entry.commitment ? { share: entry.commitment } : {}),
+      ...(customer && customerOffer
+        ? {
+            customer: {
+              offer: customerOffer,
+              status: customer.status,
+              openWindows: customer.openWindows ?? [],
+            },
+          }
+        : {}),
+      suppliers: [...new Set(a.supplierOffers)].flatMap((offerId) => {
+        const row = this.offers.get(offerId);
+        return row ? [{ offerId, commitments: row.commitments }] : [];
+      }),
+      nowMs: atMs,
+      delays,
+    });
+    for (const s of back.suppliers) {
+      const row = this.offers.get(s.offerId)!;
+      row.commitments = s.commitments;
       row.version++;
     }
-    if (
-      customer &&
-      customerOffer &&
-      customer.status !== "void" &&
-      !isExpired(customerOffer, Math.floor(atMs / 1000), delays)
-    ) {
-      const windows: TimeWindow[] = [...(customer.openWindows ?? []), { start: a.start, end: a.end }].sort(
-        (x, y) => x.start - y.start,
-      );
-      const merged: Array<{ start: number; end: number }> = [];
-      for (const w of windows) {
-        const last = merged.at(-1);
-        if (last && w.start <= last.end) last.end = Math.max(last.end, w.end);
-        else merged.push({ ...w });
-      }
-      customer.openWindows = merged;
+    if (customer && back.customer) {
+      customer.openWindows = back.customer.openWindows;
       customer.status = "open";
       customer.version++;
     }
