@@ -31,7 +31,7 @@ export const MARKET_ENV = {
   chainRpcUrl: "SURPLUS_CHAIN_RPC_URL",
   /** δ_alloc in seconds: how far after its round an allocation may start at the earliest. Allocator only. */
   allocSeconds: "SURPLUS_ALLOC_SECONDS",
-  /** Milliseconds between two rounds within one scheduled invocation (lambdas/shared/cadence.ts). */
+  /** Milliseconds between two rounds within one scheduled invocation (operator/src/cadence.ts). */
   roundIntervalMs: "SURPLUS_ROUND_INTERVAL_MS",
   /** The schedule's period in seconds: the slot an invocation runs rounds for. */
   schedulePeriodSeconds: "SURPLUS_SCHEDULE_PERIOD_SECONDS",

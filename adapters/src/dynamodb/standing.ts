@@ -3,7 +3,7 @@
 // `standingVersion`; an offer's refusal is a `refusal` attribute (S, JSON) of its offers item (only
 // offers that were recorded: out-of-bounds ones never are, and are reported by the round instead).
 // Admission (AdmittedParticipants) is an `admittedKinds` set (SS) and `admittedAtMs` on the
-// participants item, written by the operator's admission (lambdas/allocator/admission.ts).
+// participants item, written by the operator's admission (operator/src/allocator/admission.ts).
 import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import {
   BatchGetCommand,

@@ -98,7 +98,7 @@ export interface MarketFunctionProps {
   readonly timeout?: Duration;
   /**
    * Reserved concurrency. New accounts (concurrency limit 10) cannot reserve any; one invocation
-   * at a time is the lease's job (lambdas/shared/cadence.ts), so a tick that overlaps its
+   * at a time is the lease's job (operator/src/cadence.ts), so a tick that overlaps its
    * predecessor waits for it instead of being throttled.
    * @default undefined (unreserved)
    */

@@ -17,6 +17,7 @@ const ROOT = resolve(HERE, "../../..");
 const STATIC: Readonly<Record<string, readonly [string, string]>> = {
   "/": [join(HERE, "static/index.html"), "text/html; charset=utf-8"],
   "/app.js": [join(HERE, "static/app.js"), "text/javascript; charset=utf-8"],
+  "/sigv4.js": [join(HERE, "static/sigv4.js"), "text/javascript; charset=utf-8"],
   "/style.css": [join(HERE, "static/style.css"), "text/css; charset=utf-8"],
   "/vendor/chart.umd.min.js": [
     join(ROOT, "node_modules/chart.js/dist/chart.umd.min.js"),

@@ -1,5 +1,10 @@
 // The market console's page: polls the read-only API and renders it (no framework, no build).
 // Text goes in through textContent only: names and reasons come from the market, not from us.
+// Served by ./surplus market it reads /api/market; deployed (infra's console stack) the link
+// carries `#api=<function URL>` and the page signs its reads with the reader's AWS credentials,
+// kept in this tab's sessionStorage only.
+import { regionOf, signGet } from "./sigv4.js";
+
 const $ = (id) => document.getElementById(id);
 const short = (hex) => (hex && hex.length > 14 ? `${hex.slice(0, 8)}…${hex.slice(-4)}` : hex);
 
@@ -71,7 +76,13 @@ function renderParticipants(participants) {
       const rep = r
         ? `${r.allocationsRun} run, tests ${r.testsPassed} passed / ${r.testsFailed} failed, ${r.disputes} disputed, ${r.mediationsLost} mediations lost, ${r.disputesLost} disputes lost, ${r.timeouts} timeouts`
         : "—";
-      return [p.name, p.kind, num(p.balance), num(p.change), el("td", { "data-reputation": p.name }, rep)];
+      return [
+        p.name,
+        p.kind,
+        num(p.balance),
+        num(p.change ?? "—"),
+        el("td", { "data-reputation": p.name }, rep),
+      ];
     }),
   );
 }
@@ -128,9 +139,44 @@ function renderPlots(s) {
   }
 }
 
+const api = new URLSearchParams(location.hash.slice(1)).get("api");
+const CREDENTIALS = "surplus-console-credentials";
+
+/** The deployed API wants a signed request: ask for credentials once per tab. */
+function askCredentials() {
+  const form = $("credentials");
+  form.hidden = false;
+  form.onsubmit = (e) => {
+    e.preventDefault();
+    const f = new FormData(form);
+    const c = { accessKeyId: f.get("accessKeyId"), secretAccessKey: f.get("secretAccessKey") };
+    if (f.get("sessionToken")) c.sessionToken = f.get("sessionToken");
+    sessionStorage.setItem(CREDENTIALS, JSON.stringify(c));
+    form.hidden = true;
+    refresh();
+  };
+}
+
+async function read() {
+  if (!api) return (await fetch("/api/market")).json();
+  const credentials = JSON.parse(sessionStorage.getItem(CREDENTIALS) ?? "null");
+  if (!credentials) {
+    askCredentials();
+    throw new Error("the API needs AWS credentials allowed to read it");
+  }
+  const url = new URL("api/market", api).toString();
+  const r = await fetch(url, { headers: await signGet(url, credentials, regionOf(url)) });
+  if (r.status === 403) {
+    sessionStorage.removeItem(CREDENTIALS);
+    askCredentials();
+  }
+  if (!r.ok) throw new Error(`the API answered ${r.status}`);
+  return r.json();
+}
+
 async function refresh() {
   try {
-    const s = await (await fetch("/api/market")).json();
+    const s = await read();
     if (s.phase === "starting") {
       $("phase").textContent = "the market is starting (services, contract, participants)…";
       return;
@@ -139,10 +185,14 @@ async function refresh() {
       `market contract ${s.market} — ${s.offers.length} offers, ${s.allocations.length} allocations — updated ${new Date(s.at).toLocaleTimeString()}`;
     const b = s.balanceCheck;
     $("balance-check").replaceChildren(
-      el("span", { class: b.ok ? "ok" : "bad", id: "balance-sum" }, `Σ of balance changes = ${b.sum}`),
-      b.ok
-        ? " — every token unit that moved went to a named party."
-        : " — NOT zero: tokens are unaccounted for.",
+      ...(b
+        ? [
+            el("span", { class: b.ok ? "ok" : "bad", id: "balance-sum" }, `Σ of balance changes = ${b.sum}`),
+            b.ok
+              ? " — every token unit that moved went to a named party."
+              : " — NOT zero: tokens are unaccounted for.",
+          ]
+        : ["free balances are shown per participant; changes since a start are known to a local run only."]),
     );
     $("offers").replaceChildren(renderOffers(s.offers));
     $("allocations").replaceChildren(renderAllocations(s.allocations));
