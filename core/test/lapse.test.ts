@@ -1,6 +1,7 @@
 // Giving back a lapsed allocation's share: what both registries write, decided in one place.
 import { describe, expect, it } from "vitest";
 import {
+  type Address,
   allocation,
   type Commitment,
   DEFAULT_DELAYS,
@@ -14,7 +15,7 @@ import { aCustomerOffer, alice, aSupplierOffer, bob, carol, dave, domain, wallet
 
 const customerOffer = aCustomerOffer();
 const s1 = offerId(domain, aSupplierOffer());
-const s2 = offerId(domain, aSupplierOffer({ account: wallet(4).address }));
+const s2 = offerId(domain, aSupplierOffer({ account: wallet(4).address as Address }));
 const a = allocation.parse({
   schemaVersion: SCHEMA_VERSION,
   allocator: dave.address,
