@@ -39,7 +39,14 @@ import {
 } from "./participants.ts";
 import { KEYSTORE_PASSWORD, killChild, localKeystore, spawnEdge, stopChild } from "./processes.ts";
 import { deployContract, grantParticipant, type Provisioned, provisionServices } from "./provisioning.ts";
-import { type BalanceChange, Balances, closeReasonOf, EventLog, type MarketEvent } from "./reporting.ts";
+import {
+  type BalanceChange,
+  Balances,
+  closeReasonOf,
+  EventLog,
+  type GasEntry,
+  type MarketEvent,
+} from "./reporting.ts";
 import {
   type CustomerSpec,
   type MarketScenario,
@@ -52,7 +59,7 @@ import {
 
 export { InjectedCrash } from "./operator.ts";
 export type { Participant } from "./participants.ts";
-export type { MarketEvent } from "./reporting.ts";
+export type { BalanceChange, GasEntry, MarketEvent } from "./reporting.ts";
 export {
   type CustomerSpec,
   LOCAL_PARAMETERS,
@@ -130,8 +137,8 @@ export class LocalMarket {
   }
 
   /** The gas of every transaction a party reported. */
-  get gas(): Array<{ allocation: string; call: string; by: string; gas: bigint }> {
-    return this.#log.gas as Array<{ allocation: string; call: string; by: string; gas: bigint }>;
+  get gas(): GasEntry[] {
+    return this.#log.gas;
   }
 
   /** Each party's market balance when it joined. */
