@@ -1,15 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
-  allocation,
   allocationId,
   assertSignedBy,
   encodeType,
   InvalidMessageError,
-  offerId,
   parseEnvelope,
   recoverSigner,
-  SCHEMA_VERSION,
   SignatureMismatchError,
   StaleMessageError,
   signEnvelope,
@@ -18,27 +15,7 @@ import {
   verifyEnvelope,
   verifyParsed,
 } from "../src/index.ts";
-import { aCustomerOffer, alice, aSupplierOffer, bob, carol, dave, domain } from "./fixtures.ts";
-
-const anAllocation = () =>
-  allocation.parse({
-    schemaVersion: SCHEMA_VERSION,
-    allocator: dave.address,
-    customer: alice.address,
-    suppliers: [bob.address],
-    mediator: carol.address,
-    customerOffer: offerId(domain, aCustomerOffer()),
-    supplierOffers: [offerId(domain, aSupplierOffer())],
-    serviceHash: `0x${"ab".repeat(32)}`,
-    start: 1_000,
-    end: 1_600,
-    pricePerMi: "120",
-    miPerInput: 50,
-    inputsPerSecond: 20,
-    testCount: 12,
-    minReplicas: 1,
-    nonce: "1",
-  });
+import { aCustomerOffer, alice, anAllocation, aSupplierOffer, bob, domain } from "./fixtures.ts";
 
 describe("EIP-712 signing", () => {
   it("has the type strings the contract compiles in", () => {

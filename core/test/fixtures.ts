@@ -1,9 +1,12 @@
 // Shared test fixtures: deterministic accounts and valid offers.
 import { Wallet } from "ethers";
 import {
+  type Allocation,
+  allocation,
   type CustomerOffer,
   customerOffer,
   type MarketDomain,
+  offerId,
   SCHEMA_VERSION,
   type SupplierOffer,
   supplierOffer,
@@ -55,6 +58,29 @@ export function aCustomerOffer(overrides: Partial<CustomerOffer> = {}): Customer
     minReplicas: 1,
     minServiceSeconds: 600,
     mediators: [carol.address],
+    ...overrides,
+  });
+}
+
+/** A valid allocation of the fixtures' Customer offer to the fixtures' Supplier offer. */
+export function anAllocation(overrides: Partial<Allocation> = {}): Allocation {
+  return allocation.parse({
+    schemaVersion: SCHEMA_VERSION,
+    allocator: dave.address,
+    customer: alice.address,
+    suppliers: [bob.address],
+    mediator: carol.address,
+    customerOffer: offerId(domain, aCustomerOffer()),
+    supplierOffers: [offerId(domain, aSupplierOffer())],
+    serviceHash: `0x${"ab".repeat(32)}`,
+    start: 1_000,
+    end: 1_600,
+    pricePerMi: "120",
+    miPerInput: 50,
+    inputsPerSecond: 20,
+    testCount: 12,
+    minReplicas: 1,
+    nonce: "1",
     ...overrides,
   });
 }

@@ -2,37 +2,21 @@
 import { describe, expect, it } from "vitest";
 import {
   type Address,
-  allocation,
   type Commitment,
   DEFAULT_DELAYS,
   giveBack,
   type Lapse,
   lapsedShare,
   offerId,
-  SCHEMA_VERSION,
 } from "../src/index.ts";
-import { aCustomerOffer, alice, aSupplierOffer, bob, carol, dave, domain, wallet } from "./fixtures.ts";
+import { aCustomerOffer, anAllocation, aSupplierOffer, bob, domain, wallet } from "./fixtures.ts";
 
 const customerOffer = aCustomerOffer();
 const s1 = offerId(domain, aSupplierOffer());
 const s2 = offerId(domain, aSupplierOffer({ account: wallet(4).address as Address }));
-const a = allocation.parse({
-  schemaVersion: SCHEMA_VERSION,
-  allocator: dave.address,
-  customer: alice.address,
-  suppliers: [bob.address, wallet(4).address],
-  mediator: carol.address,
-  customerOffer: offerId(domain, customerOffer),
+const a = anAllocation({
+  suppliers: [bob.address as Address, wallet(4).address as Address],
   supplierOffers: [s1, s2],
-  serviceHash: `0x${"ab".repeat(32)}`,
-  start: 1_000,
-  end: 1_600,
-  pricePerMi: "120",
-  miPerInput: 50,
-  inputsPerSecond: 20,
-  testCount: 12,
-  minReplicas: 1,
-  nonce: "1",
 });
 const share: Commitment = { start: 1_000, end: 1_600, mips: 1_000, ramMb: 256 };
 const other: Commitment = { start: 2_000, end: 2_600, mips: 1_000, ramMb: 256 };

@@ -69,77 +69,49 @@ export const OFFERS_BY_OPEN_KIND = "byOpenKind";
 export const ALLOCATIONS_BY_OUTBOX = "byOutbox";
 export const ALLOCATIONS_BY_AWAITING_OPEN = "byAwaitingOpen";
 
-const S = "S" as const;
-const allProjected = { ProjectionType: "ALL" as const };
+/** A global secondary index: keyed by `hash` (S), sorted by its table's key. */
+interface Index {
+  readonly name: string;
+  readonly hash: string;
+  readonly projection: "ALL" | "KEYS_ONLY";
+}
+
+/** An on-demand table keyed by `key` (S), with its indexes. */
+function table(name: string, key: string, indexes: readonly Index[] = []): CreateTableCommandInput {
+  return {
+    TableName: name,
+    BillingMode: "PAY_PER_REQUEST",
+    KeySchema: [{ AttributeName: key, KeyType: "HASH" }],
+    AttributeDefinitions: [key, ...indexes.map((i) => i.hash)].map((attribute) => ({
+      AttributeName: attribute,
+      AttributeType: "S",
+    })),
+    ...(indexes.length === 0
+      ? {}
+      : {
+          GlobalSecondaryIndexes: indexes.map((i) => ({
+            IndexName: i.name,
+            KeySchema: [
+              { AttributeName: i.hash, KeyType: "HASH" },
+              { AttributeName: key, KeyType: "RANGE" },
+            ],
+            Projection: { ProjectionType: i.projection },
+          })),
+        }),
+  };
+}
 
 /** The CreateTable requests of every table (also what infra/ mirrors in CDK). */
 export function tableDefinitions(names: TableNames): CreateTableCommandInput[] {
   return [
-    {
-      TableName: names.offers,
-      BillingMode: "PAY_PER_REQUEST",
-      KeySchema: [{ AttributeName: "offerId", KeyType: "HASH" }],
-      AttributeDefinitions: [
-        { AttributeName: "offerId", AttributeType: S },
-        { AttributeName: "openKind", AttributeType: S },
-      ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: OFFERS_BY_OPEN_KIND,
-          KeySchema: [
-            { AttributeName: "openKind", KeyType: "HASH" },
-            { AttributeName: "offerId", KeyType: "RANGE" },
-          ],
-          Projection: allProjected,
-        },
-      ],
-    },
-    {
-      TableName: names.allocations,
-      BillingMode: "PAY_PER_REQUEST",
-      KeySchema: [{ AttributeName: "allocationId", KeyType: "HASH" }],
-      AttributeDefinitions: [
-        { AttributeName: "allocationId", AttributeType: S },
-        { AttributeName: "outbox", AttributeType: S },
-        { AttributeName: "awaitingOpen", AttributeType: S },
-      ],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: ALLOCATIONS_BY_OUTBOX,
-          KeySchema: [
-            { AttributeName: "outbox", KeyType: "HASH" },
-            { AttributeName: "allocationId", KeyType: "RANGE" },
-          ],
-          Projection: allProjected,
-        },
-        {
-          IndexName: ALLOCATIONS_BY_AWAITING_OPEN,
-          KeySchema: [
-            { AttributeName: "awaitingOpen", KeyType: "HASH" },
-            { AttributeName: "allocationId", KeyType: "RANGE" },
-          ],
-          Projection: { ProjectionType: "KEYS_ONLY" },
-        },
-      ],
-    },
-    {
-      TableName: names.participants,
-      BillingMode: "PAY_PER_REQUEST",
-      KeySchema: [{ AttributeName: "account", KeyType: "HASH" }],
-      AttributeDefinitions: [{ AttributeName: "account", AttributeType: S }],
-    },
-    {
-      TableName: names.cursors,
-      BillingMode: "PAY_PER_REQUEST",
-      KeySchema: [{ AttributeName: "name", KeyType: "HASH" }],
-      AttributeDefinitions: [{ AttributeName: "name", AttributeType: S }],
-    },
-    {
-      TableName: names.idempotency,
-      BillingMode: "PAY_PER_REQUEST",
-      KeySchema: [{ AttributeName: "id", KeyType: "HASH" }],
-      AttributeDefinitions: [{ AttributeName: "id", AttributeType: S }],
-    },
+    table(names.offers, "offerId", [{ name: OFFERS_BY_OPEN_KIND, hash: "openKind", projection: "ALL" }]),
+    table(names.allocations, "allocationId", [
+      { name: ALLOCATIONS_BY_OUTBOX, hash: "outbox", projection: "ALL" },
+      { name: ALLOCATIONS_BY_AWAITING_OPEN, hash: "awaitingOpen", projection: "KEYS_ONLY" },
+    ]),
+    table(names.participants, "account"),
+    table(names.cursors, "name"),
+    table(names.idempotency, "id"),
   ];
 }
 

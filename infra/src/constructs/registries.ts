@@ -46,30 +46,20 @@ export interface RegistryTable {
 
 const TABLE_PREFIX = /^[A-Za-z0-9_.-]{1,200}$/;
 
-function projection(index: IndexDefinition): dynamodb.ProjectionType {
-  switch (index.projection) {
-    case "ALL":
-      return dynamodb.ProjectionType.ALL;
-    case "KEYS_ONLY":
-      return dynamodb.ProjectionType.KEYS_ONLY;
-    case "INCLUDE":
-      return dynamodb.ProjectionType.INCLUDE;
-  }
-}
+const PROJECTIONS: Readonly<Record<IndexDefinition["projection"], dynamodb.ProjectionType>> = {
+  ALL: dynamodb.ProjectionType.ALL,
+  KEYS_ONLY: dynamodb.ProjectionType.KEYS_ONLY,
+  INCLUDE: dynamodb.ProjectionType.INCLUDE,
+};
 
-function attributeType(key: KeyDefinition): dynamodb.AttributeType {
-  switch (key.type) {
-    case "S":
-      return dynamodb.AttributeType.STRING;
-    case "N":
-      return dynamodb.AttributeType.NUMBER;
-    case "B":
-      return dynamodb.AttributeType.BINARY;
-  }
-}
+const ATTRIBUTE_TYPES: Readonly<Record<KeyDefinition["type"], dynamodb.AttributeType>> = {
+  S: dynamodb.AttributeType.STRING,
+  N: dynamodb.AttributeType.NUMBER,
+  B: dynamodb.AttributeType.BINARY,
+};
 
 function attribute(key: KeyDefinition): dynamodb.Attribute {
-  return { name: key.name, type: attributeType(key) };
+  return { name: key.name, type: ATTRIBUTE_TYPES[key.type] };
 }
 
 /**
@@ -139,7 +129,7 @@ export class Registries extends Construct {
           indexName: index.indexName,
           partitionKey: attribute(index.partitionKey),
           ...(index.sortKey === undefined ? {} : { sortKey: attribute(index.sortKey) }),
-          projectionType: projection(index),
+          projectionType: PROJECTIONS[index.projection],
           ...(index.nonKeyAttributes ? { nonKeyAttributes: [...index.nonKeyAttributes] } : {}),
         });
       }
