@@ -7,13 +7,20 @@ import { describe, expect, it } from "vitest";
 import { regionOf, signGet } from "../src/console/static/sigv4.js";
 
 /** The SHA-256 the SDK's signer needs (a hash, or an HMAC with a secret), from node:crypto. */
+type Data = string | ArrayBuffer | ArrayBufferView;
+const bytes = (d: Data): string | Uint8Array =>
+  typeof d === "string"
+    ? d
+    : ArrayBuffer.isView(d)
+      ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength)
+      : new Uint8Array(d);
 class Sha256 {
   readonly #h: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
-  constructor(secret?: string | Uint8Array) {
-    this.#h = secret === undefined ? createHash("sha256") : createHmac("sha256", secret);
+  constructor(secret?: Data) {
+    this.#h = secret === undefined ? createHash("sha256") : createHmac("sha256", bytes(secret));
   }
-  update(data: string | Uint8Array) {
-    this.#h.update(data);
+  update(data: Data) {
+    this.#h.update(bytes(data));
   }
   async digest() {
     return new Uint8Array(this.#h.digest());
