@@ -10,6 +10,7 @@ import {
   checkRound,
   locksOf,
   type MarketFees,
+  MECHANISMS,
   type OpenCustomerOffer,
   type OpenSupplierOffer,
   roundStatuses,
@@ -112,6 +113,32 @@ describe("the Mediator's bond", () => {
       [SHORT, bond, bond - 1n],
     ]);
     expect(checkRound(input, result)).toEqual([]);
+  });
+
+  it("holds under every round-level mechanism (they price the round, so the bond, themselves)", () => {
+    const c = customer();
+    const s = [supplier(), supplier()];
+    const checked: string[] = [];
+    for (const mechanism of Object.values(MECHANISMS)) {
+      const unchecked = runAuction({ customers: [c], suppliers: s, params: params({ mechanism }) });
+      if (unchecked.allocations.length === 0) continue; // this mechanism trades nothing here
+      const bond = bondOf(unchecked.allocations[0]!.allocation);
+      const free = new Map([
+        [SHORT, bond - 1n],
+        [FUNDED, bond],
+      ]);
+      const result = runAuction({
+        customers: [c],
+        suppliers: s,
+        params: params({ mechanism, mediatorFunds: { free, fees } }),
+      });
+      expect(result.allocations.map((p) => [mechanism.name, p.allocation.mediator])).toEqual([
+        [mechanism.name, FUNDED],
+      ]);
+      checked.push(mechanism.name);
+    }
+    // At least the default (k-double) trades here, so the loop is not empty.
+    expect(checked).toContain("k-double");
   });
 
   it("counts every allocation a Mediator bonds, in the auction's order", () => {
