@@ -3,10 +3,13 @@
 // auth that may read three registries and nothing else.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { App } from "aws-cdk-lib";
 import { Match, type Template } from "aws-cdk-lib/assertions";
+import { AwsSolutionsChecks } from "cdk-nag";
 import { beforeAll, describe, expect, it } from "vitest";
 import { CONSOLE_SOURCES } from "../src/stacks/console-stack.ts";
-import { type BuiltApp, buildApp } from "./support/app.ts";
+import { addSurplusStacks } from "../src/surplus-app.ts";
+import { type BuiltApp, buildApp, cdkJsonContext, ROOT, TEST_ENTRIES } from "./support/app.ts";
 
 describe("the console stack", () => {
   let built: BuiltApp;
@@ -93,4 +96,23 @@ describe("the console stack", () => {
         readFileSync(join(CONSOLE_SOURCES.static, f), "utf8"),
       );
   });
+
+  it("stays cdk-nag clean with a concrete account and region (the copier's findings name them)", () => {
+    const app = new App({
+      context: {
+        ...cdkJsonContext(),
+        "surplus:allocatorEntry": TEST_ENTRIES.allocator,
+        "surplus:verifierBridgeEntry": TEST_ENTRIES.verifierBridge,
+      },
+    });
+    addSurplusStacks(app, {
+      nag: false,
+      baseDir: ROOT,
+      env: { account: "123456789012", region: "eu-west-1" },
+    });
+    const report = new AwsSolutionsChecks().validateScope(app);
+    expect(
+      report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} ${r.constructPath}`)),
+    ).toEqual([]);
+  }, 120_000);
 });

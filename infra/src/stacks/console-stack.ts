@@ -1,7 +1,16 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from "aws-cdk-lib";
+import {
+  CfnOutput,
+  DefaultStackSynthesizer,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Token,
+  Validations,
+} from "aws-cdk-lib";
 import * as cloudfront from "aws-cdk-lib/aws-cloudfront";
 import * as origins from "aws-cdk-lib/aws-cloudfront-origins";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -131,6 +140,10 @@ export class ConsoleStack extends Stack {
     // stack deploys, and its grants are CDK's. Each finding is listed, so a new one still fails.
     const copier = this.node.children.find((c) => c.node.id.startsWith("Custom::CDKBucketDeployment"));
     if (copier) {
+      // The CDK staging bucket's name, as cdk-nag renders it (concrete once the stack has an env).
+      const staging = [this.account, this.region]
+        .map((v, i) => (Token.isUnresolved(v) ? ["<AWS::AccountId>", "<AWS::Region>"][i] : v))
+        .join("-");
       const why = {
         logs: "CDK's asset-copying function writes its logs through AWSLambdaBasicExecutionRole; it runs only while the stack deploys.",
         s3: "CDK's asset-copying function reads the staged assets and writes the console's files; object keys are not known before the copy.",
@@ -150,7 +163,7 @@ export class ConsoleStack extends Stack {
           "Action::s3:List*",
           "Action::s3:Abort*",
           "Action::s3:DeleteObject*",
-          "Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*",
+          `Resource::arn:<AWS::Partition>:s3:::cdk-${DefaultStackSynthesizer.DEFAULT_QUALIFIER}-assets-${staging}/*`,
           `Resource::<${this.getLogicalId(assets.node.defaultChild as s3.CfnBucket)}.Arn>/*`,
         ].map((finding) => ({ id: `AwsSolutions-IAM5[${finding}]`, reason: why.s3 })),
         { id: "AwsSolutions-IAM5[Resource::*]", reason: why.invalidate },
