@@ -38,15 +38,22 @@ export interface AppliedEvent {
   readonly args: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * A named position moved only by compare-and-set: the offers and accepts channel cursors (a Pulsar
+ * message id) and the bridge's block cursor (a block number) are the same idea, in each registry.
+ */
+export interface CursorStore<P> {
+  cursor(name: string): Promise<P | undefined>;
+  /** Moves the cursor from `from` to `to`; false when another run moved it first (nothing written). */
+  advanceCursor(name: string, from: P | undefined, to: P): Promise<boolean>;
+}
+
 /** What the verifier-bridge needs from the registries. */
-export interface BridgeRegistry {
+export interface BridgeRegistry extends CursorStore<number> {
   /** The terms the Allocator recorded for an allocation. */
   termsOf(allocationId: Bytes32): Promise<Allocation | undefined>;
   /** Records an event once; false when its dedup key was recorded already. */
   applyEvent(applied: AppliedEvent): Promise<boolean>;
-  cursor(name: string): Promise<number | undefined>;
-  /** Moves the cursor from `from` to `to`; false when another run moved it first. */
-  advanceCursor(name: string, from: number | undefined, to: number): Promise<boolean>;
 }
 
 /** An Accept the Allocator verified and recorded (paper ④): exactly the signature `open` takes. */
@@ -102,7 +109,7 @@ export interface OpenProgress {
 }
 
 /** What the Allocator's accept round needs from the registries. */
-export interface AcceptRegistry {
+export interface AcceptRegistry extends CursorStore<string> {
   /** The terms of an allocation this Allocator committed. */
   allocation(allocationId: Bytes32): Promise<Allocation | undefined>;
   /**
@@ -146,9 +153,6 @@ export interface AcceptRegistry {
       readonly delays?: ProtocolDelays;
     },
   ): Promise<boolean>;
-  cursor(name: string): Promise<string | undefined>;
-  /** Compare-and-set: moves the cursor from `from` to `to`; false when another run moved it first. */
-  advanceCursor(name: string, from: string | undefined, to: string): Promise<boolean>;
 }
 
 /** The Accept signatures of every party, in the shape of the contract's `Signatures`. */

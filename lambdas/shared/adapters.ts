@@ -2,7 +2,9 @@
 // token from Secrets Manager, the chain through its JSON-RPC endpoint. What the handlers hand to
 // the operator's compose functions (the local market builds the same adapters over its own stack).
 import {
+  type ChannelLayout,
   ContractFreeBalances,
+  DEFAULT_LAYOUT,
   DynamoAcceptRegistry,
   DynamoAllocatorRegistry,
   DynamoBridgeRegistry,
@@ -41,6 +43,15 @@ export function tables(config: OperatorConfig) {
   return { dynamo, db: documentClient(dynamo), names: tableNames(config.tables.prefix) };
 }
 
+/** The market's channel layout, the default one unless configured. */
+function layoutOf(config: OperatorConfig): ChannelLayout {
+  return {
+    ...DEFAULT_LAYOUT,
+    ...(config.pulsar.tenant ? { tenant: config.pulsar.tenant } : {}),
+    ...(config.pulsar.namespace ? { publicNamespace: config.pulsar.namespace } : {}),
+  };
+}
+
 async function bus(config: OperatorConfig, env: NodeJS.ProcessEnv) {
   const token = await secretFromEnv(env, "SURPLUS_PULSAR_TOKEN", "SURPLUS_PULSAR_TOKEN_SECRET_ARN");
   const auth = { url: config.pulsar.url, ...(token ? { token } : {}) };
@@ -59,7 +70,8 @@ export async function allocatorAdapters(
   const signer = new Wallet(key.startsWith("0x") ? key : `0x${key}`, provider);
   const { db, names } = tables(config);
   const { bus: pulsar } = await bus(config, env);
-  const channels = marketChannels();
+  const layout = layoutOf(config);
+  const channels = marketChannels(layout);
   const market = config.chain.market;
   return {
     allocator: signer.address as Address,
@@ -78,7 +90,7 @@ export async function allocatorAdapters(
     standing: new DynamoStandingRegistry(db, names),
     participants: new DynamoParticipants(db, names),
     statuses: new DynamoOfferStatuses(db, names),
-    statusChannel: new PulsarStatusPublisher(pulsar),
+    statusChannel: new PulsarStatusPublisher(pulsar, layout),
     reputation: new DynamoReputationLedger(db, names),
     readFees: () => readMarketFees(provider, market),
   };
@@ -90,11 +102,15 @@ export async function bridgeAdapters(
 ): Promise<BridgeAdapters> {
   const { dynamo, db, names } = tables(config);
   const { bus: pulsar, admin } = await bus(config, env);
+  const layout = layoutOf(config);
   return {
     chain: new MarketEventReader(new JsonRpcProvider(config.chain.rpcUrl), config.chain.market),
     registry: new DynamoBridgeRegistry(dynamo, names),
-    announcer: new PulsarAnnouncer(pulsar, config.pulsar.allocationsTopic ?? marketChannels().allocations),
-    channels: new PulsarChannelProvisioner(admin()),
+    announcer: new PulsarAnnouncer(
+      pulsar,
+      config.pulsar.allocationsTopic ?? marketChannels(layout).allocations,
+    ),
+    channels: new PulsarChannelProvisioner(admin(), layout),
     reputation: new DynamoReputationLedger(db, names),
   };
 }

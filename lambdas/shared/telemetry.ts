@@ -15,9 +15,15 @@ import {
 export function logOfferRound(logger: Logger, report: RoundReport) {
   for (const r of report.rejected) logger.warn("offer rejected", { position: r.position, error: r.error });
   for (const r of report.refused) logger.warn("offer refused", r);
+  if (report.statusError)
+    logger.warn("offer statuses not published", {
+      count: report.statusesUnpublished,
+      error: report.statusError,
+    });
   if (report.read > 0 || report.published > 0)
     logger.info("round done", { ...report, rejected: report.rejected.length });
-  return { ...report, rejected: report.rejected.length, refused: report.refused.length };
+  const { statusError: _, ...counts } = report;
+  return { ...counts, rejected: report.rejected.length, refused: report.refused.length };
 }
 
 /** Logs an accept round's rejections, opens, lapses, strikes and failures; its counts. */

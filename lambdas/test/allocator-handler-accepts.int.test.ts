@@ -10,9 +10,11 @@ import {
   tableNames,
 } from "@surplus/adapters/dynamodb";
 import {
+  DEFAULT_LAYOUT,
   type MessageBus,
   PulsarAdmin,
   PulsarTimeoutError,
+  provisionStatusChannel,
   WebSocketMessageBus,
 } from "@surplus/adapters/pulsar";
 import { type DeployedMarket, deployMarket } from "@surplus/contracts";
@@ -89,6 +91,10 @@ beforeAll(async () => {
   for (const s of suppliers) await participants.admit(s.address as Address, "supplier", Date.now());
   await participants.admit(customer.address as Address, "customer", Date.now());
   const admin = new PulsarAdmin({ url: pulsar.webUrl, token: pulsar.adminToken });
+  // Admitted with their status channels, where the Allocator publishes their offers' statuses.
+  const layout = { ...DEFAULT_LAYOUT, tenant: "public", publicNamespace: "default" };
+  for (const w of [...suppliers, customer])
+    await provisionStatusChannel(admin, w.address, allocatorWallet.address, layout);
   for (const t of Object.values(topics)) await admin.createTopic(t);
   bus = new WebSocketMessageBus({ url: pulsar.webUrl, token: pulsar.adminToken });
   Object.assign(process.env, {
@@ -100,6 +106,9 @@ beforeAll(async () => {
     SURPLUS_ALLOCATOR_KEY: allocatorWallet.privateKey,
     SURPLUS_PULSAR_URL: pulsar.webUrl,
     SURPLUS_PULSAR_TOKEN: pulsar.adminToken,
+    // The market's layout here: its status channels go beside the test's topics.
+    SURPLUS_PULSAR_TENANT: "public",
+    SURPLUS_PULSAR_NAMESPACE: "default",
     SURPLUS_OFFERS_TOPIC: topics.offers,
     SURPLUS_ALLOCATIONS_TOPIC: topics.allocations,
     SURPLUS_ACCEPT_TOPIC: topics.accept,

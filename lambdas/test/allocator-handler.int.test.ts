@@ -4,12 +4,14 @@
 // The parties hold funds in a market deployed on the Hardhat node: the front door reads them.
 import {
   createTables,
+  DEFAULT_LAYOUT,
   DynamoParticipants,
   documentClient,
   dynamoDbClient,
   type MessageBus,
   PulsarAdmin,
   PulsarTimeoutError,
+  provisionStatusChannel,
   tableNames,
   WebSocketMessageBus,
 } from "@surplus/adapters";
@@ -85,6 +87,10 @@ beforeAll(async () => {
   for (const i of [0, 1, 2]) await participants.admit(wallet(i).address as Address, "supplier", Date.now());
   for (const i of [10, 11]) await participants.admit(wallet(i).address as Address, "customer", Date.now());
   const admin = new PulsarAdmin({ url: pulsar.webUrl, token: pulsar.adminToken });
+  // Admitted with their status channels, where the Allocator publishes their offers' statuses.
+  const layout = { ...DEFAULT_LAYOUT, tenant: "public", publicNamespace: "default" };
+  for (const i of [0, 1, 2, 10, 11])
+    await provisionStatusChannel(admin, wallet(i).address, allocatorWallet.address, layout);
   await admin.createTopic(offersTopic);
   await admin.createTopic(allocationsTopic);
   await admin.createTopic(acceptTopic);
@@ -97,6 +103,9 @@ beforeAll(async () => {
     SURPLUS_ALLOCATOR_KEY: allocatorWallet.privateKey,
     SURPLUS_PULSAR_URL: pulsar.webUrl,
     SURPLUS_PULSAR_TOKEN: pulsar.adminToken,
+    // The market's layout here: its status channels go beside the test's topics.
+    SURPLUS_PULSAR_TENANT: "public",
+    SURPLUS_PULSAR_NAMESPACE: "default",
     SURPLUS_OFFERS_TOPIC: offersTopic,
     SURPLUS_ALLOCATIONS_TOPIC: allocationsTopic,
     SURPLUS_ACCEPT_TOPIC: acceptTopic,
@@ -167,9 +176,15 @@ describe("allocator handler", () => {
 
   it("runs one invocation's rounds at a time: an overlapping tick waits for the lease", async () => {
     // EventBridge may start the next minute's invocation before the last one's final round ended.
+    // Each invocation its own request id, even when both start within the same millisecond (the
+    // lease lets its holder in again, so a shared id would let both run).
+    let requests = 0;
     const long = () => {
       const deadline = Date.now() + 9_000;
-      return { getRemainingTimeInMillis: () => deadline - Date.now(), awsRequestId: `long-${deadline}` };
+      return {
+        getRemainingTimeInMillis: () => deadline - Date.now(),
+        awsRequestId: `long-${deadline}-${++requests}`,
+      };
     };
     const [a, b] = await Promise.all([
       handler({ id: "overlap-1" }, long()),

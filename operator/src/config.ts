@@ -33,6 +33,9 @@ export interface OperatorConfig {
     readonly offersTopic?: string;
     readonly allocationsTopic?: string;
     readonly acceptTopic?: string;
+    /** The market's channel layout (its public channels and the status channels live there). */
+    readonly tenant?: string;
+    readonly namespace?: string;
   };
   /** The Allocator's private key (local runs) or its secret in Secrets Manager (AWS). */
   readonly signer: { readonly key?: string; readonly secretArn?: string };
@@ -91,6 +94,11 @@ const address = optional((v) =>
     : { error: `expected a 0x-prefixed 20-byte address, got ${shown(v)}` },
 );
 const text = optional((v) => v);
+const pulsarName = optional((v) =>
+  /^[A-Za-z0-9_.-]+$/.test(v)
+    ? v
+    : { error: `expected a Pulsar name (letters, digits, _ . -), got ${shown(v)}` },
+);
 // A private key is checked for shape only, and never shown.
 const privateKey = optional((v) =>
   /^(0x)?[0-9a-fA-F]{64}$/.test(v) ? v : { error: "expected a 32-byte hex private key (value not shown)" },
@@ -109,6 +117,8 @@ export const operatorEnv = z.object({
   SURPLUS_OFFERS_TOPIC: text,
   SURPLUS_ALLOCATIONS_TOPIC: text,
   SURPLUS_ACCEPT_TOPIC: text,
+  SURPLUS_PULSAR_TENANT: pulsarName,
+  SURPLUS_PULSAR_NAMESPACE: pulsarName,
   SURPLUS_ALLOCATOR_KEY: privateKey,
   SURPLUS_SIGNER_SECRET_ARN: text,
   SURPLUS_TABLE_PREFIX: text,
@@ -170,6 +180,8 @@ export function parseConfig(
       offersTopic: e.SURPLUS_OFFERS_TOPIC,
       allocationsTopic: e.SURPLUS_ALLOCATIONS_TOPIC,
       acceptTopic: e.SURPLUS_ACCEPT_TOPIC,
+      tenant: e.SURPLUS_PULSAR_TENANT,
+      namespace: e.SURPLUS_PULSAR_NAMESPACE,
     }),
     signer: defined({ key: e.SURPLUS_ALLOCATOR_KEY, secretArn: e.SURPLUS_SIGNER_SECRET_ARN }),
     tables: defined({ prefix: e.SURPLUS_TABLE_PREFIX, dynamodbEndpoint: e.SURPLUS_DYNAMODB_ENDPOINT }),

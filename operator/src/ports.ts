@@ -29,6 +29,7 @@ export type {
   BridgeRegistry,
   ChainReader,
   ChannelMessage,
+  CursorStore,
   CustomerCommit,
   FreeBalances,
   GroupCommit,
@@ -46,17 +47,6 @@ export type {
   VersionedCustomer,
   VersionedSupplier,
 } from "@surplus/core";
-
-/**
- * A named position moved only by compare-and-set: the offers and accepts channel cursors (a Pulsar
- * message id) and the bridge's block cursor (a block number) are the same idea. The registries
- * (AllocatorRegistry, AcceptRegistry, BridgeRegistry) each have this shape.
- */
-export interface CursorStore<P> {
-  cursor(name: string): Promise<P | undefined>;
-  /** Moves the cursor from `from` to `to`; false when another run moved it first (nothing written). */
-  advanceCursor(name: string, from: P | undefined, to: P): Promise<boolean>;
-}
 
 /** A change of an allocation's state, as the bridge announces it on the allocations channel. */
 export interface StateAnnouncement {

@@ -97,6 +97,31 @@ describe("offer statuses of a round", () => {
     expect(published.flat()).toHaveLength(5);
   });
 
+  it("a status channel that cannot be reached fails no round: the statuses stay recorded, counted as unpublished", async () => {
+    const source = new MemoryOfferSource();
+    source.append(await signedOffer(0, supplierBody(0)));
+    source.append(await signedOffer(10, customerBody(10)));
+    const statuses = new MemoryStatuses();
+    const deps = {
+      source,
+      registry: new MemoryAllocatorRegistry(),
+      publisher: new MemoryPublisher(),
+      statuses,
+      // A participant admitted without its status channel: the broker has no such topic.
+      statusChannel: {
+        publish: async () => {
+          throw new Error("Pulsar has no persistent://market/public/status-0x…");
+        },
+      },
+    };
+
+    const report = await runAllocatorRound(deps, config, NOW_MS);
+
+    expect(report).toMatchObject({ recorded: 2, allocations: 1, published: 1, statusesUnpublished: 2 });
+    expect(report.statusError).toMatch(/has no persistent/);
+    expect(statuses.byOffer.size).toBe(2);
+  });
+
   it("honours a Customer's reputation requirement: the Supplier that lost a mediation is passed over", async () => {
     const run = async (requires: boolean) => {
       const source = new MemoryOfferSource();

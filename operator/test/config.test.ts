@@ -62,6 +62,19 @@ describe("parseConfig", () => {
     expect(config.tables.prefix).toBe("m1-");
   });
 
+  it("takes the market's channel layout, checked as Pulsar names", () => {
+    const config = parseConfig({
+      ...allocatorEnv,
+      SURPLUS_PULSAR_TENANT: "city",
+      SURPLUS_PULSAR_NAMESPACE: "m-1",
+    });
+
+    expect(config.pulsar).toMatchObject({ tenant: "city", namespace: "m-1" });
+    expect(problems({ ...allocatorEnv, SURPLUS_PULSAR_TENANT: "city/evil" })).toEqual([
+      "SURPLUS_PULSAR_TENANT: expected a Pulsar name (letters, digits, _ . -), got 'city/evil'",
+    ]);
+  });
+
   it("names the variable and what is wrong with it instead of reading NaN", () => {
     expect(problems({ ...allocatorEnv, SURPLUS_ALLOC_SECONDS: "abc" })).toEqual([
       "SURPLUS_ALLOC_SECONDS: expected a positive integer, got 'abc'",

@@ -1,7 +1,8 @@
-// Ports of the Allocator's round (lambdas/allocator): what it needs from the offers channel, the
-// registries and the allocations channel. adapters/src/dynamodb implements AllocatorRegistry over
-// DynamoDB; unit tests use an in-memory one.
+// Ports of the Allocator's offer round (operator/src/allocator/offer-round.ts): what it needs from
+// the offers channel, the registries and the allocations channel. adapters/src/dynamodb implements
+// AllocatorRegistry over DynamoDB; unit tests use an in-memory one.
 import type { TimeWindow } from "../feasibility.ts";
+import type { CursorStore } from "../ports.ts";
 import type {
   Allocation,
   Bytes32,
@@ -105,7 +106,7 @@ export type PendingPublication =
   | { readonly kind: "allocation"; readonly allocationId: Bytes32; readonly allocation: Allocation }
   | { readonly kind: "void"; readonly key: string; readonly voidAllocation: VoidAllocation };
 
-export interface AllocatorRegistry {
+export interface AllocatorRegistry extends CursorStore<string> {
   /**
    * The most items one `commit` or `commitGroup` may write (offers and allocations, each one item);
    * the round keeps every commit within it and leaves the rest for the next round.
@@ -127,9 +128,6 @@ export interface AllocatorRegistry {
   markPublished(key: string): Promise<void>;
   /** `markPublished` for each key, in as few requests as the store allows. */
   markAllPublished(keys: readonly string[]): Promise<void>;
-  cursor(name: string): Promise<string | undefined>;
-  /** Compare-and-set: moves the cursor from `from` to `to`; false when another run moved it first. */
-  advanceCursor(name: string, from: string | undefined, to: string): Promise<boolean>;
 }
 
 /**

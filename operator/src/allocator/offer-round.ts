@@ -127,6 +127,10 @@ export interface RoundReport {
   /** Customer commits cancelled because another round changed one of their offers first. */
   readonly conflicts: number;
   readonly published: number;
+  /** Changed statuses recorded but not published on their senders' channels (a channel was unreachable). */
+  readonly statusesUnpublished: number;
+  /** Why they were not. */
+  readonly statusError?: string;
 }
 
 const DEFAULT_WRITE_CONCURRENCY = 8;
@@ -517,13 +521,32 @@ export async function runAllocatorRound(
     }
   });
   const published = await publication.settle();
+  let statusesUnpublished = 0;
+  let statusError: string | undefined;
   if (deps.statuses) {
     const changed = await deps.statuses.recordStatuses(
       statusesOf({ input: lastInput, result, open, fresh, refused, committed, voided: result.voids, nowMs }),
     );
-    if (changed.length) await deps.statusChannel?.publish(changed);
+    // The statuses are recorded (their senders read them there); the channel only notifies. A
+    // sender's channel that cannot be reached must not fail the round for every other party.
+    if (changed.length)
+      await deps.statusChannel?.publish(changed).catch((err: unknown) => {
+        statusesUnpublished = changed.length;
+        statusError = (err as Error).message;
+      });
   }
-  return { read, recorded, rejected, refused, allocations, voids, conflicts, published };
+  return {
+    read,
+    recorded,
+    rejected,
+    refused,
+    allocations,
+    voids,
+    conflicts,
+    published,
+    statusesUnpublished,
+    ...(statusError ? { statusError } : {}),
+  };
 }
 
 /**
