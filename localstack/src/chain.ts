@@ -8,7 +8,6 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type DeployedMarket, deployMarket, type MarketParameters } from "@surplus/contracts";
 import { JsonRpcProvider, type JsonRpcSigner } from "ethers";
-import type { TestProject } from "vitest/node";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -21,12 +20,6 @@ export interface LocalChain {
   /** False when an already running node was reused. */
   readonly startedHere: boolean;
   stop(): Promise<void>;
-}
-
-declare module "vitest" {
-  export interface ProvidedContext {
-    chainRpcUrl: string;
-  }
 }
 
 async function answers(rpcUrl: string): Promise<boolean> {
@@ -121,11 +114,4 @@ export async function deployLocalMarket(
     treasury: options.treasury ?? (await chain.accounts[1]!.getAddress()),
     ...(options.parameters ? { parameters: options.parameters } : {}),
   });
-}
-
-/** Global setup for integration tests: a chain node shared by the run (its URL is provided). */
-export async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const chain = await startChain({ port: Number(process.env.SURPLUS_CHAIN_PORT ?? 18545) });
-  project.provide("chainRpcUrl", chain.rpcUrl);
-  return () => chain.stop();
 }

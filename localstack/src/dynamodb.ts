@@ -17,8 +17,8 @@
 // - it is slower where many items are returned (its response serializer: a round's read of 450
 //   open offers takes ~0.35 s; bench:registry prints it), which the local market's sizes never reach.
 //
-// The endpoint reaches integration tests as SURPLUS_DYNAMODB_ENDPOINT (and `inject("dynamodbEndpoint")`).
-import type { TestProject } from "vitest/node";
+// The endpoint reaches integration tests as SURPLUS_DYNAMODB_ENDPOINT (and `inject("dynamodbEndpoint")`;
+// global-setup.ts).
 import { type MotoServerOptions, startMotoServer } from "./moto.ts";
 
 /** Env var that carries the DynamoDB endpoint to tests, the allocator and the market. */
@@ -94,28 +94,4 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions = {}): Pr
   }
   log(`DynamoDB (moto) ready at ${endpoint}`);
   return { endpoint, reused: false, stop: () => moto.stop() };
-}
-
-declare module "vitest" {
-  export interface ProvidedContext {
-    dynamodbEndpoint: string;
-  }
-}
-
-/**
- * Vitest global setup hook (see global-setup.ts): reuses the endpoint in SURPLUS_DYNAMODB_ENDPOINT
- * when it answers, otherwise starts moto on a free port.
- */
-export async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const given = process.env[DYNAMODB_ENDPOINT_ENV];
-  let server: LocalDynamoDb;
-  if (given && (await isDynamoDbReady(given))) {
-    defaultLog(`using ${given} from ${DYNAMODB_ENDPOINT_ENV}`);
-    server = { endpoint: given, reused: true, stop: async () => {} };
-  } else {
-    server = await startLocalDynamoDb();
-  }
-  process.env[DYNAMODB_ENDPOINT_ENV] = server.endpoint;
-  project.provide("dynamodbEndpoint", server.endpoint);
-  return () => server.stop();
 }

@@ -21,7 +21,7 @@ export function exportToEnv(info: PulsarConnectionInfo): void {
 }
 
 /**
- * Vitest global setup (global-setup.ts): starts (or reuses) the broker once per run. A broker
+ * Vitest global setup (called by global-setup.ts): starts (or reuses) the broker once per run. A broker
  * started here is stopped at the end unless SURPLUS_PULSAR_KEEP=1; a reused one is left running.
  */
 export async function setup(project: TestProject): Promise<() => Promise<void>> {
