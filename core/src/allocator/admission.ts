@@ -114,36 +114,28 @@ export function unfundedParties(
   free: ReadonlyMap<Address, bigint>,
   fees: MarketFees,
 ): Unfunded[] {
-  const spent = new Map<Address, bigint>();
-  const short = new Map<Address, Unfunded>();
-  for (const p of planned) {
-    const a = p.allocation;
-    const locks = locksOf(a, fees);
-    // A Mediator short of its bond has no offer in the round to refuse (Customers and Suppliers
-    // name it): its allocations stay in Signing and lapse, and the lapse strikes it.
-    locks.delete(a.mediator);
-    const failing = [...locks].filter(([account, lock]) => {
-      const left = (free.get(account) ?? 0n) - (spent.get(account) ?? 0n);
-      return left < lock;
-    });
-    if (failing.length === 0) {
-      for (const [account, lock] of locks) spent.set(account, (spent.get(account) ?? 0n) + lock);
-      continue;
-    }
-    for (const [account, lock] of failing) {
-      if (short.has(account)) continue;
-      const has = (free.get(account) ?? 0n) - (spent.get(account) ?? 0n);
+  return shortfalls(
+    planned,
+    free,
+    fees,
+    (a, locks) => {
+      // The Mediator's bond is the auction's to check (params.mediatorFunds, shortMediators): it
+      // has no offer in the round to refuse.
+      locks.delete(a.mediator);
+      return { checked: locks, spends: locks };
+    },
+    (p, account, lock, has) => {
+      const a = p.allocation;
       const index = a.suppliers.indexOf(account);
-      short.set(account, {
+      return {
         account,
         offerId: index >= 0 ? p.supplierOfferIds[index]! : p.customerOfferId,
         needs: lock,
         free: has,
         reason: `insufficient free balance in the market: allocation ${a.start}–${a.end} would lock ${lock}, ${has} left free`,
-      });
-    }
-  }
-  return [...short.values()];
+      };
+    },
+  );
 }
 
 /**
@@ -158,25 +150,48 @@ export function shortMediators(
   free: ReadonlyMap<Address, bigint>,
   fees: MarketFees,
 ): Unfunded[] {
+  return shortfalls(
+    planned,
+    free,
+    fees,
+    (a, locks) => ({ checked: [[a.mediator, locks.get(a.mediator)!]], spends: locks }),
+    (p, account, lock, has) => ({
+      account,
+      offerId: p.customerOfferId,
+      needs: lock,
+      free: has,
+      reason: `Mediator ${account} cannot cover its bond r·(P + D): allocation ${p.allocation.start}–${p.allocation.end} would lock ${lock}, ${has} left free`,
+    }),
+  );
+}
+
+/**
+ * The walk both share: per allocation, the locks `pick` checks must all fit in what is left free,
+ * or each short account is recorded (once, at its first shortfall) and the allocation spends
+ * nothing; otherwise the locks `pick` spends are taken from what is left.
+ */
+function shortfalls(
+  planned: readonly PlannedAllocation[],
+  free: ReadonlyMap<Address, bigint>,
+  fees: MarketFees,
+  pick: (
+    a: Allocation,
+    locks: Map<Address, bigint>,
+  ) => { checked: Iterable<[Address, bigint]>; spends: Iterable<[Address, bigint]> },
+  describe: (p: PlannedAllocation, account: Address, lock: bigint, has: bigint) => Unfunded,
+): Unfunded[] {
   const spent = new Map<Address, bigint>();
   const short = new Map<Address, Unfunded>();
+  const left = (account: Address) => (free.get(account) ?? 0n) - (spent.get(account) ?? 0n);
   for (const p of planned) {
-    const a = p.allocation;
-    const locks = locksOf(a, fees);
-    const bond = locks.get(a.mediator)!;
-    const left = (free.get(a.mediator) ?? 0n) - (spent.get(a.mediator) ?? 0n);
-    if (left < bond) {
-      if (!short.has(a.mediator))
-        short.set(a.mediator, {
-          account: a.mediator,
-          offerId: p.customerOfferId,
-          needs: bond,
-          free: left,
-          reason: `Mediator ${a.mediator} cannot cover its bond r·(P + D): allocation ${a.start}–${a.end} would lock ${bond}, ${left} left free`,
-        });
+    const { checked, spends } = pick(p.allocation, locksOf(p.allocation, fees));
+    const failing = [...checked].filter(([account, lock]) => left(account) < lock);
+    if (failing.length === 0) {
+      for (const [account, lock] of spends) spent.set(account, (spent.get(account) ?? 0n) + lock);
       continue;
     }
-    for (const [account, lock] of locks) spent.set(account, (spent.get(account) ?? 0n) + lock);
+    for (const [account, lock] of failing)
+      if (!short.has(account)) short.set(account, describe(p, account, lock, left(account)));
   }
   return [...short.values()];
 }
