@@ -17,24 +17,21 @@ import {
   documentClient,
   tableNames,
 } from "@surplus/adapters/dynamodb";
-import { PulsarStatusPublisher, WebSocketMessageBus } from "@surplus/adapters/pulsar";
-import type { DeployedMarket } from "@surplus/contracts";
-import type { Address, Bytes32, HistoryEntry, ReputationRequirement } from "@surplus/core";
 import {
   PulsarAllocationPublisher,
   PulsarAnnouncer,
   PulsarChannelProvisioner,
   PulsarOfferSource,
-  pendingFromAccepts,
-  runAcceptRound,
-  runAllocatorRound,
-  runBridge,
-  strikeLapses,
-} from "@surplus/lambdas";
+  PulsarStatusPublisher,
+  WebSocketMessageBus,
+} from "@surplus/adapters/pulsar";
+import type { DeployedMarket } from "@surplus/contracts";
+import type { Address, Bytes32, ReputationRequirement } from "@surplus/core";
+import { composeAllocator, composeBridge } from "@surplus/operator";
 import type { JsonRpcProvider } from "ethers";
 import type { Participant } from "./participants.ts";
 import type { Provisioned } from "./provisioning.ts";
-import { LOCAL_PARAMETERS, type MarketScenario, type Stack } from "./scenario.ts";
+import type { MarketScenario, Stack } from "./scenario.ts";
 
 /** Raised by the crash injection (MarketScenario.faults). */
 export class InjectedCrash extends Error {
@@ -106,62 +103,49 @@ export interface Operator {
   close(): Promise<void>;
 }
 
-/** Builds the Allocator's and the verifier-bridge's use cases and schedules them. */
+/**
+ * Builds the Allocator's and the verifier-bridge's adapters over the local stack, composes them as
+ * the Lambda handlers do (@surplus/operator compose.ts), and schedules them.
+ */
 export async function startOperator(ctx: OperatorContext): Promise<Operator> {
   const { scenario, provisioned, allocator, schedule, record } = ctx;
   const { dynamo, admitted, admin, layout, channels } = provisioned;
+  const db = documentClient(dynamo);
+  const names = tableNames(ctx.prefix);
   let offerRounds = 0;
-  const allocatorRegistry = new DynamoAllocatorRegistry(documentClient(dynamo), tableNames(ctx.prefix));
   const domain = ctx.deployed.domain;
-  const allocatorDeps = {
-    source: new PulsarOfferSource(allocator.bus, channels.offers, 300),
-    registry: allocatorRegistry,
-    publisher: crashOnce(
-      new PulsarAllocationPublisher(allocator.bus, channels.allocations, allocator.wallet, domain),
-      "publishAllocation",
-      scenario.faults?.allocatorCrashOnce === true,
-      () => record("allocator", "crash.injected", {}),
-    ),
-  };
-  const penaltyRate = scenario.parameters?.penaltyRate ?? LOCAL_PARAMETERS.penaltyRate!;
-  // Paper ④, as the Lambda runs it after each offer round: accepts from the accept channel
-  // recorded in DynamoDB, allocations every party accepted opened on the contract.
-  const acceptDeps = {
-    source: new PulsarOfferSource(allocator.bus, channels.accept, 300),
-    registry: new DynamoAcceptRegistry(documentClient(dynamo), tableNames(ctx.prefix)),
-    opener: new MarketAllocationOpener(allocator.wallet, ctx.deployed.marketAddress),
-  };
-  // The front door (issue 16), as the Lambda wires it: only admitted, funded parties are
-  // allocated; a party whose allocations lapse is backed off.
-  const frontDoor = {
-    balances: new ContractFreeBalances(ctx.provider, ctx.deployed.marketAddress),
-    standing: new DynamoStandingRegistry(documentClient(dynamo), tableNames(ctx.prefix)),
-    participants: admitted,
-    pending: pendingFromAccepts(acceptDeps.registry),
-  };
-  const fees = await readMarketFees(ctx.provider, ctx.deployed.marketAddress);
-  const offerStatuses = new DynamoOfferStatuses(documentClient(dynamo), tableNames(ctx.prefix));
-  const reputations = new DynamoReputationLedger(documentClient(dynamo), tableNames(ctx.prefix));
-  const statusChannel = new PulsarStatusPublisher(allocator.bus, layout);
+  const offerStatuses = new DynamoOfferStatuses(db, names);
+  const reputations = new DynamoReputationLedger(db, names);
+  const operator = composeAllocator(
+    { domain, ...(scenario.mechanism ? { mechanism: scenario.mechanism } : {}) },
+    {
+      allocator: allocator.address,
+      offers: new PulsarOfferSource(allocator.bus, channels.offers, 300),
+      // Paper ④: accepts from the accept channel, read like the offers channel.
+      accepts: new PulsarOfferSource(allocator.bus, channels.accept, 300),
+      registry: new DynamoAllocatorRegistry(db, names),
+      acceptRegistry: new DynamoAcceptRegistry(db, names),
+      publisher: crashOnce(
+        new PulsarAllocationPublisher(allocator.bus, channels.allocations, allocator.wallet, domain),
+        "publishAllocation",
+        scenario.faults?.allocatorCrashOnce === true,
+        () => record("allocator", "crash.injected", {}),
+      ),
+      opener: new MarketAllocationOpener(allocator.wallet, ctx.deployed.marketAddress),
+      // The front door (issue 16): only admitted, funded parties are allocated; a party whose
+      // allocations lapse is backed off.
+      balances: new ContractFreeBalances(ctx.provider, ctx.deployed.marketAddress),
+      standing: new DynamoStandingRegistry(db, names),
+      participants: admitted,
+      statuses: offerStatuses,
+      statusChannel: new PulsarStatusPublisher(allocator.bus, layout),
+      reputation: reputations,
+      readFees: () => readMarketFees(ctx.provider, ctx.deployed.marketAddress),
+      requirementOf: ctx.requirementOf,
+    },
+  );
   schedule.every(1_000, "allocator", async () => {
-    const report = await runAllocatorRound(
-      {
-        ...allocatorDeps,
-        frontDoor,
-        statuses: offerStatuses,
-        statusChannel,
-        reputation: reputations,
-        requirementOf: ctx.requirementOf,
-      },
-      {
-        domain,
-        allocator: allocator.address,
-        penaltyRate,
-        frontDoor: { fees },
-        ...(scenario.mechanism ? { mechanism: scenario.mechanism } : {}),
-      },
-      Date.now(),
-    ).finally(() => offerRounds++);
+    const report = await operator.offerRound(Date.now()).finally(() => offerRounds++);
     for (const r of report.refused) record("allocator", "offer.refused", r);
     if (report.recorded || report.allocations || report.voids || report.rejected.length)
       record("allocator", "round", {
@@ -175,7 +159,7 @@ export async function startOperator(ctx: OperatorContext): Promise<Operator> {
   // The accept round on a schedule of its own (in AWS both run in each scheduled invocation):
   // an allocation is opened within a quarter second of its last Accept, not after an offer round.
   schedule.every(250, "allocator", async () => {
-    const accepts = await runAcceptRound(acceptDeps, { domain, allocator: allocator.address }, Date.now());
+    const accepts = await operator.acceptRound(Date.now());
     for (const r of accepts.rejected) record("allocator", "accept.rejected", { error: r.error });
     for (const o of accepts.opened) {
       ctx.opened.set(o.allocationId, Date.now());
@@ -187,38 +171,30 @@ export async function startOperator(ctx: OperatorContext): Promise<Operator> {
     }
     for (const id of accepts.alreadyOpen) if (!ctx.opened.has(id)) ctx.opened.set(id, Date.now());
     for (const l of accepts.lapsed) record("allocator", "allocation.lapsed", l);
-    if (accepts.lapsed.length)
-      await strikeLapses(
-        { standing: frontDoor.standing, accepts: acceptDeps.registry, balances: frontDoor.balances },
-        accepts.lapsed,
-        Date.now(),
-        { fees },
-      );
     for (const f of accepts.failed) record("allocator", "open.failed", f);
   });
   const adminBus = new WebSocketMessageBus({
     url: ctx.stack.pulsar.webUrl,
     token: ctx.stack.pulsar.adminToken,
   });
-  const bridgeRegistry = new DynamoBridgeRegistry(dynamo, tableNames(ctx.prefix));
-  const bridgeDeps = {
-    chain: new MarketEventReader(ctx.provider, ctx.deployed.marketAddress),
-    registry: bridgeRegistry,
-    announcer: crashOnce(
-      new PulsarAnnouncer(adminBus, channels.allocations),
-      "announce",
-      scenario.faults?.bridgeCrashOnce === true,
-      () => record("bridge", "crash.injected", {}),
-    ),
-    channels: new PulsarChannelProvisioner(admin, layout),
-    reputation: {
-      ledger: reputations,
-      historyOf: async (allocationId: Bytes32) =>
-        ((await bridgeRegistry.chainStateOf(allocationId))?.history ?? []) as unknown as HistoryEntry[],
+  const bridgeRegistry = new DynamoBridgeRegistry(dynamo, names);
+  const bridge = composeBridge(
+    { confirmations: 0, startBlock: 0 },
+    {
+      chain: new MarketEventReader(ctx.provider, ctx.deployed.marketAddress),
+      registry: bridgeRegistry,
+      announcer: crashOnce(
+        new PulsarAnnouncer(adminBus, channels.allocations),
+        "announce",
+        scenario.faults?.bridgeCrashOnce === true,
+        () => record("bridge", "crash.injected", {}),
+      ),
+      channels: new PulsarChannelProvisioner(admin, layout),
+      reputation: reputations,
     },
-  };
+  );
   schedule.every(500, "bridge", async () => {
-    const r = await runBridge(bridgeDeps, { confirmations: 0, startBlock: 0 });
+    const r = await bridge.pass();
     if (r.applied)
       record("bridge", "applied", { events: r.applied, fromBlock: r.fromBlock, toBlock: r.toBlock });
   });

@@ -18,7 +18,7 @@ import {
 } from "@surplus/adapters/pulsar";
 import { type DeployedMarket, deployMarket, type MarketParameters } from "@surplus/contracts";
 import type { Address } from "@surplus/core";
-import { admit } from "@surplus/lambdas";
+import { admit } from "@surplus/operator";
 import type { Wallet } from "ethers";
 import { LOCAL_PARAMETERS, type Stack } from "./scenario.ts";
 
