@@ -23,7 +23,8 @@
 // within 10 s, and nothing else allocated. Writes bench/results/flood.json.
 //
 // Options: --messages N (default 20000); --keep-services (leave the broker and the chain running);
-// --max-batches N (the round's batches of 500 messages, AllocatorConfig.maxBatches; default the round's 20).
+// --max-batches N (the round's batches of 500 messages, AllocatorConfig.maxBatches; default the round's 20);
+// --allocator-flags="…" (Node/V8 flags for the Allocator's process, e.g. --allocator-flags=--max-semi-space-size=2).
 import { type ChildProcess, fork } from "node:child_process";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
@@ -58,6 +59,7 @@ const { values: args } = parseArgs({
     messages: { type: "string", default: "20000" },
     "keep-services": { type: "boolean", default: false },
     "max-batches": { type: "string" },
+    "allocator-flags": { type: "string", default: "" },
   },
 });
 const TOTAL = Number(args.messages);
@@ -129,7 +131,7 @@ try {
   await createTables(dynamoDbClient(dynamo.endpoint), tableNames(prefix));
 
   child = fork(join(import.meta.dirname, "flood-allocator.ts"), [], {
-    execArgv: ["--expose-gc"],
+    execArgv: ["--expose-gc", ...args["allocator-flags"].split(" ").filter(Boolean)],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   child.on("message", (msg: FloodRound | FloodSample | { type: "error"; message: string }) => {
@@ -461,6 +463,8 @@ try {
   report("flood", rows, {
     messages: TOTAL,
     warmup: WARMUP,
+    allocatorFlags: args["allocator-flags"],
+    maxBatches: args["max-batches"] ?? "default",
     sent: kinds,
     rejected,
     recorded: rounds.reduce((n, r) => n + r.recorded, 0),
