@@ -42,6 +42,8 @@ export interface FloodRound {
   readonly read: number;
   readonly recorded: number;
   readonly rejected: Readonly<Record<string, number>>;
+  /** One reason of each class met in the round, cut to 160 characters. */
+  readonly examples: Readonly<Record<string, string>>;
   readonly allocations: ReadonlyArray<{ readonly customer: Address; readonly suppliers: readonly Address[] }>;
   readonly ms: number;
 }
@@ -68,9 +70,8 @@ function classOf(error: string): string {
   if (/not an admitted participant/.test(error)) return "notAdmitted";
   if (/outside the ±/.test(error)) return "stale";
   if (/open offers; the market allows/.test(error)) return "overOpenOffers";
-  if (/signature|signer/i.test(error)) return "badSignature";
-  if (/oversized|too large|bytes/i.test(error)) return "oversized";
-  return "malformed";
+  if (/is signed by 0x[0-9a-f]+, not by/i.test(error)) return "badSignature";
+  return "malformed"; // not an envelope: garbage, cut, wrong types, oversized, a refused "batch"
 }
 
 /** Publications go to the parent as they happen. */
@@ -126,9 +127,11 @@ async function run(init: FloodAllocatorInit): Promise<void> {
       const t0 = Date.now();
       const report: RoundReport = await runAllocatorRound(deps, config, Date.now());
       const rejected: Record<string, number> = {};
+      const examples: Record<string, string> = {};
       for (const r of report.rejected) {
         const c = classOf(r.error);
         rejected[c] = (rejected[c] ?? 0) + 1;
+        examples[c] ??= r.error.slice(0, 160);
       }
       const allocations = publisher.pending.map((a) => ({ customer: a.customer, suppliers: a.suppliers }));
       publisher.pending = [];
@@ -137,6 +140,7 @@ async function run(init: FloodAllocatorInit): Promise<void> {
         read: report.read,
         recorded: report.recorded,
         rejected,
+        examples,
         allocations,
         ms: Date.now() - t0,
       });

@@ -384,6 +384,7 @@ try {
   const rejected: Record<string, number> = {};
   for (const r of rounds)
     for (const [k, v] of Object.entries(r.rejected)) rejected[k] = (rejected[k] ?? 0) + v;
+  const examples = Object.assign({}, ...rounds.map((r) => r.examples).reverse()) as Record<string, string>;
 
   const peakRss = Math.max(...samples.slice(1).map((x) => x.peakRssMb));
   const peakHeap = Math.max(...samples.slice(1).map((x) => x.peakHeapUsedMb));
@@ -467,6 +468,7 @@ try {
     maxBatches: args["max-batches"] ?? "default",
     sent: kinds,
     rejected,
+    examples,
     recorded: rounds.reduce((n, r) => n + r.recorded, 0),
     rounds: rounds.length,
     samples: atStage.map(({ messages, sample: x, readMs }) => ({ messages, readMs, ...x })),
