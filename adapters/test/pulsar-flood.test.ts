@@ -113,3 +113,28 @@ describe("entries as big as a frame", () => {
     expect((reader as unknown as { bufferedBytes: number }).bufferedBytes).toBe(0);
   });
 });
+
+describe("a broker that pushes past the permits", () => {
+  it("stops a consumer from reading its socket past maxBufferedBytes, and nothing is lost", async () => {
+    const size = 512 * 1024;
+    const count = 32;
+    const url = await fakeBroker(
+      Array.from({ length: count }, (_, i) => ({ payload: new Uint8Array(size).fill(i) })),
+    );
+    const budget = 2 * 2 ** 20;
+    const bus = new WebSocketMessageBus({ url, maxBufferedBytes: budget });
+    buses.push(bus);
+    const consumer = await bus.subscribe("persistent://public/default/flood", "agent", {
+      receiverQueueSize: 1000,
+    });
+    await new Promise((r) => setTimeout(r, 1_000));
+    const held = (consumer as unknown as { bufferedBytes: number }).bufferedBytes;
+    expect(held).toBeGreaterThan(budget / 2);
+    expect(held).toBeLessThanOrEqual(budget + 3 * (size + 256));
+    for (let i = 0; i < count; i++) {
+      const m = await consumer.receive(5_000);
+      expect(m.payload[0]).toBe(i);
+      await consumer.ack(m);
+    }
+  });
+});
