@@ -10,10 +10,13 @@ import {
 } from "@surplus/adapters/dynamodb";
 import {
   DEFAULT_LAYOUT,
+  mintToken,
   ownSubscription,
   PulsarAdmin,
   PulsarAuthorizationError,
+  participantRole,
   provisionMarket,
+  statusChannel,
   WebSocketMessageBus,
 } from "@surplus/adapters/pulsar";
 import type { Address } from "@surplus/core";
@@ -57,6 +60,44 @@ describe("admit", () => {
       await expect(bus.createProducer(channels.allocations)).rejects.toBeInstanceOf(PulsarAuthorizationError);
     } finally {
       await bus.close();
+    }
+  });
+
+  it("creates the participant's status channel when the Allocator is named: it writes there, the participant reads", async () => {
+    const admin = new PulsarAdmin({ url: pulsar.webUrl, token: pulsar.adminToken });
+    const layout = { ...DEFAULT_LAYOUT, tenant: `status-${process.pid}-${Date.now().toString(36)}` };
+    await provisionMarket(admin, layout);
+    const secret = new Uint8Array(Buffer.from(pulsar.tokenSecret, "base64"));
+    const customer = Wallet.createRandom().address as Address;
+    const allocator = Wallet.createRandom().address as Address;
+    const admissions: string[] = [];
+    const record = { admit: async (account: Address) => void admissions.push(account) };
+
+    const admitted = await admit(
+      { admin, record },
+      { address: customer, kind: "customer" },
+      { nowMs: 1, layout, tokenSecret: secret, allocator },
+    );
+
+    expect(admissions).toEqual([customer]);
+    const topic = statusChannel(customer, layout);
+    const asAllocator = new WebSocketMessageBus({
+      url: pulsar.webUrl,
+      token: await mintToken(secret, participantRole(allocator)),
+    });
+    const asCustomer = new WebSocketMessageBus({ url: pulsar.webUrl, token: admitted.token! });
+    try {
+      const producer = await asAllocator.createProducer(topic, { sendTimeoutMs: 10_000 });
+      await producer.send({ payload: new TextEncoder().encode("{}") });
+      const reader = await asCustomer.createReader(topic, { startMessageId: "earliest" });
+      expect(new TextDecoder().decode((await reader.readNext(10_000)).payload)).toBe("{}");
+      await reader.close();
+      await producer.close();
+      // The participant only reads its channel.
+      await expect(asCustomer.createProducer(topic)).rejects.toBeInstanceOf(PulsarAuthorizationError);
+    } finally {
+      await asAllocator.close();
+      await asCustomer.close();
     }
   });
 });

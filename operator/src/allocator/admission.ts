@@ -12,6 +12,7 @@ import {
   type ParticipantKind,
   type PulsarAdmin,
   participantRole,
+  provisionStatusChannel,
 } from "@surplus/adapters";
 import type { Address } from "@surplus/core";
 import type { AdmissionRecord } from "../ports.ts";
@@ -29,16 +30,26 @@ export interface Admitted {
  * Admits `participant`: its account is recorded first, then its grants applied (either half alone
  * admits nothing usable: no grant, no channel; no record, the Allocator refuses its offers).
  * Idempotent. With `tokenSecret` (the local market's broker) its token is minted too; in AWS the
- * operator mints it from the secret in Secrets Manager the same way.
+ * operator mints it from the secret in Secrets Manager the same way. With `allocator`, the
+ * participant's offer-status channel is created too (the Allocator writes, the participant alone
+ * reads), so the Allocator's statuses reach it.
  */
 export async function admit(
   deps: { readonly admin: PulsarAdmin; readonly record: AdmissionRecord },
   participant: { readonly address: Address; readonly kind: ParticipantKind },
-  options: { readonly nowMs: number; readonly layout?: ChannelLayout; readonly tokenSecret?: Uint8Array },
+  options: {
+    readonly nowMs: number;
+    readonly layout?: ChannelLayout;
+    readonly tokenSecret?: Uint8Array;
+    readonly allocator?: Address;
+  },
 ): Promise<Admitted> {
   const role = participantRole(participant.address);
+  const layout = options.layout ?? DEFAULT_LAYOUT;
   await deps.record.admit(participant.address, participant.kind, options.nowMs);
-  const grants = await grantParticipant(deps.admin, participant, options.layout ?? DEFAULT_LAYOUT);
+  if (options.allocator)
+    await provisionStatusChannel(deps.admin, participant.address, options.allocator, layout);
+  const grants = await grantParticipant(deps.admin, participant, layout);
   const token = options.tokenSecret ? await mintToken(options.tokenSecret, role) : undefined;
   return { role, grants, ...(token ? { token } : {}) };
 }
