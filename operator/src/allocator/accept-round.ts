@@ -29,6 +29,7 @@ import {
   verifyEnvelope,
   ZERO_HASH,
 } from "@surplus/core";
+import { Semaphore } from "../limits.ts";
 import type {
   AcceptRegistry,
   AcceptSignatures,
@@ -150,22 +151,6 @@ async function termsFor(
   return terms;
 }
 
-/** Runs at most `n` of the given tasks at a time. */
-function semaphore(n: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const waiting: Array<() => void> = [];
-  return async (task) => {
-    if (active >= n) await new Promise<void>((r) => waiting.push(r));
-    active++;
-    try {
-      return await task();
-    } finally {
-      active--;
-      waiting.shift()?.();
-    }
-  };
-}
-
 /** Records one verified accept (or decline); a bad one is rejected with its reason. */
 async function recordOne(
   deps: AcceptRoundDeps,
@@ -225,7 +210,7 @@ async function ingest(deps: AcceptRoundDeps, config: AcceptRoundConfig, nowMs: n
     // Accepts of a batch are recorded side by side (each is one conditional write), except that
     // a party's messages about one allocation keep their channel order: its first accept stands.
     const chains = new Map<string, Promise<void>>();
-    const limit = semaphore(config.readConcurrency ?? 8);
+    const slots = new Semaphore(config.readConcurrency ?? 8);
     for (const m of messages) {
       out.read++;
       let verified: ReturnType<typeof verifyEnvelope>;
@@ -241,7 +226,7 @@ async function ingest(deps: AcceptRoundDeps, config: AcceptRoundConfig, nowMs: n
       const body = verified.body as { allocationId?: string; account?: string };
       const key = `${body.allocationId}|${body.account}`;
       const handled = (chains.get(key) ?? Promise.resolve()).then(() =>
-        limit(() => recordOne(deps, config, nowMs, m.position, verified, out)),
+        slots.run(() => recordOne(deps, config, nowMs, m.position, verified, out)),
       );
       chains.set(key, handled);
     }

@@ -11,7 +11,6 @@
 import type {
   Address,
   AdmittedKind,
-  Allocation,
   AuctionResult,
   BackoffPolicy,
   Bytes32,
@@ -20,7 +19,7 @@ import type {
   OfferRefusal,
   Standing,
 } from "@surplus/core";
-import { isPaused, leastLock, locksOf, strike, unfundedParties, unreserved } from "@surplus/core";
+import { isPaused, leastLock, locksOf, mapLimited, strike, unfundedParties, unreserved } from "@surplus/core";
 import type {
   AcceptRegistry,
   AdmittedParticipants,
@@ -255,17 +254,12 @@ export class MemoryParticipants implements AdmittedParticipants {
 export function pendingFromAccepts(registry: AcceptRegistry, concurrency = 8): PendingAllocations {
   return {
     async awaitingOpen() {
-      const ids = await registry.awaitingOpen();
-      const out: Allocation[] = [];
-      let next = 0;
-      const worker = async () => {
-        while (next < ids.length) {
-          const p = await registry.progress(ids[next++]!);
-          if (p && (p.status === "awaiting" || p.status === "submitting")) out.push(p.allocation);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, worker));
-      return out;
+      const progress = await mapLimited(await registry.awaitingOpen(), concurrency, (id) =>
+        registry.progress(id),
+      );
+      return progress
+        .filter((p) => p !== undefined && (p.status === "awaiting" || p.status === "submitting"))
+        .map((p) => p!.allocation);
     },
   };
 }

@@ -37,7 +37,9 @@ import {
   DEFAULT_MECHANISM,
   type MarketDomain,
   type MechanismName,
+  mapLimited,
   mechanismByName,
+  mergeWindows,
   OfferState,
   type OfferStatus,
   offerId,
@@ -53,6 +55,7 @@ import {
   toWire,
   verifyParsed,
 } from "@surplus/core";
+import { Semaphore } from "../limits.ts";
 import type {
   AllocationPublisher,
   AllocatorRegistry,
@@ -137,39 +140,6 @@ const DEFAULT_WRITE_CONCURRENCY = 8;
 /** Clock skew allowed between an offer's `sentAtMs` and its arrival. */
 export const DEFAULT_MAX_SKEW_MS = 300_000;
 const DEFAULT_MAX_INGEST_MS = 5_000;
-
-function mergeWindows(windows: readonly TimeWindow[]): TimeWindow[] {
-  const sorted = [...windows].sort((a, b) => a.start - b.start);
-  const out: Array<{ start: number; end: number }> = [];
-  for (const w of sorted) {
-    const last = out[out.length - 1];
-    if (last && w.start <= last.end) last.end = Math.max(last.end, w.end);
-    else out.push({ start: w.start, end: w.end });
-  }
-  return out;
-}
-
-/** Runs `fn` over `items` with at most `limit` calls in flight; resolves when all settled, rejects with the first error. */
-async function eachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      try {
-        await fn(item);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure) throw failure.error;
-}
 
 async function ingest(
   deps: AllocatorDeps,
@@ -513,7 +483,7 @@ export async function runAllocatorRound(
     ...customerVersion,
     ...[...supplierState].map(([id, s]) => [id, s.version] as [Bytes32, number]),
   ]);
-  await eachLimited(result.voids, config.writeConcurrency ?? DEFAULT_WRITE_CONCURRENCY, async (v) => {
+  await mapLimited(result.voids, config.writeConcurrency ?? DEFAULT_WRITE_CONCURRENCY, async (v) => {
     const version = versions.get(v.offer);
     if (version !== undefined && (await deps.registry.voidOffer(v.offer, version, v))) {
       voids++;
@@ -661,28 +631,6 @@ export function groupShares(shares: readonly Share[], maxItems: number): Share[]
     } else packed.push({ shares: [...g.shares], suppliers: new Set(g.suppliers), items: g.items });
   }
   return packed.map((g) => g.shares);
-}
-
-/** At most `limit` tasks at once; a task waits for a free slot. */
-class Semaphore {
-  #free: number;
-  readonly #waiting: Array<() => void> = [];
-
-  constructor(limit: number) {
-    this.#free = Math.max(1, limit);
-  }
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.#free > 0) this.#free--;
-    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    try {
-      return await task();
-    } finally {
-      const next = this.#waiting.shift();
-      if (next) next();
-      else this.#free++;
-    }
-  }
 }
 
 /** The accounts the messages claim as their signers (unparseable ones are refused later, one by one). */
