@@ -84,7 +84,9 @@ describe("the console stack", () => {
   it("copies the local console's own files (one source) and Chart.js into the bucket", () => {
     t.resourceCountIs("Custom::CDKBucketDeployment", 1);
     const deployment = Object.values(t.findResources("Custom::CDKBucketDeployment"))[0]!;
-    expect(deployment["Properties"].SourceObjectKeys).toHaveLength(2);
+    // The page, Chart.js, and console-config.json naming this stack's API (the page signs for it only).
+    expect(deployment["Properties"].SourceObjectKeys).toHaveLength(3);
+    expect(JSON.stringify(deployment["Properties"].SourceMarkers ?? [])).toContain("ApiFunctionUrl");
     // The staged page is the folder ./surplus market serves, file for file.
     const staged = readdirSync(built.outdir)
       .map((d) => join(built.outdir, d))

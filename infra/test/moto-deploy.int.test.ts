@@ -25,6 +25,12 @@ import { chainParameterNames, MARKET_ENV } from "../src/environment.ts";
 import { ROOT } from "./support/app.ts";
 
 const MARKET = "moto";
+/**
+ * The stacks deployed. Not the console (`${MARKET}-console`): moto 5.2.5's CloudFormation has no
+ * AWS::CloudFront::Distribution or AWS::Lambda::Url (CreateStack fails resolving a GetAtt of
+ * either) and cannot run the Lambda behind CDK's asset-copying custom resource; the console stack
+ * is checked by assertions, cdk-nag and cfn-lint (infra/test/console-stack.test.ts, checks.test.ts).
+ */
 const STACKS = [`${MARKET}-messaging`, `${MARKET}-registries`, `${MARKET}-functions`];
 const CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
 const RPC_URL = "https://rpc.sepolia.example";
@@ -105,7 +111,7 @@ describe("cdk deploy to moto's server", () => {
     await cdk("bootstrap", `aws://${MOTO_ACCOUNT}/us-east-1`, "-o", outdir, ...context);
     // --method=direct (CreateStack rather than a change set): moto registers a stack's exports,
     // which the functions' stack imports from the registries', only on CreateStack/UpdateStack.
-    await cdk("deploy", "--all", "--method=direct", "--require-approval=never", "-o", outdir, ...context);
+    await cdk("deploy", ...STACKS, "--method=direct", "--require-approval=never", "-o", outdir, ...context);
   }, 600_000);
 
   afterAll(async () => {
@@ -213,7 +219,7 @@ describe("cdk deploy to moto's server", () => {
   });
 
   it("tears down with cdk destroy (removal policy destroy)", async () => {
-    await cdk("destroy", "--all", "--force", "-o", outdir, ...context);
+    await cdk("destroy", ...STACKS, "--force", "-o", outdir, ...context);
     const cfn = new CloudFormationClient(clientConfig());
     for (const name of STACKS) {
       const status = await cfn

@@ -122,55 +122,6 @@ export class ConsoleStack extends Stack {
       },
     );
 
-    // One source: the files ./surplus market serves, and Chart.js from its npm package.
-    new s3deploy.BucketDeployment(this, "Page", {
-      destinationBucket: assets,
-      sources: [
-        s3deploy.Source.asset(CONSOLE_SOURCES.static),
-        s3deploy.Source.data(
-          "vendor/chart.umd.min.js",
-          readFileSync(join(CONSOLE_SOURCES.chartJs, "chart.umd.min.js"), "utf8"),
-        ),
-      ],
-      distribution: this.distribution,
-      prune: false,
-    });
-
-    // CDK's own asset-copying function (a singleton the deployment adds): it runs only while the
-    // stack deploys, and its grants are CDK's. Each finding is listed, so a new one still fails.
-    const copier = this.node.children.find((c) => c.node.id.startsWith("Custom::CDKBucketDeployment"));
-    if (copier) {
-      // The CDK staging bucket's name, as cdk-nag renders it (concrete once the stack has an env).
-      const staging = [this.account, this.region]
-        .map((v, i) => (Token.isUnresolved(v) ? ["<AWS::AccountId>", "<AWS::Region>"][i] : v))
-        .join("-");
-      const why = {
-        logs: "CDK's asset-copying function writes its logs through AWSLambdaBasicExecutionRole; it runs only while the stack deploys.",
-        s3: "CDK's asset-copying function reads the staged assets and writes the console's files; object keys are not known before the copy.",
-        invalidate:
-          "CDK's asset-copying function invalidates the distribution's cache after a copy; CloudFront invalidations take no resource ARN.",
-        runtime:
-          "The runtime of CDK's asset-copying function is chosen by aws-cdk-lib, not by this app; it runs only while the stack deploys.",
-      };
-      Validations.of(copier).acknowledge(
-        {
-          id: "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-          reason: why.logs,
-        },
-        ...[
-          "Action::s3:GetBucket*",
-          "Action::s3:GetObject*",
-          "Action::s3:List*",
-          "Action::s3:Abort*",
-          "Action::s3:DeleteObject*",
-          `Resource::arn:<AWS::Partition>:s3:::cdk-${DefaultStackSynthesizer.DEFAULT_QUALIFIER}-assets-${staging}/*`,
-          `Resource::<${this.getLogicalId(assets.node.defaultChild as s3.CfnBucket)}.Arn>/*`,
-        ].map((finding) => ({ id: `AwsSolutions-IAM5[${finding}]`, reason: why.s3 })),
-        { id: "AwsSolutions-IAM5[Resource::*]", reason: why.invalidate },
-        { id: "AwsSolutions-L1", reason: why.runtime },
-      );
-    }
-
     const logGroup = new logs.LogGroup(this, "ApiLogs", {
       retention: logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -245,6 +196,58 @@ export class ConsoleStack extends Stack {
       },
     });
 
+    // One source: the files ./surplus market serves, and Chart.js from its npm package.
+    new s3deploy.BucketDeployment(this, "Page", {
+      destinationBucket: assets,
+      sources: [
+        s3deploy.Source.asset(CONSOLE_SOURCES.static),
+        s3deploy.Source.data(
+          "vendor/chart.umd.min.js",
+          readFileSync(join(CONSOLE_SOURCES.chartJs, "chart.umd.min.js"), "utf8"),
+        ),
+        // Where the page reads the market: its own API, fixed at deploy time (never taken from the
+        // link, so the page signs requests for this API only).
+        s3deploy.Source.jsonData("console-config.json", { api: this.apiUrl.url }),
+      ],
+      distribution: this.distribution,
+      prune: false,
+    });
+
+    // CDK's own asset-copying function (a singleton the deployment adds): it runs only while the
+    // stack deploys, and its grants are CDK's. Each finding is listed, so a new one still fails.
+    const copier = this.node.children.find((c) => c.node.id.startsWith("Custom::CDKBucketDeployment"));
+    if (copier) {
+      // The CDK staging bucket's name, as cdk-nag renders it (concrete once the stack has an env).
+      const staging = [this.account, this.region]
+        .map((v, i) => (Token.isUnresolved(v) ? ["<AWS::AccountId>", "<AWS::Region>"][i] : v))
+        .join("-");
+      const why = {
+        logs: "CDK's asset-copying function writes its logs through AWSLambdaBasicExecutionRole; it runs only while the stack deploys.",
+        s3: "CDK's asset-copying function reads the staged assets and writes the console's files; object keys are not known before the copy.",
+        invalidate:
+          "CDK's asset-copying function invalidates the distribution's cache after a copy; CloudFront invalidations take no resource ARN.",
+        runtime:
+          "The runtime of CDK's asset-copying function is chosen by aws-cdk-lib, not by this app; it runs only while the stack deploys.",
+      };
+      Validations.of(copier).acknowledge(
+        {
+          id: "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+          reason: why.logs,
+        },
+        ...[
+          "Action::s3:GetBucket*",
+          "Action::s3:GetObject*",
+          "Action::s3:List*",
+          "Action::s3:Abort*",
+          "Action::s3:DeleteObject*",
+          `Resource::arn:<AWS::Partition>:s3:::cdk-${DefaultStackSynthesizer.DEFAULT_QUALIFIER}-assets-${staging}/*`,
+          `Resource::<${this.getLogicalId(assets.node.defaultChild as s3.CfnBucket)}.Arn>/*`,
+        ].map((finding) => ({ id: `AwsSolutions-IAM5[${finding}]`, reason: why.s3 })),
+        { id: "AwsSolutions-IAM5[Resource::*]", reason: why.invalidate },
+        { id: "AwsSolutions-L1", reason: why.runtime },
+      );
+    }
+
     this.readers = new iam.ManagedPolicy(this, "ConsoleReaders", {
       description: `Surplus ${props.market}: may read the market console's API (attach to the operator's and participants' roles)`,
       statements: [
@@ -259,9 +262,12 @@ export class ConsoleStack extends Stack {
     new CfnOutput(this, "ConsoleUrl", {
       description:
         "Open this; the page asks for AWS credentials allowed by ConsoleReadersPolicy and signs its reads",
-      value: `https://${this.distribution.distributionDomainName}/#api=${this.apiUrl.url}`,
+      value: `https://${this.distribution.distributionDomainName}/`,
     });
-    new CfnOutput(this, "ConsoleApiUrl", { value: this.apiUrl.url });
+    new CfnOutput(this, "ConsoleApiUrl", {
+      description: "The API's one read: GET with a SigV4-signed request (service lambda)",
+      value: `${this.apiUrl.url}api/market`,
+    });
     new CfnOutput(this, "ConsoleReadersPolicy", { value: this.readers.managedPolicyArn });
   }
 }

@@ -1,8 +1,8 @@
 // The market console's page: polls the read-only API and renders it (no framework, no build).
 // Text goes in through textContent only: names and reasons come from the market, not from us.
-// Served by ./surplus market it reads /api/market; deployed (infra's console stack) the link
-// carries `#api=<function URL>` and the page signs its reads with the reader's AWS credentials,
-// kept in this tab's sessionStorage only.
+// Served by ./surplus market it reads /api/market; deployed (infra's console stack) the bucket's
+// /console-config.json names the API (a function URL with IAM auth) and the page signs its reads
+// with the reader's AWS credentials, kept in this tab's sessionStorage only.
 import { regionOf, signGet } from "./sigv4.js";
 
 const $ = (id) => document.getElementById(id);
@@ -139,8 +139,16 @@ function renderPlots(s) {
   }
 }
 
-const api = new URLSearchParams(location.hash.slice(1)).get("api");
 const CREDENTIALS = "surplus-console-credentials";
+/** The deployed API's URL from the console's own config (null locally: no such file). */
+let api;
+async function apiUrl() {
+  if (api === undefined) {
+    const r = await fetch("/console-config.json").catch(() => undefined);
+    api = r?.ok ? ((await r.json()).api ?? null) : null;
+  }
+  return api;
+}
 
 /** The deployed API wants a signed request: ask for credentials once per tab. */
 function askCredentials() {
@@ -158,6 +166,7 @@ function askCredentials() {
 }
 
 async function read() {
+  const api = await apiUrl();
   if (!api) return (await fetch("/api/market")).json();
   const credentials = JSON.parse(sessionStorage.getItem(CREDENTIALS) ?? "null");
   if (!credentials) {
