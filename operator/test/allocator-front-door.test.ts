@@ -14,6 +14,7 @@ import { runAllocatorRound } from "../src/allocator/offer-round.ts";
 import {
   config,
   customerBody,
+  mediator,
   MemoryOfferSource,
   MemoryPublisher,
   NOW_MS,
@@ -227,5 +228,41 @@ describe("open offers per account", () => {
       })),
     );
     expect((await registry.openOffers()).suppliers).toHaveLength(4);
+  });
+});
+
+describe("the Mediator's bond (issue 16)", () => {
+  async function roundWithMediatorHolding(mediatorFree: bigint) {
+    const participants = new MemoryParticipants();
+    participants.admit(wallet(0).address as Address, "supplier");
+    participants.admit(wallet(10).address as Address, "customer");
+    const source = new MemoryOfferSource();
+    source.append(await signedOffer(0, supplierBody(0)));
+    source.append(await signedOffer(10, customerBody(10)));
+    const publisher = new MemoryPublisher();
+    const balances = {
+      freeBalances: async (accounts: readonly Address[]) =>
+        new Map(accounts.map((a) => [a, a === mediator ? mediatorFree : 10n ** 30n])),
+    };
+    const report = await runAllocatorRound(
+      {
+        source,
+        registry: new MemoryAllocatorRegistry(),
+        publisher,
+        frontDoor: { balances, standing: new MemoryStandingRegistry(), participants },
+      },
+      { ...config, batchSize: 10, frontDoor: { fees } },
+      NOW_MS,
+    );
+    return { report, allocations: [...publisher.allocations.values()] };
+  }
+
+  it("allocates under a Mediator that can cover its bond, and not under one that holds nothing", async () => {
+    const funded = await roundWithMediatorHolding(10n ** 30n);
+    expect(funded.allocations.length).toBeGreaterThan(0);
+    for (const a of funded.allocations) expect(a.mediator).toBe(mediator);
+
+    const short = await roundWithMediatorHolding(0n);
+    expect(short.allocations).toEqual([]);
   });
 });

@@ -77,6 +77,11 @@ export class FrontDoorRound {
    * least lock. `fresh` are the offers recorded this round: their refusal is recorded once, not
    * every round they stay paused.
    */
+  /** Free balances after admit(), for the auction's Mediator-bond check. */
+  get mediatorFunds(): { readonly free: ReadonlyMap<Address, bigint>; readonly fees: MarketFees } {
+    return { free: this.#free, fees: this.#fees };
+  }
+
   async admit(open: OpenOffers, fresh: ReadonlySet<Bytes32>): Promise<OpenOffers> {
     const all = [...open.customers, ...open.suppliers];
     const standings = await this.#deps.standing.standings([...new Set(all.map((o) => o.offer.account))]);
@@ -84,7 +89,8 @@ export class FrontDoorRound {
       (a) => !isPaused(standings.get(a), this.#nowMs),
     );
     const [free, pending] = await Promise.all([
-      this.#deps.balances.freeBalances(accounts),
+      // The Mediators named by the offers too: the auction checks their bond (mediatorFunds).
+      this.#deps.balances.freeBalances([...new Set([...accounts, ...all.flatMap((o) => o.offer.mediators)])]),
       this.#deps.pending?.awaitingOpen() ?? [],
     ]);
     this.#free = unreserved(free, pending, this.#fees);

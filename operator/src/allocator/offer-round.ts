@@ -27,6 +27,7 @@
 import {
   type Address,
   type AuctionInput,
+  type AuctionParams,
   type AuctionResult,
   admissionViolation,
   allocationId,
@@ -326,6 +327,8 @@ export async function runAllocatorRound(
   const book = await reputations;
   /** The last auction's input: what the statuses' reasons are asked of. */
   let lastInput: AuctionInput | undefined;
+  /** Set by the front door: a Mediator that cannot cover its bond r·(P + D) is left out (issue 16). */
+  let mediatorFunds: AuctionParams["mediatorFunds"];
   const auction = (customers: typeof open.customers, suppliers: typeof open.suppliers): AuctionResult => {
     lastInput = {
       customers: customers.map((c) => {
@@ -345,6 +348,7 @@ export async function runAllocatorRound(
         ...(config.delays ? { delays: config.delays } : {}),
         mechanism: mechanismByName(config.mechanism ?? DEFAULT_MECHANISM),
         nonceBase: BigInt(nowSeconds) << 20n,
+        ...(mediatorFunds ? { mediatorFunds } : {}),
         ...(book
           ? { reputation: { reputationOf: (a: Address) => book.get(a.toLowerCase() as Address) } }
           : {}),
@@ -359,6 +363,7 @@ export async function runAllocatorRound(
   if (deps.frontDoor && config.frontDoor?.fees) {
     const door = new FrontDoorRound(deps.frontDoor, config.frontDoor, nowMs);
     const admitted = await door.admit(open, new Set(fresh.map((r) => r.offerId)));
+    mediatorFunds = door.mediatorFunds;
     const outcome = await door.fundedAuction(admitted, auction);
     result = outcome.result;
     refused = door.refused;
