@@ -14,9 +14,9 @@ import { runAllocatorRound } from "../src/allocator/offer-round.ts";
 import {
   config,
   customerBody,
-  mediator,
   MemoryOfferSource,
   MemoryPublisher,
+  mediator,
   NOW_MS,
   signedOffer,
   supplierBody,
