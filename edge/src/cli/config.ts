@@ -109,6 +109,11 @@ export const edgeConfig = z
             maxMediationsLost: z.number().int().min(0).max(64).default(0),
           })
           .strict()
+          // The offer schema's rule: the Allocator would refuse such an offer.
+          .refine((r) => r.maxMediationsLost <= r.windowAllocations, {
+            message: "maxMediationsLost must not exceed windowAllocations",
+            path: ["maxMediationsLost"],
+          })
           .optional(),
         /** The sensor source: a generator, a file (one input per line) or stdin (one per line). */
         source: z
