@@ -3,12 +3,15 @@ spec/asyncapi.json): it posts a Supplier offer and a Customer offer on the offer
 each party's own broker token, then reads the allocations channel until the Allocator's signed
 Allocation of that pair arrives, and checks the Allocator's EIP-712 signature.
 
-Input: a JSON object on stdin (see main()). Output: one line "RESULT <json>" on stdout (the
+Input: a JSON object on stdin (see main()), or `--attach SUPPLIER_CONFIG CUSTOMER_CONFIG` with the
+two configs `./surplus market --keep-up` prints. Output: one line "RESULT <json>" on stdout (the
 Pulsar client library logs there too)."""
 
 import json
+import os
 import sys
 import time
+import urllib.request
 
 import pulsar
 from eth_account import Account
@@ -65,8 +68,46 @@ def publish(url, token, topic, message):
         client.close()
 
 
+def rpc(url, method):
+    """One JSON-RPC call to the chain node (the EIP-712 domain needs its chain id)."""
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": []}).encode()
+    req = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.load(r)["result"]
+
+
+def from_edge_configs(supplier_path, customer_path, password):
+    """main()'s input from two `surplus-edge` configs: the funded, admitted Supplier and Customer
+    that `./surplus market --keep-up` prints for attaching. Only what the spec names is used: the
+    broker URL, tenant and namespace (topics offers and allocations), the token, the keystore, the
+    chain's JSON-RPC URL and the market contract (EIP-712 domain)."""
+    def load(path):
+        cfg = json.load(open(path))
+        keystore = json.load(open(os.path.join(os.path.dirname(path), cfg["keystore"])))
+        return cfg, "0x" + bytes(Account.decrypt(keystore, password)).hex()
+
+    s_cfg, s_key = load(supplier_path)
+    c_cfg, c_key = load(customer_path)
+    p = c_cfg["pulsar"]
+    topic = f"persistent://{p['tenant']}/{p['namespace']}/"
+    start = int(time.time()) + 60
+    return {
+        "url": p["url"], "offers": topic + "offers", "allocations": topic + "allocations",
+        "chainId": int(rpc(c_cfg["chain"]["rpcUrl"], "eth_chainId"), 16),
+        "market": c_cfg["chain"]["market"], "mediator": s_cfg["supplier"]["mediators"][0],
+        "start": start, "end": start + 600, "timeoutSeconds": 90,
+        "supplier": {"key": s_key, "token": s_cfg["pulsar"]["token"]},
+        "customer": {"key": c_key, "token": c_cfg["pulsar"]["token"]},
+    }
+
+
 def main():
-    cfg = json.load(sys.stdin)
+    # --attach SUPPLIER_CONFIG CUSTOMER_CONFIG (keystore password in SURPLUS_KEYSTORE_PASSWORD),
+    # or the input as a JSON object on stdin.
+    if len(sys.argv) == 4 and sys.argv[1] == "--attach":
+        cfg = from_edge_configs(sys.argv[2], sys.argv[3], os.environ["SURPLUS_KEYSTORE_PASSWORD"])
+    else:
+        cfg = json.load(sys.stdin)
     domain = {"name": SPEC["domain"]["name"], "version": SPEC["domain"]["version"],
               "chainId": int(cfg["chainId"]), "verifyingContract": cfg["market"]}
     supplier = Account.from_key(cfg["supplier"]["key"]).address

@@ -4,9 +4,7 @@
 // on: both parties admitted and funded in a market on the Hardhat node) allocates them, and the
 // Python client reads the Allocator's signed Allocation and recovers its signer. The Python
 // environment (PyPI's pulsar-client and eth-account, pinned) is made once under .data/.
-import { execFileSync, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { spawn } from "node:child_process";
 import { ContractFreeBalances, readMarketFees } from "@surplus/adapters/chain";
 import {
   createTables,
@@ -27,42 +25,21 @@ import {
 } from "@surplus/lambdas";
 import { type Contract, JsonRpcProvider, type JsonRpcSigner, NonceManager, parseEther, Wallet } from "ethers";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { SPEC_DIR } from "../src/generate.ts";
+import { conformanceClient, ensurePython, python } from "./python-env.ts";
 
 const pulsar = inject("pulsar");
 const provider = new JsonRpcProvider(inject("chainRpcUrl"), undefined, { pollingInterval: 100 });
 const suffix = `${process.pid}-${Date.now().toString(36)}`;
 const offersTopic = `persistent://public/default/py-offers-${suffix}`;
 const allocationsTopic = `persistent://public/default/py-allocations-${suffix}`;
-const VENV = join(SPEC_DIR, "..", ".data", "python-conformance", "venv");
-const python = join(VENV, "bin", "python");
 const supplier = Wallet.createRandom();
 const customer = Wallet.createRandom();
-const mediator = Wallet.createRandom().address as Address;
+// Funded like the parties: the Allocator chooses only a Mediator that can cover its bond r·(P + D).
+const mediatorWallet = Wallet.createRandom();
+const mediator = mediatorWallet.address as Address;
 let m: DeployedMarket;
 let allocator: JsonRpcSigner;
 let bus: WebSocketMessageBus;
-
-/** The pinned Python environment of the conformance client (PyPI wheels carry libpulsar). */
-function ensurePython(): void {
-  const ready = () => {
-    try {
-      execFileSync(python, ["-c", "import pulsar, eth_account"], { stdio: "ignore" });
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  if (existsSync(python) && ready()) return;
-  execFileSync("python3", ["-m", "venv", VENV], { stdio: "inherit" });
-  execFileSync(
-    join(VENV, "bin", "pip"),
-    ["install", "-q", "-r", join(SPEC_DIR, "python", "requirements.txt")],
-    {
-      stdio: "inherit",
-    },
-  );
-}
 
 beforeAll(async () => {
   ensurePython();
@@ -70,7 +47,7 @@ beforeAll(async () => {
   const deployer = accounts[0]!;
   allocator = accounts[9]!;
   m = await deployMarket(deployer);
-  for (const w of [supplier, customer]) {
+  for (const w of [supplier, customer, mediatorWallet]) {
     await (await deployer.sendTransaction({ to: w.address, value: parseEther("1") })).wait();
     const p = new NonceManager(w.connect(provider));
     const token = m.token.connect(p) as Contract;
@@ -109,7 +86,7 @@ describe("a client written from spec/ only", () => {
       supplier: { key: supplier.privateKey, token: await mintParticipantToken(secret, supplier.address) },
       customer: { key: customer.privateKey, token: await mintParticipantToken(secret, customer.address) },
     };
-    const child = spawn(python, [join(SPEC_DIR, "python", "conformance.py")], {
+    const child = spawn(python, [conformanceClient], {
       stdio: ["pipe", "pipe", "inherit"],
     });
     child.stdin.end(JSON.stringify(input));
