@@ -68,7 +68,8 @@ const context = () => {
 beforeAll(async () => {
   const [deployer, treasury] = await provider.listAccounts();
   m = await deployMarket(deployer!, { treasury: await treasury!.getAddress() });
-  for (const i of [0, 1, 2, 10, 11]) {
+  // 901 is the scenario's Mediator: the Allocator chooses only one that can cover its bond.
+  for (const i of [0, 1, 2, 10, 11, 901]) {
     const w = wallet(i);
     await (await deployer!.sendTransaction({ to: w.address, value: parseEther("1") })).wait();
     const p = new NonceManager(w.connect(provider));

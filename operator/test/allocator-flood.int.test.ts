@@ -44,7 +44,9 @@ const offersTopic = `persistent://public/default/flood-offers-${suffix}`;
 const supplier = Wallet.createRandom();
 const customer = Wallet.createRandom();
 const mallory = Wallet.createRandom();
-const mediator = Wallet.createRandom().address as Address;
+// Funded like the honest pair: the Allocator chooses only a Mediator that can cover its bond.
+const mediatorWallet = Wallet.createRandom();
+const mediator = mediatorWallet.address as Address;
 const FLOOD = { strangers: 4_000, unfunded: 1_000, stale: 2_000, garbage: 2_960, oversized: 40 };
 let m: DeployedMarket;
 let bus: WebSocketMessageBus;
@@ -61,7 +63,7 @@ class Captured implements AllocationPublisher {
 beforeAll(async () => {
   const [deployer] = await provider.listAccounts();
   m = await deployMarket(deployer!);
-  for (const w of [supplier, customer]) {
+  for (const w of [supplier, customer, mediatorWallet]) {
     await (await deployer!.sendTransaction({ to: w.address, value: parseEther("1") })).wait();
     const p = new NonceManager(w.connect(provider));
     const token = m.token.connect(p) as Contract;

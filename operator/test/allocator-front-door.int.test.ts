@@ -109,7 +109,8 @@ beforeAll(async () => {
   thrifty = accounts[9]!;
   m = await deployMarket(deployer!);
   fees = await readMarketFees(provider, m.marketAddress);
-  for (const p of [customer, ...suppliers, thrifty]) await fund(p, 10n ** 24n);
+  // The Mediator too: the Allocator chooses only one that can cover its bond r·(P + D).
+  for (const p of [customer, ...suppliers, thrifty, accounts[8]!]) await fund(p, 10n ** 24n);
   // Enough for the least lock (M + F), far too little for what it bids.
   await fund(greedy, 10n ** 16n);
 }, 180_000);
