@@ -85,7 +85,9 @@ const supplier = Wallet.createRandom();
 const customer = Wallet.createRandom();
 const mallory = Wallet.createRandom();
 const strangers = Array.from({ length: 40 }, () => Wallet.createRandom());
-const mediator = Wallet.createRandom().address as Address;
+// Funded like the honest pair: the Allocator chooses only a Mediator that can cover its bond.
+const mediatorWallet = Wallet.createRandom();
+const mediator = mediatorWallet.address as Address;
 const allocator = Wallet.createRandom().address as Address;
 const suffix = `${process.pid}-${Date.now().toString(36)}`;
 const topic = `persistent://public/default/flood-offers-${suffix}`;
@@ -116,7 +118,7 @@ try {
   log("deploying the market and funding the honest pair…");
   const deployer = new NonceManager(chain.accounts[0]!);
   const m = await deployMarket(deployer, { treasury: await chain.accounts[1]!.getAddress() });
-  for (const w of [supplier, customer]) {
+  for (const w of [supplier, customer, mediatorWallet]) {
     await (await deployer.sendTransaction({ to: w.address, value: parseEther("1") })).wait();
     const p = new NonceManager(w.connect(chain.provider));
     await (await (m.token.connect(p) as Contract).getFunction("mint")(w.address, 10n ** 24n)).wait();
