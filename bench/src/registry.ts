@@ -42,8 +42,8 @@ import {
   SCHEMA_VERSION,
   type SupplierOffer,
 } from "@surplus/core";
-import { runBridge } from "@surplus/lambdas";
 import { startLocalDynamoDb } from "@surplus/localstack/dynamodb";
+import { runBridge } from "@surplus/operator";
 import { type ResultRow, report } from "./report.ts";
 
 const { values: args } = parseArgs({

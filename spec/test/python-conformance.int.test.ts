@@ -13,16 +13,16 @@ import {
   dynamoDbClient,
   tableNames,
 } from "@surplus/adapters/dynamodb";
-import { mintParticipantToken, PulsarAdmin, WebSocketMessageBus } from "@surplus/adapters/pulsar";
-import { type DeployedMarket, deployMarket } from "@surplus/contracts";
-import { type Address, type Allocation, allocationId, parse, allocation as schema } from "@surplus/core";
 import {
-  MemoryParticipants,
-  MemoryStandingRegistry,
+  mintParticipantToken,
+  PulsarAdmin,
   PulsarAllocationPublisher,
   PulsarOfferSource,
-  runAllocatorRound,
-} from "@surplus/lambdas";
+  WebSocketMessageBus,
+} from "@surplus/adapters/pulsar";
+import { type DeployedMarket, deployMarket } from "@surplus/contracts";
+import { type Address, type Allocation, allocationId, parse, allocation as schema } from "@surplus/core";
+import { MemoryParticipants, MemoryStandingRegistry, runAllocatorRound } from "@surplus/operator";
 import { type Contract, JsonRpcProvider, type JsonRpcSigner, NonceManager, parseEther, Wallet } from "ethers";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { conformanceClient, ensurePython, python } from "./python-env.ts";
