@@ -15,7 +15,7 @@ import type { Bytes32 } from "@surplus/core";
 import { startChain } from "./chain.ts";
 import { startConsole } from "./console/server.ts";
 import { startLocalDynamoDb } from "./dynamodb.ts";
-import { LocalMarket, type MarketEvent, type MarketScenario } from "./market/harness.ts";
+import { LocalMarket, type MarketLogEntry, type MarketScenario } from "./market/harness.ts";
 import { say, short } from "./market/log.ts";
 import { startPulsar, stopPulsar } from "./pulsar/index.ts";
 
@@ -161,7 +161,7 @@ interface Fields {
 }
 const said = (who: string, text: string): [string, string] => [who, text];
 
-function narrate(m: LocalMarket | undefined, e: MarketEvent): [string, string] | undefined {
+function narrate(m: LocalMarket | undefined, e: MarketLogEntry): [string, string] | undefined {
   const f = e.fields as unknown as Fields;
   const kind = e.who.split(" ")[0]!;
   switch (e.event) {

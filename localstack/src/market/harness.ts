@@ -45,7 +45,7 @@ import {
   closeReasonOf,
   EventLog,
   type GasEntry,
-  type MarketEvent,
+  type MarketLogEntry,
 } from "./reporting.ts";
 import {
   type CustomerSpec,
@@ -59,7 +59,7 @@ import {
 
 export { InjectedCrash } from "./operator.ts";
 export type { Participant } from "./participants.ts";
-export type { BalanceChange, GasEntry, MarketEvent } from "./reporting.ts";
+export type { BalanceChange, GasEntry, MarketLogEntry } from "./reporting.ts";
 export {
   type CustomerSpec,
   LOCAL_PARAMETERS,
@@ -114,7 +114,7 @@ export class LocalMarket {
   static async start(
     stack: Stack,
     scenario: MarketScenario,
-    options: { onEvent?: (e: MarketEvent) => void; dataDir?: string } = {},
+    options: { onEvent?: (e: MarketLogEntry) => void; dataDir?: string } = {},
   ): Promise<LocalMarket> {
     const id = `${Date.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
     const m = new LocalMarket(stack, scenario, options.dataDir ?? join(ROOT, ".data/market", id));
@@ -132,7 +132,7 @@ export class LocalMarket {
   }
 
   /** Every protocol event so far, in order. */
-  get events(): MarketEvent[] {
+  get events(): MarketLogEntry[] {
     return this.#log.events;
   }
 
@@ -146,7 +146,7 @@ export class LocalMarket {
     return this.#balances.start;
   }
 
-  onEvent(listener: (e: MarketEvent) => void): void {
+  onEvent(listener: (e: MarketLogEntry) => void): void {
     this.#log.onEvent(listener);
   }
 

@@ -7,8 +7,11 @@ import { type Bytes32, toWire } from "@surplus/core";
 import type { AgentLog } from "@surplus/edge";
 import type { Contract } from "ethers";
 
-/** One protocol event, as the agents and the scheduled use cases log it. */
-export interface MarketEvent {
+/**
+ * One line of the market's log: a protocol event as an agent or a scheduled use case logged it
+ * (core's MarketEvent is a chain event).
+ */
+export interface MarketLogEntry {
   readonly at: number;
   readonly who: string;
   readonly event: string;
@@ -24,11 +27,11 @@ export interface GasEntry {
 
 /** The market's event log: every event in order, the gas of each `tx` event, live listeners. */
 export class EventLog {
-  readonly events: MarketEvent[] = [];
+  readonly events: MarketLogEntry[] = [];
   readonly gas: GasEntry[] = [];
-  readonly #listeners: Array<(e: MarketEvent) => void> = [];
+  readonly #listeners: Array<(e: MarketLogEntry) => void> = [];
 
-  onEvent(listener: (e: MarketEvent) => void): void {
+  onEvent(listener: (e: MarketLogEntry) => void): void {
     this.#listeners.push(listener);
   }
 
