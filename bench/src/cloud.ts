@@ -22,7 +22,13 @@ import {
   dynamoDbClient,
   tableNames,
 } from "@surplus/adapters/dynamodb";
-import { PulsarAdmin, PulsarTimeoutError, WebSocketMessageBus } from "@surplus/adapters/pulsar";
+import {
+  DEFAULT_LAYOUT,
+  PulsarAdmin,
+  PulsarTimeoutError,
+  provisionStatusChannel,
+  WebSocketMessageBus,
+} from "@surplus/adapters/pulsar";
 import { deployMarket } from "@surplus/contracts";
 import {
   type Address,
@@ -120,6 +126,10 @@ try {
   for (const c of customers) await participants.admit(c.address as Address, "customer", Date.now());
   const admin = new PulsarAdmin({ url: pulsar.webUrl, token: pulsar.adminToken });
   for (const t of Object.values(topics)) await admin.createTopic(t);
+  // Admitted with their status channels, where the Allocator publishes their offers' statuses.
+  const layout = { ...DEFAULT_LAYOUT, tenant: "public", publicNamespace: "default" };
+  for (const w of [...customers, ...suppliers])
+    await provisionStatusChannel(admin, w.address, allocator.address, layout);
 
   // The handlers read their environment when their module loads, as in a Lambda's init phase.
   Object.assign(process.env, {
@@ -131,6 +141,9 @@ try {
     SURPLUS_ALLOCATOR_KEY: allocator.privateKey,
     SURPLUS_PULSAR_URL: pulsar.webUrl,
     SURPLUS_PULSAR_TOKEN: pulsar.adminToken,
+    // The market's layout here: its status channels go beside the bench's topics.
+    SURPLUS_PULSAR_TENANT: "public",
+    SURPLUS_PULSAR_NAMESPACE: "default",
     SURPLUS_OFFERS_TOPIC: topics.offers,
     SURPLUS_ALLOCATIONS_TOPIC: topics.allocations,
     SURPLUS_ACCEPT_TOPIC: topics.accept,

@@ -138,6 +138,21 @@ export function schedulePeriodSeconds(schedule: events.Schedule): number {
   return Number(rate[1]) * unit;
 }
 
+/** How the market's functions are bundled (one ESM file each), shared by every stack's functions. */
+export const MARKET_BUNDLING: nodejs.BundlingOptions = {
+  format: nodejs.OutputFormat.ESM,
+  target: "node24",
+  minify: true,
+  sourceMap: true,
+  // Bundle the AWS SDK too: the function runs the versions the tests ran, not the runtime's.
+  externalModules: [],
+  mainFields: ["module", "main"],
+  // Some CommonJS dependencies call require(); give the ESM bundle one.
+  banner:
+    "import { createRequire as __surplusCreateRequire } from 'node:module';const require = __surplusCreateRequire(import.meta.url);",
+  forceDockerBundling: false,
+};
+
 /**
  * A market function: a `NodejsFunction` (nodejs24.x, ARM64, bundled by the local esbuild — no
  * Docker) run on a schedule, each invocation running rounds every `roundInterval` for its period,
@@ -266,19 +281,7 @@ export class MarketFunction extends Construct {
         [MARKET_ENV.stopMarginMs]: String(marginMs),
         ...props.environment,
       },
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        target: "node24",
-        minify: true,
-        sourceMap: true,
-        // Bundle the AWS SDK too: the function runs the versions the tests ran, not the runtime's.
-        externalModules: [],
-        mainFields: ["module", "main"],
-        // Some CommonJS dependencies call require(); give the ESM bundle one.
-        banner:
-          "import { createRequire as __surplusCreateRequire } from 'node:module';const require = __surplusCreateRequire(import.meta.url);",
-        forceDockerBundling: false,
-      },
+      bundling: MARKET_BUNDLING,
     });
 
     this.rule = new events.Rule(this, "Schedule", {

@@ -21,6 +21,7 @@ import * as s3 from "aws-cdk-lib/aws-s3";
 import * as s3deploy from "aws-cdk-lib/aws-s3-deployment";
 import * as ssm from "aws-cdk-lib/aws-ssm";
 import type { Construct } from "constructs";
+import { MARKET_BUNDLING } from "../constructs/market-function.ts";
 import type { Registries } from "../constructs/registries.ts";
 import { chainParameterNames, MARKET_ENV } from "../environment.ts";
 import { SurplusConfigError } from "../errors.ts";
@@ -173,17 +174,7 @@ export class ConsoleStack extends Stack {
         ),
         [MARKET_ENV.chainRpcUrl]: ssm.StringParameter.valueForStringParameter(this, parameters.rpcUrl),
       },
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        target: "node24",
-        minify: true,
-        sourceMap: true,
-        externalModules: [],
-        mainFields: ["module", "main"],
-        banner:
-          "import { createRequire as __surplusCreateRequire } from 'node:module';const require = __surplusCreateRequire(import.meta.url);",
-        forceDockerBundling: false,
-      },
+      bundling: MARKET_BUNDLING,
     });
     this.apiUrl = this.api.addFunctionUrl({
       authType: lambda.FunctionUrlAuthType.AWS_IAM,
