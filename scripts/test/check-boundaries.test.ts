@@ -57,17 +57,17 @@ describe("deepImports", () => {
 
 describe("missingExports", () => {
   it("names export targets that do not exist, patterns by their folder", () => {
-    const dir = at("lambdas");
+    const dir = at("operator");
     expect(
       missingExports(dir, {
-        ".": "./index.ts",
-        "./gone": "./src/index.ts",
+        ".": "./src/index.ts",
+        "./gone": "./lib/index.ts",
         "./test-support/*": "./test/support/*.ts",
         "./nowhere/*": "./nowhere/*.ts",
       }),
     ).toEqual([
-      "lambdas/package.json: export ./src/index.ts does not exist",
-      "lambdas/package.json: export ./nowhere/*.ts does not exist",
+      "operator/package.json: export ./lib/index.ts does not exist",
+      "operator/package.json: export ./nowhere/*.ts does not exist",
     ]);
   });
 });
