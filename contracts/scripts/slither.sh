@@ -21,8 +21,10 @@ fi
 WORK="$ROOT/.tools/slither-work"
 rm -rf "$WORK"
 cd "$ROOT/contracts"
-# The project's Node (./surplus installs it): the machine's own may be too old to run .ts files.
-bash "$ROOT/surplus" node scripts/slither-build-info.ts "$WORK" >/dev/null
+# The project's Node first on PATH (./surplus installs it): the machine's own may be too old to run
+# .ts files, and crytic-compile calls Hardhat, which needs Node >= 22.13.
+eval "$(bash "$ROOT/surplus" env)"
+node scripts/slither-build-info.ts "$WORK" >/dev/null
 REPORT="$WORK/report.json"
 # Slither exits non-zero whenever it finds anything; the verdict below reads the JSON instead.
 "$VENV/bin/slither" . --compile-force-framework hardhat --hardhat-ignore-compile \
