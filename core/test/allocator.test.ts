@@ -1,8 +1,6 @@
-import { getAddress } from "ethers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
-  type Address,
   type Bytes32,
   type CustomerOffer,
   CustomerOrder,
@@ -20,68 +18,16 @@ import {
   toWire,
   tradeReductionPrice,
 } from "../src/index.ts";
+import { account, auctionParams, id, offerMakers, T0 } from "./auction-fixtures.ts";
 
-const T0 = 1_800_000_000;
-const account = (n: number) => getAddress(`0x${(n + 1).toString(16).padStart(40, "0")}`) as Address;
-const id = (n: number) => `0x${(n + 1).toString(16).padStart(64, "0")}` as Bytes32;
 const MEDIATORS = [account(9_000), account(9_001), account(9_002)];
-const ALLOCATOR = account(9_999);
 
-let serial = 0;
-function supplier(o: Partial<SupplierOffer> = {}, commitments: OpenSupplierOffer["commitments"] = []) {
-  const n = serial++;
-  const s: OpenSupplierOffer = {
-    id: id(n),
-    offer: {
-      kind: "supplier",
-      schemaVersion: SCHEMA_VERSION,
-      account: account(n),
-      nonce: 1n,
-      capacityMips: 4_000,
-      ramMb: 4_096,
-      start: T0,
-      end: T0 + 7_200,
-      minPricePerMi: 100n,
-      mediators: [MEDIATORS[0]!],
-      ...o,
-    },
-    commitments,
-  };
-  return s;
-}
-function customer(o: Partial<CustomerOffer> = {}, openWindows?: OpenCustomerOffer["openWindows"]) {
-  const n = serial++;
-  const c: OpenCustomerOffer = {
-    id: id(n),
-    offer: {
-      kind: "customer",
-      schemaVersion: SCHEMA_VERSION,
-      account: account(n),
-      nonce: 1n,
-      serviceName: "people-counter",
-      serviceHash: `0x${"ab".repeat(32)}` as Bytes32,
-      miPerInput: 100,
-      ramMb: 1_024,
-      inputsPerSecond: 10,
-      start: T0,
-      end: T0 + 3_600,
-      maxPricePerMi: 200n,
-      replicas: 1,
-      minReplicas: 1,
-      minServiceSeconds: 600,
-      mediators: [MEDIATORS[0]!],
-      ...o,
-    },
-    ...(openWindows ? { openWindows } : {}),
-  };
-  return c;
-}
-const params = (over: object = {}) => ({
-  allocator: ALLOCATOR,
-  nowSeconds: T0 - 10,
-  penaltyRate: 1_000n,
-  ...over,
-});
+const offers = offerMakers([MEDIATORS[0]!]);
+const supplier = (o: Partial<SupplierOffer> = {}, commitments: OpenSupplierOffer["commitments"] = []) =>
+  offers.supplier(o, { commitments });
+const customer = (o: Partial<CustomerOffer> = {}, openWindows?: OpenCustomerOffer["openWindows"]) =>
+  offers.customer(o, openWindows ? { openWindows } : {});
+const params = auctionParams;
 
 describe("runAuction", () => {
   describe("replicas", () => {

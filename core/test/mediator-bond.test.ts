@@ -1,85 +1,30 @@
 // Issue 16, the Mediator's skin in the game: `open` locks the Mediator's bond r·(P + D), so the
 // auction must not name a Mediator whose free balance in the market cannot cover it. The
 // allocation goes to a funded Mediator, or to none, with the reason in the offer's status.
-import { getAddress } from "ethers";
 import { describe, expect, it } from "vitest";
 import {
   type Address,
-  type Bytes32,
   type CustomerOffer,
   checkRound,
   locksOf,
   type MarketFees,
   MECHANISMS,
-  type OpenCustomerOffer,
-  type OpenSupplierOffer,
   roundStatuses,
   runAuction,
-  SCHEMA_VERSION,
   type SupplierOffer,
   shortMediators,
 } from "../src/index.ts";
+import { account, auctionParams, offerMakers } from "./auction-fixtures.ts";
 
-const T0 = 1_800_000_000;
-const account = (n: number) => getAddress(`0x${(n + 1).toString(16).padStart(40, "0")}`) as Address;
-const id = (n: number) => `0x${(n + 1).toString(16).padStart(64, "0")}` as Bytes32;
 const SHORT = account(9_000);
 const FUNDED = account(9_001);
-const ALLOCATOR = account(9_999);
 const fees: MarketFees = { penaltyRate: 1_000n, allocatorFee: 10n, mediatorFee: 20n };
 
-let serial = 0;
-function supplier(o: Partial<SupplierOffer> = {}): OpenSupplierOffer {
-  const n = serial++;
-  return {
-    id: id(n),
-    offer: {
-      kind: "supplier",
-      schemaVersion: SCHEMA_VERSION,
-      account: account(n),
-      nonce: 1n,
-      capacityMips: 4_000,
-      ramMb: 4_096,
-      start: T0,
-      end: T0 + 7_200,
-      minPricePerMi: 100n,
-      mediators: [SHORT, FUNDED],
-      ...o,
-    },
-  };
-}
-function customer(o: Partial<CustomerOffer> = {}): OpenCustomerOffer {
-  const n = serial++;
-  return {
-    id: id(n),
-    offer: {
-      kind: "customer",
-      schemaVersion: SCHEMA_VERSION,
-      account: account(n),
-      nonce: 1n,
-      serviceName: "people-counter",
-      serviceHash: `0x${"ab".repeat(32)}` as Bytes32,
-      miPerInput: 100,
-      ramMb: 1_024,
-      inputsPerSecond: 10,
-      start: T0,
-      end: T0 + 3_600,
-      maxPricePerMi: 200n,
-      replicas: 2,
-      minReplicas: 1,
-      minServiceSeconds: 600,
-      // The short Mediator first: on a tie the Customer's own order decides, so unchecked it wins.
-      mediators: [SHORT, FUNDED],
-      ...o,
-    },
-  };
-}
-const params = (over: object = {}) => ({
-  allocator: ALLOCATOR,
-  nowSeconds: T0 - 10,
-  penaltyRate: 1_000n,
-  ...over,
-});
+// The short Mediator first: on a tie the Customer's own order decides, so unchecked it wins.
+const offers = offerMakers([SHORT, FUNDED]);
+const supplier = (o: Partial<SupplierOffer> = {}) => offers.supplier(o);
+const customer = (o: Partial<CustomerOffer> = {}) => offers.customer({ replicas: 2, ...o });
+const params = auctionParams;
 const bondOf = (a: Parameters<typeof locksOf>[0]) => locksOf(a, fees).get(a.mediator)!;
 
 describe("the Mediator's bond", () => {

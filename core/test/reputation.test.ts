@@ -1,10 +1,7 @@
-import { getAddress } from "ethers";
 import { describe, expect, it } from "vitest";
 import {
   type Address,
   type Allocation,
-  type Bytes32,
-  type CustomerOffer,
   closeOutcome,
   emptyReputation,
   type HistoryEntry,
@@ -15,71 +12,19 @@ import {
   requirementShortfall,
   roundStatuses,
   runAuction,
-  SCHEMA_VERSION,
   type SupplierOffer,
   whyUnmatched,
   withClose,
 } from "../src/index.ts";
+import { account, auctionParams, id, offerMakers, T0 } from "./auction-fixtures.ts";
 
-const T0 = 1_800_000_000;
-const account = (n: number) => getAddress(`0x${(n + 1).toString(16).padStart(40, "0")}`) as Address;
-const id = (n: number) => `0x${(n + 1).toString(16).padStart(64, "0")}` as Bytes32;
 const MEDIATOR = account(9_000);
 const OTHER_MEDIATOR = account(9_001);
-const ALLOCATOR = account(9_999);
 
-let serial = 0;
-function supplier(o: Partial<SupplierOffer> = {}): OpenSupplierOffer {
-  const n = serial++;
-  return {
-    id: id(n),
-    offer: {
-      kind: "supplier",
-      schemaVersion: SCHEMA_VERSION,
-      account: account(n),
-      nonce: 1n,
-      capacityMips: 4_000,
-      ramMb: 4_096,
-      start: T0,
-      end: T0 + 7_200,
-      minPricePerMi: 100n,
-      mediators: [MEDIATOR],
-      ...o,
-    },
-  };
-}
-function customer(o: Partial<CustomerOffer> = {}, extra: Partial<OpenCustomerOffer> = {}): OpenCustomerOffer {
-  const n = serial++;
-  return {
-    id: id(n),
-    offer: {
-      kind: "customer",
-      schemaVersion: SCHEMA_VERSION,
-      account: account(n),
-      nonce: 1n,
-      serviceName: "people-counter",
-      serviceHash: `0x${"ab".repeat(32)}` as Bytes32,
-      miPerInput: 100,
-      ramMb: 1_024,
-      inputsPerSecond: 10,
-      start: T0,
-      end: T0 + 3_600,
-      maxPricePerMi: 200n,
-      replicas: 1,
-      minReplicas: 1,
-      minServiceSeconds: 600,
-      mediators: [MEDIATOR],
-      ...o,
-    },
-    ...extra,
-  };
-}
-const params = (over: object = {}) => ({
-  allocator: ALLOCATOR,
-  nowSeconds: T0 - 10,
-  penaltyRate: 1_000n,
-  ...over,
-});
+const offers = offerMakers([MEDIATOR]);
+const supplier = (o: Partial<SupplierOffer> = {}) => offers.supplier(o);
+const customer = offers.customer;
+const params = auctionParams;
 
 const terms = (suppliers: Address[]): Allocation =>
   ({ customer: account(500), mediator: MEDIATOR, suppliers }) as unknown as Allocation;
